@@ -1,0 +1,67 @@
+"""Reads of AWS Organizations: the organization, an account's place in it, and its SCPs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guardrail.core.facts import AccountFacts, OrganizationalUnit, OrganizationFacts, ServiceControlPolicy
+
+
+class OrganizationsReader:
+    """Organizations answers only in the management account or a delegated one: the caller
+    passes a client with such credentials."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def organization(self) -> OrganizationFacts:
+        organization = self._client.describe_organization()["Organization"]
+        return OrganizationFacts(
+            organization_id=organization["Id"], management_account_id=organization["MasterAccountId"]
+        )
+
+    def account(self, account_id: str) -> AccountFacts:
+        account = self._client.describe_account(AccountId=account_id)["Account"]
+        return AccountFacts(
+            account_id=account_id,
+            name=account.get("Name"),
+            parents=self.parents(account_id),
+            tags=self.tags(account_id),
+        )
+
+    def parents(self, child_id: str) -> tuple[OrganizationalUnit, ...]:
+        """The chain from the root down to the child's direct parent."""
+        chain: list[OrganizationalUnit] = []
+        current = child_id
+        while True:
+            parent = self._client.list_parents(ChildId=current)["Parents"][0]
+            if parent["Type"] == "ROOT":
+                chain.append(OrganizationalUnit(id=parent["Id"], name="Root"))
+                break
+            unit = self._client.describe_organizational_unit(OrganizationalUnitId=parent["Id"])
+            chain.append(OrganizationalUnit(id=parent["Id"], name=unit["OrganizationalUnit"]["Name"]))
+            current = parent["Id"]
+        return tuple(reversed(chain))
+
+    def tags(self, resource_id: str) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        for page in self._client.get_paginator("list_tags_for_resource").paginate(ResourceId=resource_id):
+            tags.update({tag["Key"]: tag["Value"] for tag in page["Tags"]})
+        return tags
+
+    def service_control_policies(self, target_id: str) -> tuple[ServiceControlPolicy, ...]:
+        """SCPs attached directly to one target (account, OU or root), with their documents."""
+        policies: list[ServiceControlPolicy] = []
+        paginator = self._client.get_paginator("list_policies_for_target")
+        for page in paginator.paginate(TargetId=target_id, Filter="SERVICE_CONTROL_POLICY"):
+            for summary in page["Policies"]:
+                policy = self._client.describe_policy(PolicyId=summary["Id"])["Policy"]
+                policies.append(
+                    ServiceControlPolicy(
+                        policy_id=summary["Id"],
+                        name=summary.get("Name"),
+                        target_id=target_id,
+                        document=policy["Content"],
+                    )
+                )
+        return tuple(policies)

@@ -1,0 +1,81 @@
+"""Does a set of service control policies deny `sso:CreateInstance` to an account?
+
+A pure reading of SCP documents, deliberately conservative: a statement counts as denying only
+when it certainly applies to the account. A Deny whose Condition could exempt the account (or
+that we cannot read) does not count, so the guardrail errs towards reporting a gap.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+ACTION = "sso:createinstance"
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(pattern: Any, action: str) -> bool:
+    return isinstance(pattern, str) and fnmatch.fnmatchcase(action, pattern.lower())
+
+
+def _covers_action(statement: Mapping[str, Any]) -> bool:
+    if "Action" in statement:
+        return any(_matches(pattern, ACTION) for pattern in _as_list(statement["Action"]))
+    if "NotAction" in statement:
+        return not any(_matches(pattern, ACTION) for pattern in _as_list(statement["NotAction"]))
+    return False
+
+
+def _condition_applies(condition: Any, account_id: str) -> bool:
+    """True only when the condition certainly holds for calls made in `account_id`."""
+    if not condition:
+        return True
+    if not isinstance(condition, Mapping):
+        return False
+    for operator, clauses in condition.items():
+        if not isinstance(clauses, Mapping):
+            return False
+        for key, values in clauses.items():
+            if str(key).lower() not in {"aws:principalaccount", "aws:resourceaccount"}:
+                return False  # a condition on anything else may or may not hold: not certain
+            listed = {str(v) for v in _as_list(values)}
+            if operator in {"StringNotEquals", "StringNotLike"}:
+                if any(fnmatch.fnmatchcase(account_id, pattern) for pattern in listed):
+                    return False
+            elif operator in {"StringEquals", "StringLike"}:
+                if not any(fnmatch.fnmatchcase(account_id, pattern) for pattern in listed):
+                    return False
+            else:
+                return False
+    return True
+
+
+def denies_create_instance(document: str | Mapping[str, Any], account_id: str) -> bool:
+    """Whether one SCP document certainly denies `sso:CreateInstance` for `account_id`."""
+    try:
+        policy = json.loads(document) if isinstance(document, str) else document
+    except json.JSONDecodeError:
+        return False
+    if not isinstance(policy, Mapping):
+        return False
+    for statement in _as_list(policy.get("Statement")):
+        if (
+            isinstance(statement, Mapping)
+            and statement.get("Effect") == "Deny"
+            and _covers_action(statement)
+            and _as_list(statement.get("Resource", "*")) == ["*"]
+            and _condition_applies(statement.get("Condition"), account_id)
+        ):
+            return True
+    return False
+
+
+def any_denies_create_instance(documents: Iterable[str | Mapping[str, Any]], account_id: str) -> bool:
+    return any(denies_create_instance(document, account_id) for document in documents)

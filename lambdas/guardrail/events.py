@@ -1,0 +1,135 @@
+"""Parsing CloudTrail records of the instance API, as EventBridge delivers them.
+
+AWS publishes no sample of these records, so the models accept what CloudTrail may plausibly
+send (null or missing request and response elements, tags as a list or a map) and reject only
+what makes an event unusable: no id, not an instance call, no account or Region.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from guardrail.core.facts import Actor, ApiCall, Operation, Outcome
+
+EVENT_SOURCE = "sso.amazonaws.com"
+DETAIL_TYPE = "AWS API Call via CloudTrail"
+
+
+class InvalidEvent(ValueError):
+    """An event the guardrail cannot process; it goes to the dead-letter queue with this reason."""
+
+
+class UserIdentity(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str | None = None
+    arn: str | None = None
+    account_id: str | None = Field(default=None, alias="accountId")
+
+
+class CloudTrailDetail(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    event_id: str = Field(alias="eventID", min_length=1)
+    event_source: Literal["sso.amazonaws.com"] = Field(alias="eventSource")
+    event_name: Operation = Field(alias="eventName")
+    event_time: datetime = Field(alias="eventTime")
+    aws_region: str | None = Field(default=None, alias="awsRegion")
+    recipient_account_id: str | None = Field(default=None, alias="recipientAccountId")
+    source_ip_address: str | None = Field(default=None, alias="sourceIPAddress")
+    user_agent: str | None = Field(default=None, alias="userAgent")
+    user_identity: UserIdentity | None = Field(default=None, alias="userIdentity")
+    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
+    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
+    error_code: str | None = Field(default=None, alias="errorCode")
+    error_message: str | None = Field(default=None, alias="errorMessage")
+
+
+class InstanceApiCallEvent(EventBridgeModel):
+    detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
+    detail: CloudTrailDetail
+
+
+def event_id_of(event: Any) -> str | None:
+    """The best id to log for any input, however broken: CloudTrail's, else EventBridge's."""
+    if not isinstance(event, dict):
+        return None
+    detail = event.get("detail")
+    if isinstance(detail, dict) and isinstance(detail.get("eventID"), str):
+        return detail["eventID"]
+    return event["id"] if isinstance(event.get("id"), str) else None
+
+
+def _tags(raw: Any) -> dict[str, str]:
+    """Tags as CloudTrail may record them: [{key, value}], [{Key, Value}] or a plain map."""
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items() if v is not None}
+    tags: dict[str, str] = {}
+    if isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, dict):
+                key = item.get("key", item.get("Key"))
+                value = item.get("value", item.get("Value"))
+                if isinstance(key, str):
+                    tags[key] = "" if value is None else str(value)
+    return tags
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _describe(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in issue['loc']) or '(event)'}: {issue['msg']}"
+        for issue in error.errors()[:5]
+    )
+
+
+def parse_api_call(event: Any) -> ApiCall:
+    """Turn a raw EventBridge event into an `ApiCall`, or raise `InvalidEvent` saying why."""
+    try:
+        parsed: InstanceApiCallEvent = parse(event=event, model=InstanceApiCallEvent)
+    except ValidationError as error:
+        raise InvalidEvent(_describe(error)) from None
+    except Exception as error:  # the parser wraps some failures in its own exception types
+        cause = error.__cause__
+        text = _describe(cause) if isinstance(cause, ValidationError) else str(error)
+        raise InvalidEvent(text) from None
+
+    detail = parsed.detail
+    request = detail.request_parameters or {}
+    response = detail.response_elements or {}
+    account_id = detail.recipient_account_id or parsed.account
+    region = detail.aws_region or parsed.region
+    if not (isinstance(account_id, str) and account_id.isdigit() and len(account_id) == 12):
+        raise InvalidEvent(f"no 12-digit account id in the event (got {account_id!r})")
+    if not region:
+        raise InvalidEvent("no Region in the event")
+    identity = detail.user_identity or UserIdentity()
+    instance_arn = _text(response.get("instanceArn")) or _text(request.get("instanceArn"))
+    return ApiCall(
+        event_id=detail.event_id,
+        operation=detail.event_name,
+        event_time=detail.event_time,
+        account_id=account_id,
+        region=region,
+        outcome=Outcome.FAILED if detail.error_code else Outcome.SUCCEEDED,
+        instance_arn=instance_arn,
+        error_code=detail.error_code,
+        error_message=detail.error_message,
+        requested_name=_text(request.get("name")),
+        requested_tags=_tags(request.get("tags")),
+        actor=Actor(
+            arn=identity.arn,
+            type=identity.type,
+            account_id=identity.account_id,
+            source_ip=detail.source_ip_address,
+            user_agent=detail.user_agent,
+        ),
+    )

@@ -1,0 +1,95 @@
+"""Lambda entry point: parse the event, hand it to the guardrail, return what happened.
+
+Nothing is built at import time but the Powertools utilities; the guardrail itself (policy,
+clients, caches) is built on the first event and reused while the function stays warm.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from guardrail.adapters.alerts import SnsAlertPublisher, SqsDeadLetters
+from guardrail.adapters.clients import AwsClients
+from guardrail.core.policy import load_policy
+from guardrail.events import InvalidEvent, event_id_of, parse_api_call
+from guardrail.gather import FactGatherer, GatherSettings
+from guardrail.service import Guardrail
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is incomplete: a deployment problem, not an event problem."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    guardrail: Guardrail
+    dead_letters: SqsDeadLetters
+
+
+def _env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise ConfigurationError(f"environment variable {name} is not set")
+    return value
+
+
+@cache
+def runtime() -> Runtime:
+    """Built once per execution environment; a bad policy fails here, loudly, on every event."""
+    clients = AwsClients()
+    policy = load_policy(_env("POLICY_PATH", "policy.json"))
+    settings = GatherSettings(
+        member_role_name=_env("MEMBER_ROLE_NAME"),
+        regions=tuple(r for r in _env("INSTANCE_REGIONS", "").split(",") if r),
+        organizations_role_arn=_env("ORGANIZATIONS_ROLE_ARN", "") or None,
+        organization_instance_region=_env("ORGANIZATION_INSTANCE_REGION", "") or None,
+        partition=_env("AWS_PARTITION", "aws"),
+    )
+    return Runtime(
+        guardrail=Guardrail(
+            FactGatherer(clients, settings),
+            SnsAlertPublisher(clients.client("sns"), _env("ALERT_TOPIC_ARN")),
+            policy,
+        ),
+        dead_letters=SqsDeadLetters(clients.client("sqs"), _env("DEAD_LETTER_QUEUE_URL")),
+    )
+
+
+def process(event: Any, rt: Runtime) -> dict[str, Any]:
+    event_id = event_id_of(event)
+    logger.set_correlation_id(event_id)
+    try:
+        call = parse_api_call(event)
+    except InvalidEvent as error:
+        logger.error("Rejected an event it cannot process", extra={"event_id": event_id, "reason": str(error)})
+        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+        rt.dead_letters.send(event, reason=str(error), event_id=event_id)
+        return {"status": "rejected", "event_id": event_id, "reason": str(error)}
+
+    alert = rt.guardrail.handle(call)
+    body = alert.body
+    logger.info(
+        "Published alert",
+        extra={"verdict": body["verdict"], "severity": body["severity"], "rules": alert.attributes["rules"]},
+    )
+    metrics.add_metric(name="Alerts", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=f"Verdict_{body['verdict']}", unit=MetricUnit.Count, value=1)
+    return {"status": "alerted", "event_id": call.event_id, "verdict": body["verdict"], "subject": alert.subject}
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    return process(event, runtime())

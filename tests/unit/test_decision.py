@@ -1,0 +1,133 @@
+from datetime import date
+
+import pytest
+
+from guardrail.core.decision import Action, Verdict, decide
+from guardrail.core.facts import MissingFact, Operation, Outcome
+from guardrail.core.policy import Approvals, Exemption, Mode, Policy, RuleSettings, Severity
+from tests.builders import MANAGEMENT, NOW, PROD, SANDBOX, call, facts, instance
+
+SANDBOX_APPROVED = Policy(approved=Approvals(organizational_units=("Sandbox",)))
+
+
+def rules(decision) -> list[str]:
+    return [f.rule for f in decision.findings]
+
+
+def test_compliant_trial_in_approved_ou() -> None:
+    decision = decide(facts(), SANDBOX_APPROVED, NOW)
+    assert decision.verdict is Verdict.COMPLIANT
+    assert decision.action is Action.NONE
+    assert decision.findings == ()
+
+
+@pytest.mark.parametrize(
+    "approved",
+    [
+        Approvals(accounts=(SANDBOX,)),
+        Approvals(organizational_units=("ou-ab12-sandbox",)),
+        Approvals(organizational_units=("r-ab12",)),
+        Approvals(organizational_units=("Sandbox",)),
+    ],
+)
+def test_approval_by_account_ou_id_root_or_path(approved: Approvals) -> None:
+    assert "account-not-approved" not in rules(decide(facts(), Policy(approved=approved), NOW))
+
+
+def test_nested_ou_approval_covers_accounts_below() -> None:
+    policy = Policy(approved=Approvals(organizational_units=("Workloads",)))
+    prod = facts(call=call(account_id=PROD), instance=instance(owner_account_id=PROD))
+    assert "account-not-approved" not in rules(decide(prod, policy, NOW))
+    # ...but a path that only shares a prefix does not approve.
+    policy = Policy(approved=Approvals(organizational_units=("Workloads/Pro",)))
+    assert "account-not-approved" in rules(decide(prod, policy, NOW))
+
+
+def test_unapproved_account_is_a_high_violation_with_its_ou_in_the_reason() -> None:
+    prod = facts(call=call(account_id=PROD), instance=instance(owner_account_id=PROD))
+    decision = decide(prod, SANDBOX_APPROVED, NOW)
+    assert decision.verdict is Verdict.VIOLATION
+    assert decision.severity is Severity.HIGH
+    finding = decision.findings[0]
+    assert finding.rule == "account-not-approved"
+    assert PROD in finding.reason and "Workloads/Prod" in finding.reason
+
+
+def test_failed_attempt_in_management_account() -> None:
+    attempt = facts(
+        call=call(account_id=MANAGEMENT, outcome=Outcome.FAILED, instance_arn=None, error_code="ValidationException"),
+        instance=None,
+    )
+    decision = decide(attempt, SANDBOX_APPROVED, NOW)
+    assert set(rules(decision)) >= {"management-account-attempt", "attempt-denied"}
+    assert "account-not-approved" not in rules(decision)  # nothing was created
+    assert decision.severity is Severity.HIGH
+    assert decision.action is Action.ALERT
+
+
+def test_blocked_attempt_is_low_severity() -> None:
+    attempt = facts(
+        call=call(account_id=PROD, outcome=Outcome.FAILED, instance_arn=None, error_code="AccessDenied"),
+        instance=None,
+        service_control_policies=(),
+    )
+    decision = decide(attempt, Policy(approved=Approvals(accounts=(PROD,))), NOW)
+    assert rules(decision) == ["attempt-denied"]
+    assert decision.severity is Severity.LOW
+    assert "AccessDenied" in decision.findings[0].reason
+
+
+@pytest.mark.parametrize("operation", [Operation.DELETE, Operation.UPDATE])
+def test_delete_and_update_are_informational(operation: Operation) -> None:
+    decision = decide(facts(call=call(operation=operation)), Policy(), NOW)
+    assert decision.verdict is Verdict.INFO
+    assert decision.action is Action.NONE
+
+
+def test_missing_facts_make_the_decision_incomplete_not_compliant() -> None:
+    gap = facts(instance=None, account_instances=None, missing=(MissingFact(fact="instance", reason="AccessDenied"),))
+    decision = decide(gap, SANDBOX_APPROVED, NOW)
+    assert decision.verdict is Verdict.INCOMPLETE
+    assert {u.missing_fact for u in decision.undetermined} >= {"instance", "account_instances"}
+    assert decision.action is Action.ALERT
+
+
+def test_unapproved_account_without_account_facts_is_still_judged_by_account_list() -> None:
+    policy = Policy(approved=Approvals(accounts=(SANDBOX,)))
+    decision = decide(facts(account=None), policy, NOW)
+    assert "account-not-approved" not in rules(decision)
+    assert "account-not-approved" not in {u.rule for u in decision.undetermined}
+
+
+def test_exemption_suppresses_only_the_rules_it_names() -> None:
+    exemption = Exemption(
+        account_id=PROD, expires=date(2027, 1, 1), ticket="SEC-1", reason="pilot", rules=("account-not-approved",)
+    )
+    prod = facts(call=call(account_id=PROD), instance=instance(owner_account_id=PROD, tags={}))
+    decision = decide(prod, Policy(exemptions=(exemption,)), NOW)
+    assert [s.rule for s in decision.suppressed] == ["account-not-approved"]
+    assert "account-not-approved" not in rules(decision)
+    assert "missing-justification" in rules(decision)
+
+
+def test_remediation_is_dry_run_by_default_and_needs_proven_ownership() -> None:
+    policy = Policy(rules={"account-not-approved": RuleSettings(action="remediate")})
+    assert decide(facts(), policy, NOW).action is Action.WOULD_DELETE
+    enforce = policy.model_copy(update={"mode": Mode.ENFORCE})
+    assert decide(facts(), enforce, NOW).action is Action.DELETE
+    not_owned = facts(instance=instance(owner_account_id=MANAGEMENT))
+    decision = decide(not_owned, enforce, NOW)
+    assert decision.action is Action.ALERT
+    assert "owned by" in decision.action_reason
+    pending = facts(instance=instance(status="CREATE_IN_PROGRESS"))
+    assert decide(pending, enforce, NOW).action is Action.ALERT
+
+
+def test_severity_override_from_policy() -> None:
+    policy = Policy(rules={"account-not-approved": RuleSettings(severity=Severity.CRITICAL)})
+    assert decide(facts(), policy, NOW).severity is Severity.CRITICAL
+
+
+def test_disabled_rule_does_not_fire() -> None:
+    policy = Policy(rules={"account-not-approved": RuleSettings(enabled=False)})
+    assert "account-not-approved" not in rules(decide(facts(), policy, NOW))
