@@ -235,6 +235,9 @@ def _purpose_conflicts(e: Evaluation) -> Hit | None:
 
 def _second_instance(e: Evaluation) -> Hit | None:
     call = e.facts.call
+    organization = e.facts.organization
+    if organization is not None and call.account_id == organization.management_account_id:
+        return None  # its instance is the organization instance; management-account-attempt speaks
     others = [
         instance
         for instance in e.account_instances()

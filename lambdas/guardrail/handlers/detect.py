@@ -7,7 +7,9 @@ clients, caches) is built on the first event and reused while the function stays
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -20,7 +22,7 @@ from guardrail.adapters.clients import AwsClients
 from guardrail.core.policy import load_policy
 from guardrail.events import InvalidEvent, event_id_of, parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
-from guardrail.service import Guardrail
+from guardrail.service import Guardrail, utc_now
 
 logger = Logger()
 metrics = Metrics()
@@ -44,8 +46,7 @@ def _env(name: str, default: str | None = None) -> str:
     return value
 
 
-@cache
-def runtime() -> Runtime:
+def build_runtime(clock: Callable[[], datetime] = utc_now) -> Runtime:
     """Built once per execution environment; a bad policy fails here, loudly, on every event."""
     clients = AwsClients()
     policy = load_policy(_env("POLICY_PATH", "policy.json"))
@@ -61,9 +62,13 @@ def runtime() -> Runtime:
             FactGatherer(clients, settings),
             SnsAlertPublisher(clients.client("sns"), _env("ALERT_TOPIC_ARN")),
             policy,
+            clock,
         ),
         dead_letters=SqsDeadLetters(clients.client("sqs"), _env("DEAD_LETTER_QUEUE_URL")),
     )
+
+
+runtime = cache(build_runtime)
 
 
 def process(event: Any, rt: Runtime) -> dict[str, Any]:

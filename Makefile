@@ -1,0 +1,54 @@
+# The front door: `make demo` tries the guardrail locally, `make test` is what CI runs.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+# A Python of 3.12 or newer (the Lambda runs 3.13): on PATH, or through pyenv if it has one.
+PYTHON ?= $(shell for c in python3.13 python3.12; do $$c -c '' >/dev/null 2>&1 && { command -v $$c; exit 0; }; done; \
+	for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[23]\.[0-9]+$$' | sort -rV); do \
+	echo "$$(pyenv root)/versions/$$v/bin/python3"; exit 0; done; echo python3)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: help setup demo synth lint test bench clean
+
+help:
+	@echo "make demo   set up, synthesize the stacks and replay the sample events on an emulated organization"
+	@echo "make test   set up and run lint, type checks, cdk synth and the whole test suite"
+	@echo "make bench  print performance figures (API calls per event, cold start, throughput, asset size)"
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(BIN)/.installed node_modules/.installed
+
+# No AWS credentials are needed or used to synthesize.
+synth: setup
+	env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+		PATH="$(CURDIR)/$(BIN):$$PATH" npx cdk synth --quiet
+	@echo "templates written to cdk.out/"
+
+demo: synth
+	$(BIN)/guardrail replay $(EVENTS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint synth
+	$(BIN)/pytest --cov=guardrail --cov-report=term-missing:skip-covered
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,128 @@
+"""Policy test cases: an event, the facts, and the decision the policy author expects.
+
+A case file is YAML (`*.yaml`; JSON files beside it are taken for events):
+
+    name: an unapproved account creating an instance
+    event: ../../samples/events/create-instance-console-success.json   # a path, or the event inline
+    now: 2026-11-10T12:00:00Z                                           # optional, default: event time
+    facts: {...}                                                        # as `guardrail evaluate` takes
+    expect:
+      verdict: violation
+      rules: [account-not-approved]                                     # exactly these rules fire
+
+Cases make a policy change testable in the organization's CI, like code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from guardrail.core.alert import Alert
+from guardrail.core.decision import Verdict
+from guardrail.core.facts import Facts
+from guardrail.core.policy import Policy
+from guardrail.events import parse_api_call
+from guardrail.service import Guardrail
+
+
+class CaseError(ValueError):
+    """A case file that cannot be run."""
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Verdict
+    rules: list[str] = Field(default_factory=list)
+    action: str | None = None
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    event: dict[str, Any] | str
+    now: datetime | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+    expect: Expectation
+
+
+def read_data(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def facts_for(event: Any, facts: dict[str, Any]) -> Facts:
+    """The facts file holds what the Lambda gathers; the call itself comes from the event."""
+    call = parse_api_call(event)
+    return Facts.model_validate({**facts, "call": call.model_dump()})
+
+
+def evaluate(policy: Policy, event: Any, facts: dict[str, Any], now: datetime | None) -> Alert:
+    the_facts = facts_for(event, facts)
+    moment = now or the_facts.call.event_time
+    return Guardrail(_NoGatherer(), _NoPublisher(), policy, clock=lambda: moment).evaluate(the_facts)
+
+
+class _NoGatherer:
+    def gather(self, call: Any) -> Facts:
+        raise NotImplementedError("offline evaluation takes its facts from a file")
+
+
+class _NoPublisher:
+    def publish(self, alert: Alert) -> str:
+        raise NotImplementedError("offline evaluation publishes nothing")
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    path: Path
+    name: str
+    expected: dict[str, Any]
+    actual: dict[str, Any]
+
+    @property
+    def passed(self) -> bool:
+        return self.expected == self.actual
+
+
+def load_case(path: Path) -> Case:
+    try:
+        case = Case.model_validate(read_data(path))
+    except (ValidationError, yaml.YAMLError, json.JSONDecodeError) as error:
+        raise CaseError(f"{path}: {error}") from None
+    if isinstance(case.event, str):
+        event_path = (path.parent / case.event).resolve()
+        try:
+            case = case.model_copy(update={"event": read_data(event_path)})
+        except OSError as error:
+            raise CaseError(f"{path}: cannot read event {event_path}: {error.strerror}") from None
+    return case
+
+
+def run_case(path: Path, policy: Policy) -> CaseResult:
+    case = load_case(path)
+    try:
+        alert = evaluate(policy, case.event, case.facts, case.now)
+    except (ValueError, ValidationError) as error:
+        raise CaseError(f"{path}: {error}") from None
+    actual: dict[str, Any] = {
+        "verdict": alert.body["verdict"],
+        "rules": sorted(f["rule"] for f in alert.body["findings"]),
+    }
+    expected: dict[str, Any] = {"verdict": case.expect.verdict.value, "rules": sorted(case.expect.rules)}
+    if case.expect.action is not None:
+        expected["action"] = case.expect.action
+        actual["action"] = alert.body["action"]
+    return CaseResult(path, case.name, expected, actual)
+
+
+def case_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
