@@ -1,0 +1,269 @@
+"""One emulated AWS world for the test suite and the local demo run.
+
+It starts moto, builds the example organization, serves Identity Center instances from
+``IdentityCenterEmulator`` and creates what the central stack would own in the security tooling
+account (KMS key, encrypted alert topic, dead-letter queue). The alert topic feeds a capture
+queue without raw message delivery, so each captured alert still carries its Subject and
+MessageAttributes the way an e-mail or chat subscriber would see them.
+
+The ambient credentials belong to an IAM user of 222222222222, the account where the guardrail
+runs. They are moto-issued keys rather than ``MOTO_ACCOUNT_ID``: that variable would pin every
+request to one account, including those made with credentials assumed into member accounts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import ExitStack, suppress
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+from unittest import mock
+
+import boto3
+from moto import mock_aws
+
+from emulator.identity_center import IdentityCenterEmulator
+from emulator.organization import (
+    CENTRAL_REGION,
+    MANAGEMENT_ACCOUNT_ID,
+    PROD_ACCOUNT_ID,
+    SANDBOX_ACCOUNT_ID,
+    SECURITY_ACCOUNT_ID,
+    ExampleOrganization,
+    administrator_client,
+    build_example_organization,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+__all__ = [
+    "ORGANIZATION_INSTANCE_ARN",
+    "PROD_INSTANCE_ARN",
+    "SANDBOX_INSTANCE_ARN",
+    "EmulatedEnvironment",
+]
+
+# The instances the sample events imply (ARNs as they appear in those events).
+SANDBOX_INSTANCE_ARN = "arn:aws:sso:::instance/ssoins-3e4f5a6b7c8d9e0f"
+PROD_INSTANCE_ARN = "arn:aws:sso:::instance/ssoins-7a1c2e9b4d5f6a80"
+ORGANIZATION_INSTANCE_ARN = "arn:aws:sso:::instance/ssoins-00000000000000aa"
+
+_OPERATOR_USER = "guardrail-operator"
+_NAME_PREFIX = "identity-center-guardrail"
+# Variables that could point boto3 at real credentials, a real profile or another endpoint.
+_UNSAFE_ENV = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "MOTO_ACCOUNT_ID",
+)
+
+
+class EmulatedEnvironment:
+    """Context manager: the example organization, its Identity Center instances and alert plumbing.
+
+    ``seed_instances=False`` starts with no Identity Center instance at all, for tests that create
+    them through the API. ``organization_instance_visible_to_members`` is passed to the emulator.
+    Everything, including environment variables and boto3's default session, is restored on exit.
+    """
+
+    organization: ExampleOrganization
+    identity_center: IdentityCenterEmulator
+    kms_key_arn: str
+    topic_arn: str
+    alert_queue_url: str
+    dead_letter_queue_url: str
+
+    def __init__(
+        self,
+        *,
+        seed_instances: bool = True,
+        region: str = CENTRAL_REGION,
+        organization_instance_visible_to_members: bool = False,
+    ) -> None:
+        self.region = region
+        self.central_account_id = SECURITY_ACCOUNT_ID
+        self._seed_instances = seed_instances
+        self._organization_instance_visible = organization_instance_visible_to_members
+        self._stack = ExitStack()
+        self._central_credentials: dict[str, Any] = {}
+
+    def __enter__(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        stack = self._stack
+        stack.enter_context(mock.patch.dict(os.environ))  # restores the whole environment on exit
+        for name in [*_UNSAFE_ENV, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL"))]:
+            os.environ.pop(name, None)
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+        )
+        stack.enter_context(mock_aws())
+
+        self.organization = build_example_organization(self.region)
+        access_key_id, secret = self._create_operator_credentials()
+        os.environ["AWS_ACCESS_KEY_ID"] = access_key_id
+        os.environ["AWS_SECRET_ACCESS_KEY"] = secret
+        self._central_credentials = {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret}
+        # boto3 caches credentials in its default session: start a fresh one on the new identity.
+        stack.enter_context(mock.patch("boto3.DEFAULT_SESSION", None))
+
+        self.identity_center = stack.enter_context(
+            IdentityCenterEmulator(
+                MANAGEMENT_ACCOUNT_ID,
+                organization_instance_visible_to_members=self._organization_instance_visible,
+            )
+        )
+        if self._seed_instances:
+            self._seed_sample_instances()
+        self._create_alert_plumbing()
+
+    def _create_operator_credentials(self) -> tuple[str, str]:
+        iam = administrator_client(SECURITY_ACCOUNT_ID, "iam", region=self.region)
+        iam.create_user(UserName=_OPERATOR_USER)
+        key = iam.create_access_key(UserName=_OPERATOR_USER)["AccessKey"]
+        return str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+
+    def _seed_sample_instances(self) -> None:
+        sample_time = datetime(2026, 11, 2, 9, 14, 3, tzinfo=UTC)
+        self.identity_center.seed_instance(
+            MANAGEMENT_ACCOUNT_ID,
+            "us-east-1",
+            name="example-organization",
+            instance_arn=ORGANIZATION_INSTANCE_ARN,
+            created_date=datetime(2024, 3, 1, tzinfo=UTC),
+        )
+        self.identity_center.seed_instance(
+            SANDBOX_ACCOUNT_ID,
+            "us-east-1",
+            name="q-business-trial",
+            tags={"purpose": "trial", "owner": "bob@example.com", "expires": "2026-12-15"},
+            instance_arn=SANDBOX_INSTANCE_ARN,
+            created_date=sample_time,
+        )
+        self.identity_center.seed_instance(
+            PROD_ACCOUNT_ID,
+            "eu-west-1",
+            name="analytics-team",
+            instance_arn=PROD_INSTANCE_ARN,
+            created_date=sample_time,
+        )
+
+    def _create_alert_plumbing(self) -> None:
+        kms = boto3.client("kms", region_name=self.region, **self._central_credentials)
+        sns = boto3.client("sns", region_name=self.region, **self._central_credentials)
+        sqs = boto3.client("sqs", region_name=self.region, **self._central_credentials)
+        key = kms.create_key(Description="Encrypts the Identity Center guardrail's alerts")["KeyMetadata"]
+        self.kms_key_arn = key["Arn"]
+        kms.create_alias(AliasName=f"alias/{_NAME_PREFIX}", TargetKeyId=key["KeyId"])
+        self.topic_arn = sns.create_topic(
+            Name=f"{_NAME_PREFIX}-alerts", Attributes={"KmsMasterKeyId": self.kms_key_arn}
+        )["TopicArn"]
+
+        self.alert_queue_url = sqs.create_queue(QueueName=f"{_NAME_PREFIX}-alert-capture")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.alert_queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        allow_topic = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sns.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": self.topic_arn}},
+                }
+            ],
+        }
+        sqs.set_queue_attributes(
+            QueueUrl=self.alert_queue_url, Attributes={"Policy": json.dumps(allow_topic)}
+        )
+        sns.subscribe(
+            TopicArn=self.topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "false"},
+        )
+        self.dead_letter_queue_url = sqs.create_queue(
+            QueueName=f"{_NAME_PREFIX}-dlq", Attributes={"SqsManagedSseEnabled": "true"}
+        )["QueueUrl"]
+
+    def received_alerts(self) -> list[dict[str, Any]]:
+        """Drain the alert capture queue: for each alert its subject, parsed body and attributes."""
+        alerts: list[dict[str, Any]] = []
+        for message in self._drain(self.alert_queue_url):
+            envelope = json.loads(message["Body"])
+            alerts.append(
+                {
+                    "subject": envelope.get("Subject"),
+                    "body": json.loads(envelope["Message"]),
+                    "attributes": {
+                        name: attribute["Value"]
+                        for name, attribute in envelope.get("MessageAttributes", {}).items()
+                    },
+                }
+            )
+        return alerts
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Drain the dead-letter queue: each body (parsed when it is JSON) and message attributes."""
+        letters: list[dict[str, Any]] = []
+        for message in self._drain(self.dead_letter_queue_url):
+            body: Any = message["Body"]
+            with suppress(ValueError):
+                body = json.loads(body)
+            letters.append(
+                {
+                    "body": body,
+                    "attributes": {
+                        name: attribute.get("StringValue", "")
+                        for name, attribute in message.get("MessageAttributes", {}).items()
+                    },
+                }
+            )
+        return letters
+
+    def _drain(self, queue_url: str) -> list[MessageTypeDef]:
+        # Explicit credentials, so draining works even if code under test changed the environment.
+        sqs = boto3.client("sqs", region_name=self.region, **self._central_credentials)
+        messages: list[MessageTypeDef] = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not batch:
+                return messages
+            for message in batch:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            messages.extend(batch)

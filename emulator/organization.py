@@ -1,0 +1,289 @@
+"""The example AWS Organization of the sample events, built inside an active ``moto.mock_aws()``.
+
+The sample events name fixed account ids; moto gives created accounts random ids and makes the
+caller's account the management account. So the organization is created by a session that acts as
+111111111111, and each member account is created while moto's account-id generator is pinned to
+the wanted id: every index moto keeps (its account list, member-to-management map, policy
+attachments, the OrganizationAccountAccessRole it puts in the new account's IAM) then agrees,
+and the only direct backend edit left is the management account's name, which no API changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+from unittest import mock
+
+import boto3
+from moto.organizations import utils as organizations_utils
+from moto.organizations.models import organizations_backends
+
+if TYPE_CHECKING:
+    from mypy_boto3_organizations import OrganizationsClient
+
+__all__ = [
+    "ACCOUNT_NAMES",
+    "CENTRAL_REGION",
+    "DENY_CREATE_INSTANCE_SCP_NAME",
+    "MANAGEMENT_ACCOUNT_ID",
+    "MEMBER_ROLE_NAME",
+    "ORGANIZATIONS_READER_ROLE_NAME",
+    "OUTSIDE_ACCOUNT_ID",
+    "PROD_ACCOUNT_ID",
+    "SANDBOX_ACCOUNT_ID",
+    "SECURITY_ACCOUNT_ID",
+    "ExampleOrganization",
+    "account_session",
+    "administrator_client",
+    "assume_role_session",
+    "build_example_organization",
+]
+
+MANAGEMENT_ACCOUNT_ID = "111111111111"
+SECURITY_ACCOUNT_ID = "222222222222"
+SANDBOX_ACCOUNT_ID = "333333333333"
+PROD_ACCOUNT_ID = "444444444444"
+OUTSIDE_ACCOUNT_ID = "999999999999"
+CENTRAL_REGION = "us-east-1"
+
+ACCOUNT_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        MANAGEMENT_ACCOUNT_ID: "Management",
+        SECURITY_ACCOUNT_ID: "Security Tooling",
+        SANDBOX_ACCOUNT_ID: "Sandbox Bob",
+        PROD_ACCOUNT_ID: "Prod Analytics",
+    }
+)
+
+MEMBER_ROLE_NAME = "IdentityCenterGuardrailMemberRole"
+ORGANIZATIONS_READER_ROLE_NAME = "IdentityCenterGuardrailOrganizationsReader"
+DENY_CREATE_INSTANCE_SCP_NAME = "DenyIdentityCenterAccountInstances"
+# moto puts this role in every account it creates for an organization, as AWS does.
+_ADMIN_ROLE_NAME = "OrganizationAccountAccessRole"
+_MANAGEMENT_EMAIL = "management@example.com"
+
+# Member accounts: id -> (email, OU path or None for the root, account tags).
+_MEMBERS: Mapping[str, tuple[str, str | None, Mapping[str, str]]] = {
+    SECURITY_ACCOUNT_ID: ("security-tooling@example.com", None, {"team": "security"}),
+    SANDBOX_ACCOUNT_ID: (
+        "sandbox-bob@example.com",
+        "Sandbox",
+        {"owner": "bob@example.com", "team": "sandbox"},
+    ),
+    PROD_ACCOUNT_ID: (
+        "prod-analytics@example.com",
+        "Workloads/Prod",
+        {"owner": "alice@example.com", "team": "analytics", "environment": "prod"},
+    ),
+}
+
+_DENY_CREATE_INSTANCE_SCP = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "DenyIdentityCenterAccountInstances",
+            "Effect": "Deny",
+            "Action": "sso:CreateInstance",
+            "Resource": "*",
+        }
+    ],
+}
+
+_MEMBER_ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "sso:DescribeInstance",
+                "sso:ListInstances",
+                "sso:ListTagsForResource",
+                "sso:TagResource",
+                "sso:DeleteInstance",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+
+_READER_ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "organizations:DescribeOrganization",
+                "organizations:DescribeAccount",
+                "organizations:DescribeOrganizationalUnit",
+                "organizations:DescribePolicy",
+                "organizations:ListAccounts",
+                "organizations:ListParents",
+                "organizations:ListPoliciesForTarget",
+                "organizations:ListTagsForResource",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+
+
+@dataclass(frozen=True)
+class ExampleOrganization:
+    """Ids and role ARNs of the example organization, as tests and the demo need to refer to them."""
+
+    organization_id: str
+    root_id: str
+    management_account_id: str
+    security_account_id: str
+    sandbox_account_id: str
+    prod_account_id: str
+    outside_account_id: str
+    account_names: Mapping[str, str]
+    ou_ids: Mapping[str, str]
+    deny_create_instance_scp_id: str
+    member_role_name: str
+    member_role_arns: Mapping[str, str]
+    organizations_reader_role_name: str
+    organizations_reader_role_arn: str
+
+    @property
+    def member_account_ids(self) -> tuple[str, ...]:
+        """Every account of the organization except the management account."""
+        return tuple(self.member_role_arns)
+
+
+def assume_role_session(
+    role_arn: str, *, region: str = CENTRAL_REGION, session_name: str = "emulator"
+) -> boto3.Session:
+    """A boto3 session holding credentials of ``role_arn``, obtained from STS with the ambient ones."""
+    return boto3.Session(region_name=region, **_assume_role(role_arn, region, session_name))
+
+
+def account_session(account_id: str, *, region: str = CENTRAL_REGION) -> boto3.Session:
+    """Act as an administrator of ``account_id`` (e.g. a user creating an instance in it).
+
+    It assumes OrganizationAccountAccessRole. moto checks neither that the role exists nor its
+    trust policy, which is what lets this also act in the management account, the outside
+    account, or before the organization exists.
+    """
+    return boto3.Session(region_name=region, **_administrator_credentials(account_id, region))
+
+
+def _assume_role(role_arn: str, region: str, session_name: str) -> dict[str, Any]:
+    credentials = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=role_arn, RoleSessionName=session_name
+    )["Credentials"]
+    return {
+        "aws_access_key_id": credentials["AccessKeyId"],
+        "aws_secret_access_key": credentials["SecretAccessKey"],
+        "aws_session_token": credentials["SessionToken"],
+    }
+
+
+def _administrator_credentials(account_id: str, region: str) -> dict[str, Any]:
+    return _assume_role(f"arn:aws:iam::{account_id}:role/{_ADMIN_ROLE_NAME}", region, "administrator")
+
+
+def administrator_client(account_id: str, service: str, *, region: str = CENTRAL_REGION) -> Any:
+    """Like ``account_session(...).client(service)``, but cheaper.
+
+    Clients of boto3's default session share its loaded service models; a new Session per account
+    reloads them, which made every emulated environment slow to start.
+    """
+    make_client: Callable[..., Any] = boto3.client  # the stubs only accept literal service names
+    return make_client(service, region_name=region, **_administrator_credentials(account_id, region))
+
+
+def build_example_organization(region: str = CENTRAL_REGION) -> ExampleOrganization:
+    """Create the organization, its OUs, the deny SCP and the guardrail's roles; call under mock_aws."""
+    organizations: OrganizationsClient = administrator_client(
+        MANAGEMENT_ACCOUNT_ID, "organizations", region=region
+    )
+    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
+    root_id = organizations.list_roots()["Roots"][0]["Id"]
+    organizations.enable_policy_type(RootId=root_id, PolicyType="SERVICE_CONTROL_POLICY")
+    _rename_management_account(MANAGEMENT_ACCOUNT_ID, ACCOUNT_NAMES[MANAGEMENT_ACCOUNT_ID])
+
+    ou_ids: dict[str, str] = {}
+    for path in ("Sandbox", "Workloads", "Workloads/Prod"):
+        parent_path, _, name = path.rpartition("/")
+        parent_id = ou_ids[parent_path] if parent_path else root_id
+        ou = organizations.create_organizational_unit(ParentId=parent_id, Name=name)
+        ou_ids[path] = ou["OrganizationalUnit"]["Id"]
+
+    for account_id, (email, ou_path, tags) in _MEMBERS.items():
+        with mock.patch.object(organizations_utils, "make_random_account_id", return_value=account_id):
+            organizations.create_account(
+                AccountName=ACCOUNT_NAMES[account_id],
+                Email=email,
+                Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
+            )
+        if ou_path is not None:
+            organizations.move_account(
+                AccountId=account_id, SourceParentId=root_id, DestinationParentId=ou_ids[ou_path]
+            )
+
+    policy = organizations.create_policy(
+        Name=DENY_CREATE_INSTANCE_SCP_NAME,
+        Description="Member accounts may not create IAM Identity Center account instances",
+        Type="SERVICE_CONTROL_POLICY",
+        Content=json.dumps(_DENY_CREATE_INSTANCE_SCP),
+    )
+    scp_id = policy["Policy"]["PolicySummary"]["Id"]
+    organizations.attach_policy(PolicyId=scp_id, TargetId=ou_ids["Workloads"])
+
+    member_role_arns = {
+        account_id: _create_role(account_id, MEMBER_ROLE_NAME, _MEMBER_ROLE_POLICY, region)
+        for account_id in _MEMBERS
+    }
+    reader_role_arn = _create_role(
+        MANAGEMENT_ACCOUNT_ID, ORGANIZATIONS_READER_ROLE_NAME, _READER_ROLE_POLICY, region
+    )
+
+    return ExampleOrganization(
+        organization_id=organization["Id"],
+        root_id=root_id,
+        management_account_id=MANAGEMENT_ACCOUNT_ID,
+        security_account_id=SECURITY_ACCOUNT_ID,
+        sandbox_account_id=SANDBOX_ACCOUNT_ID,
+        prod_account_id=PROD_ACCOUNT_ID,
+        outside_account_id=OUTSIDE_ACCOUNT_ID,
+        account_names=ACCOUNT_NAMES,
+        ou_ids=MappingProxyType(ou_ids),
+        deny_create_instance_scp_id=scp_id,
+        member_role_name=MEMBER_ROLE_NAME,
+        member_role_arns=MappingProxyType(member_role_arns),
+        organizations_reader_role_name=ORGANIZATIONS_READER_ROLE_NAME,
+        organizations_reader_role_arn=reader_role_arn,
+    )
+
+
+def _rename_management_account(account_id: str, name: str) -> None:
+    # moto names the management account "master"; Organizations has no API to rename an account.
+    backend = organizations_backends[account_id]["aws"]
+    account = backend.get_account_by_id(account_id)
+    account.name = name
+    account.email = _MANAGEMENT_EMAIL
+    if backend.org is not None:
+        backend.org.master_account_email = _MANAGEMENT_EMAIL
+
+
+def _create_role(account_id: str, role_name: str, policy: Mapping[str, Any], region: str) -> str:
+    """Create a role in ``account_id`` that the central security account may assume."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{SECURITY_ACCOUNT_ID}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam = administrator_client(account_id, "iam", region=region)
+    arn: str = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role_name, PolicyName="guardrail", PolicyDocument=json.dumps(policy))
+    return arn
