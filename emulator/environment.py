@@ -2,7 +2,7 @@
 
 It starts moto, builds the example organization, serves Identity Center instances from
 ``IdentityCenterEmulator`` and creates what the central stack would own in the security tooling
-account (KMS key, encrypted alert topic, dead-letter queue). The alert topic feeds a capture
+account (KMS key, encrypted alert topic, dead-letter queue, idempotency table). The alert topic feeds a capture
 queue without raw message delivery, so each captured alert still carries its Subject and
 MessageAttributes the way an e-mail or chat subscriber would see them.
 
@@ -81,6 +81,7 @@ class EmulatedEnvironment:
     topic_arn: str
     alert_queue_url: str
     dead_letter_queue_url: str
+    idempotency_table_name: str
 
     def __init__(
         self,
@@ -214,6 +215,13 @@ class EmulatedEnvironment:
             Protocol="sqs",
             Endpoint=queue_arn,
             Attributes={"RawMessageDelivery": "false"},
+        )
+        self.idempotency_table_name = f"{_NAME_PREFIX}-idempotency"
+        boto3.client("dynamodb", region_name=self.region, **self._central_credentials).create_table(
+            TableName=self.idempotency_table_name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
         )
         self.dead_letter_queue_url = sqs.create_queue(
             QueueName=f"{_NAME_PREFIX}-dlq", Attributes={"SqsManagedSseEnabled": "true"}

@@ -31,6 +31,9 @@ class LambdaContextStub:
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:222222222222:function:identity-center-guardrail-detect"
     aws_request_id: str = "local"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
 
 def as_eventbridge(record: dict[str, Any]) -> dict[str, Any]:
     """Wrap a raw CloudTrail record (from a trail's log file) the way EventBridge delivers it."""
@@ -77,6 +80,7 @@ def handler_environment(env: Any, policy_path: Path) -> dict[str, str]:
     return {
         "ALERT_TOPIC_ARN": env.topic_arn,
         "DEAD_LETTER_QUEUE_URL": env.dead_letter_queue_url,
+        "IDEMPOTENCY_TABLE_NAME": env.idempotency_table_name,
         "MEMBER_ROLE_NAME": org.member_role_name,
         "ORGANIZATIONS_ROLE_ARN": org.organizations_reader_role_arn,
         "INSTANCE_REGIONS": "us-east-1,eu-west-1,eu-central-1",

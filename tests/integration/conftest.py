@@ -13,7 +13,7 @@ import pytest
 from emulator.environment import EmulatedEnvironment
 from guardrail.core.policy import Policy, load_policy
 from guardrail.handlers import detect
-from guardrail_cli.replay import handler_environment
+from guardrail_cli.replay import LambdaContextStub, handler_environment
 from tests.builders import NOW
 
 EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "policy" / "policy.yaml"
@@ -39,4 +39,6 @@ def env(tmp_path: Path, policy: Policy) -> Iterator[EmulatedEnvironment]:
 @pytest.fixture
 def runtime(env: EmulatedEnvironment) -> detect.Runtime:
     """The runtime the handler builds, with the clock fixed so that trial dates do not age."""
-    return detect.build_runtime(clock=lambda: NOW)
+    built = detect.build_runtime(clock=lambda: NOW)
+    built.once.register(LambdaContextStub())  # type: ignore[arg-type]
+    return built

@@ -117,3 +117,26 @@ def test_a_bad_policy_fails_every_invocation_loudly(env: EmulatedEnvironment, tm
     monkeypatch.setenv("POLICY_PATH", str(bad))
     with pytest.raises(ValueError, match="mode"):
         detect.handler(sample("delete-instance"), LambdaContextStub())  # type: ignore[arg-type]
+
+
+def test_the_same_event_delivered_three_times_gives_one_alert(
+    env: EmulatedEnvironment, runtime: detect.Runtime
+) -> None:
+    event = sample("create-instance-console-success")
+    statuses = [detect.process(event, runtime)["status"] for _ in range(3)]
+    assert statuses == ["alerted", "duplicate", "duplicate"]
+    assert len(env.received_alerts()) == 1
+
+
+def test_a_retry_after_a_failed_publish_publishes(
+    env: EmulatedEnvironment, runtime: detect.Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = sample("create-instance-console-success")
+    publisher = runtime.once._handle.__self__._publisher  # type: ignore[attr-defined]
+    real_topic = publisher._topic_arn
+    monkeypatch.setattr(publisher, "_topic_arn", real_topic + "-gone")
+    with pytest.raises(ClientError):
+        detect.process(event, runtime)
+    monkeypatch.setattr(publisher, "_topic_arn", real_topic)
+    assert detect.process(event, runtime)["status"] == "alerted"
+    assert len(env.received_alerts()) == 1

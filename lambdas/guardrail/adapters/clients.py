@@ -28,6 +28,10 @@ class AwsClients:
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._lock = threading.Lock()
 
+    @property
+    def session(self) -> boto3.session.Session:
+        return self._session
+
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region)
         with self._lock:  # boto3 sessions are not thread-safe when creating clients

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from guardrail.adapters.alerts import SnsAlertPublisher, SqsDeadLetters
 from guardrail.adapters.clients import AwsClients
+from guardrail.adapters.idempotency import OncePerEvent
 from guardrail.core.policy import load_policy
 from guardrail.events import InvalidEvent, event_id_of, parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
@@ -35,7 +36,7 @@ class ConfigurationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Runtime:
-    guardrail: Guardrail
+    once: OncePerEvent
     dead_letters: SqsDeadLetters
 
 
@@ -57,13 +58,14 @@ def build_runtime(clock: Callable[[], datetime] = utc_now) -> Runtime:
         organization_instance_region=_env("ORGANIZATION_INSTANCE_REGION", "") or None,
         partition=_env("AWS_PARTITION", "aws"),
     )
+    guardrail = Guardrail(
+        FactGatherer(clients, settings),
+        SnsAlertPublisher(clients.client("sns"), _env("ALERT_TOPIC_ARN")),
+        policy,
+        clock,
+    )
     return Runtime(
-        guardrail=Guardrail(
-            FactGatherer(clients, settings),
-            SnsAlertPublisher(clients.client("sns"), _env("ALERT_TOPIC_ARN")),
-            policy,
-            clock,
-        ),
+        once=OncePerEvent(guardrail.handle, _env("IDEMPOTENCY_TABLE_NAME"), clients.session),
         dead_letters=SqsDeadLetters(clients.client("sqs"), _env("DEAD_LETTER_QUEUE_URL")),
     )
 
@@ -82,19 +84,21 @@ def process(event: Any, rt: Runtime) -> dict[str, Any]:
         rt.dead_letters.send(event, reason=str(error), event_id=event_id)
         return {"status": "rejected", "event_id": event_id, "reason": str(error)}
 
-    alert = rt.guardrail.handle(call)
-    body = alert.body
-    logger.info(
-        "Published alert",
-        extra={"verdict": body["verdict"], "severity": body["severity"], "rules": alert.attributes["rules"]},
-    )
+    summary, duplicate = rt.once(call)
+    if duplicate:
+        logger.info("Duplicate delivery: the alert was already published", extra=summary)
+        metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
+        return {"status": "duplicate", **summary}
+    logger.info("Published alert", extra=summary)
     metrics.add_metric(name="Alerts", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name=f"Verdict_{body['verdict']}", unit=MetricUnit.Count, value=1)
-    return {"status": "alerted", "event_id": call.event_id, "verdict": body["verdict"], "subject": alert.subject}
+    metrics.add_metric(name=f"Verdict_{summary['verdict']}", unit=MetricUnit.Count, value=1)
+    return {"status": "alerted", **summary}
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    return process(event, runtime())
+    rt = runtime()
+    rt.once.register(context)
+    return process(event, rt)

@@ -1,0 +1,67 @@
+"""One alert per CloudTrail event, however often EventBridge delivers it.
+
+EventBridge may fire a rule more than once for one event, and the guardrail's own retries
+replay events: the CloudTrail event id is claimed in DynamoDB (Powertools idempotency) before
+the alert goes out. A failed publish releases the claim, so the retry publishes; a completed
+one makes every later delivery return the stored result without publishing again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from guardrail.adapters.clients import CLIENT_CONFIG
+from guardrail.core.alert import Alert
+from guardrail.core.facts import ApiCall
+
+# Long enough to cover EventBridge's 24 h of retries and the function's own.
+CLAIM_SECONDS = 48 * 3600
+
+
+class OncePerEvent:
+    """Wraps `handle(call) -> Alert` so that it runs at most once per event id."""
+
+    def __init__(
+        self, handle: Callable[[ApiCall], Alert], table_name: str, session: boto3.session.Session | None = None
+    ) -> None:
+        self._handle = handle
+        self._local = threading.local()
+        self.config = IdempotencyConfig(
+            event_key_jmespath="event_id",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=CLAIM_SECONDS,
+        )
+        persistence = DynamoDBPersistenceLayer(
+            table_name=table_name, boto3_session=session, boto_config=CLIENT_CONFIG
+        )
+        self._run = idempotent_function(
+            data_keyword_argument="call",
+            persistence_store=persistence,
+            config=self.config,
+            key_prefix="instance-api-call",
+        )(self._summarize)
+
+    def _summarize(self, call: ApiCall) -> dict[str, Any]:
+        self._local.ran = True
+        alert = self._handle(call)
+        return {"event_id": call.event_id, "verdict": alert.body["verdict"], "subject": alert.subject}
+
+    def register(self, context: LambdaContext | None) -> None:
+        if context is not None:
+            self.config.register_lambda_context(context)
+
+    def __call__(self, call: ApiCall) -> tuple[dict[str, Any], bool]:
+        """The summary of the alert, and whether this delivery was a duplicate."""
+        self._local.ran = False
+        summary: dict[str, Any] = self._run(call=call)
+        return summary, not self._local.ran
