@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -50,7 +51,8 @@ def _env(name: str, default: str | None = None) -> str:
 def build_runtime(clock: Callable[[], datetime] = utc_now) -> Runtime:
     """Built once per execution environment; a bad policy fails here, loudly, on every event."""
     clients = AwsClients()
-    policy = load_policy(_env("POLICY_PATH", "policy.json"))
+    # The policy ships next to the package; a relative path is taken from the function's code root.
+    policy = load_policy(Path(os.environ.get("LAMBDA_TASK_ROOT", ".")) / _env("POLICY_PATH", "policy.json"))
     settings = GatherSettings(
         member_role_name=_env("MEMBER_ROLE_NAME"),
         regions=tuple(r for r in _env("INSTANCE_REGIONS", "").split(",") if r),

@@ -1,0 +1,155 @@
+"""The deployment configuration of the guardrail, validated before anything is synthesized.
+
+A typo in an account id or a Region would otherwise surface only at deploy time, or never (a
+guardrail that watches the wrong Regions fails silently), so every field is checked strictly and
+unknown keys are errors. No AWS call is made: the list of Regions comes from botocore's bundled
+endpoint data.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+import yaml
+from guardrail.core.policy import Policy, load_policy
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+OrganizationId = Annotated[str, StringConstraints(pattern=r"^o-[a-z0-9]{10,32}$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+RoleName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+=,.@-]+$", max_length=64)]
+RoleArn = Annotated[
+    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$", max_length=2048)
+]
+BusName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+$", max_length=256)]
+
+DEFAULT_MEMBER_ROLE_NAME = "IdentityCenterGuardrailMemberRole"
+DEFAULT_CENTRAL_BUS_NAME = "identity-center-guardrail"
+PROJECT_MARKER = "cdk.json"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be deployed, with every problem named by its field."""
+
+
+@cache
+def known_regions(service: str = "sso") -> tuple[str, ...]:
+    """Regions of the `aws` partition where botocore's endpoint data lists `service` (offline)."""
+    import boto3  # imported late: only config validation needs it
+
+    return tuple(boto3.session.Session().get_available_regions(service, partition_name="aws"))
+
+
+def _check_region(field: str, region: str, service: str = "sso") -> None:
+    if region not in known_regions(service):
+        raise ValueError(f"{field}: '{region}' is not a Region where {service} is available")
+
+
+class GuardrailConfig(BaseModel):
+    """Where the guardrail runs, what it watches and whom it tells.
+
+    `policy_file` may be absolute. A relative path is resolved against the project root: the
+    nearest folder at or above the configuration file that holds `cdk.json` (so the example's
+    `policy/policy.yaml` works from `config/guardrail.yaml`); a configuration file outside any
+    project resolves it against its own folder. `load_config` stores the resolved absolute path.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organization_id: OrganizationId
+    management_account_id: AccountId
+    # The security tooling account that receives events and runs the function.
+    central_account_id: AccountId
+    central_region: str
+    # Regions where account instances are looked for; every Region with Identity Center by default.
+    regions: tuple[str, ...] = Field(default_factory=lambda: known_regions("sso"), min_length=1)
+    alert_emails: tuple[Email, ...] = Field(min_length=1)
+    policy_file: Path
+    member_role_name: RoleName = DEFAULT_MEMBER_ROLE_NAME
+    # A read-only role in the management account for Organizations reads. Without it the function's
+    # own role gets the read actions, which only work in a delegated-administrator account.
+    organizations_role_arn: RoleArn | None = None
+    # Region of the organization instance of Identity Center, if the organization has one.
+    organization_instance_region: str | None = None
+    central_bus_name: BusName = DEFAULT_CENTRAL_BUS_NAME
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.central_account_id == self.management_account_id:
+            raise ValueError(
+                "central_account_id: must differ from management_account_id; run the guardrail in a "
+                "security tooling account, not in the management account"
+            )
+        _check_region("central_region", self.central_region, "lambda")
+        for region in self.regions:
+            _check_region("regions", region)
+        duplicates = sorted({r for r in self.regions if self.regions.count(r) > 1})
+        if duplicates:
+            raise ValueError(f"regions: listed more than once: {duplicates}")
+        if self.organization_instance_region is not None:
+            _check_region("organization_instance_region", self.organization_instance_region)
+        if self.organizations_role_arn is not None:
+            role_account = self.organizations_role_arn.split(":")[4]
+            if role_account != self.management_account_id:
+                raise ValueError(
+                    f"organizations_role_arn: the role is in account {role_account}, not in the "
+                    f"management account {self.management_account_id}"
+                )
+        if self.central_bus_name == "default" or self.central_bus_name.startswith("aws."):
+            raise ValueError("central_bus_name: 'default' and names starting with 'aws.' are reserved")
+        return self
+
+    def load_policy(self) -> Policy:
+        """Validate the policy file; raises `guardrail.core.policy.PolicyError`."""
+        return load_policy(self.policy_file)
+
+
+def project_root(config_path: Path) -> Path:
+    """The folder that relative paths in a configuration file are resolved against."""
+    start = config_path.resolve().parent
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_MARKER).is_file():
+            return folder
+    return start
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    problems = []
+    for issue in error.errors():
+        field = ".".join(str(part) for part in issue["loc"])
+        message = issue["msg"].removeprefix("Value error, ")
+        # Model-level checks already start with the field name they are about.
+        problems.append(message if not field else f"{field}: {message}")
+    return f"{source} is invalid: " + "; ".join(problems)
+
+
+def parse_config(data: Any, *, source: str = "configuration", root: Path | None = None) -> GuardrailConfig:
+    """Validate configuration data; a relative `policy_file` is resolved against `root`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source} is invalid: expected a mapping of settings at the top level")
+    try:
+        config = GuardrailConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, source)) from None
+    policy_file = config.policy_file
+    if root is not None and not policy_file.is_absolute():
+        policy_file = root / policy_file
+    if not policy_file.is_file():
+        raise ConfigError(f"{source} is invalid: policy_file: no such file {config.policy_file}")
+    return config.model_copy(update={"policy_file": policy_file.resolve()})
+
+
+def load_config(path: str | Path) -> GuardrailConfig:
+    """Read and validate a YAML configuration file; raises `ConfigError` naming the bad field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read configuration {path}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    return parse_config(data if data is not None else {}, source=str(path), root=project_root(path))

@@ -1,0 +1,184 @@
+"""The Lambda function that decides on instance events against the policy and alerts."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct, IConstruct
+from guardrail.core.policy import Policy
+
+from infra.bundling import POLICY_FILE_NAME, function_code
+from infra.config import GuardrailConfig
+from infra.constructs.alert_topic import AlertTopic
+from infra.constructs.idempotency_table import IdempotencyTable
+from infra.nag import acknowledge, resource_of
+
+HANDLER = "guardrail.handlers.detect.handler"
+SERVICE_NAME = "identity-center-guardrail"
+METRICS_NAMESPACE = "IdentityCenterGuardrail"
+
+# Version of the public Powertools for AWS Lambda (Python) v3 layer for python3.13 on arm64; the
+# layer carries pydantic v2 (parser) and the X-Ray SDK (tracer), which the code needs. Each
+# Powertools release publishes a new layer version, the same number in every commercial Region;
+# the current one is listed on the Powertools documentation's installation page. Raise this
+# number to upgrade Powertools, and keep requirements.txt's aws-lambda-powertools close to it.
+POWERTOOLS_LAYER_VERSION = 36
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
+
+# Organizations reads the function makes when it has no role to assume in the management account.
+ORGANIZATIONS_READ_ACTIONS = (
+    "organizations:DescribeOrganization",
+    "organizations:DescribeAccount",
+    "organizations:ListParents",
+    "organizations:DescribeOrganizationalUnit",
+    "organizations:ListTagsForResource",
+    "organizations:ListPoliciesForTarget",
+    "organizations:DescribePolicy",
+)
+
+
+def powertools_layer_arn(region: str) -> str:
+    return (
+        f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:"
+        f"{POWERTOOLS_LAYER_VERSION}"
+    )
+
+
+class DetectFunction(Construct):
+    """The detect function with its own least-privilege role and log group.
+
+    Invoked asynchronously by EventBridge: Lambda retries a failed invocation twice within six
+    hours, then sends the event to the dead-letter queue, so nothing is lost silently. The role
+    is written out statement by statement instead of using AWS managed policies, so that a
+    review of this file is a review of everything the function may do.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: GuardrailConfig,
+        policy: Policy,
+        alert_topic: AlertTopic,
+        dead_letter_queue: sqs.IQueue,
+        idempotency: IdempotencyTable,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Runs the IAM Identity Center account-instance guardrail",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Decides on IAM Identity Center account-instance events against the policy",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER,
+            code=function_code(policy),
+            layers=[
+                lambda_.LayerVersion.from_layer_version_arn(
+                    self, "PowertoolsLayer", powertools_layer_arn(Aws.REGION)
+                )
+            ],
+            memory_size=256,
+            timeout=Duration.seconds(60),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            role=self.role,
+            environment={
+                "ALERT_TOPIC_ARN": alert_topic.topic.topic_arn,
+                "DEAD_LETTER_QUEUE_URL": dead_letter_queue.queue_url,
+                "IDEMPOTENCY_TABLE_NAME": idempotency.table.table_name,
+                "MEMBER_ROLE_NAME": config.member_role_name,
+                "ORGANIZATIONS_ROLE_ARN": config.organizations_role_arn or "",
+                "INSTANCE_REGIONS": ",".join(config.regions),
+                "ORGANIZATION_INSTANCE_REGION": config.organization_instance_region or "",
+                "POLICY_PATH": POLICY_FILE_NAME,
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+            on_failure=destinations.SqsDestination(dead_letter_queue),
+        )
+        self._grant(config, alert_topic, dead_letter_queue)
+        idempotency.grant_claims(self.role)
+
+    def _policy(self) -> IConstruct:
+        """The role's default policy, where the findings about the role's statements are."""
+        return self.role.node.find_child("DefaultPolicy")
+
+    def _grant(self, config: GuardrailConfig, alert_topic: AlertTopic, dead_letter_queue: sqs.IQueue) -> None:
+        member_role_arn = f"arn:{Aws.PARTITION}:iam::*:role/{config.member_role_name}"
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AssumeMemberRoleInThisOrganization",
+                actions=["sts:AssumeRole"],
+                resources=[member_role_arn],
+                conditions={"StringEquals": {"aws:ResourceOrgID": config.organization_id}},
+            )
+        )
+        acknowledge(
+            self._policy(),
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/{config.member_role_name}]",
+            "The member role exists in every member account, which join and leave the organization over "
+            "time; the aws:ResourceOrgID condition limits the statement to roles inside this organization",
+        )
+        wildcard_reasons = [
+            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions"
+        ]
+        if config.organizations_role_arn:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="AssumeOrganizationsReader",
+                    actions=["sts:AssumeRole"],
+                    resources=[config.organizations_role_arn],
+                )
+            )
+        else:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReadOrganization", actions=list(ORGANIZATIONS_READ_ACTIONS), resources=["*"]
+                )
+            )
+            wildcard_reasons.append(
+                "the Organizations reads (DescribeOrganization and the read actions on accounts, OUs, "
+                "tags and policies) are granted on * because DescribeOrganization supports no resource "
+                "scoping and the accounts, OUs and SCPs read are only known at run time; all are read-only"
+            )
+        acknowledge(self._policy(), "AwsSolutions-IAM5[Resource::*]", "; ".join(wildcard_reasons))
+
+        # Written out rather than topic.grant_publish(), which adds kms:GenerateDataKey* on the key.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PublishAlerts", actions=["sns:Publish"], resources=[alert_topic.topic.topic_arn]
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EncryptAlerts",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[alert_topic.key.key_arn],
+            )
+        )
+        dead_letter_queue.grant_send_messages(self.role)
+        self.log_group.grant_write(self.role)
+        acknowledge(
+            resource_of(self.function),  # the AWS::Lambda::Function, not its invoke config
+            "AwsSolutions-L1",
+            "Python 3.13 is the runtime the code is tested on and the one the public Powertools layer "
+            f"{POWERTOOLS_LAYER_NAME} is built for; move runtime and layer together",
+        )

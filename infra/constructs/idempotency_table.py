@@ -1,0 +1,40 @@
+"""The table that makes the detect function publish one alert per CloudTrail event."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+# The key and attribute names Powertools' idempotency utility reads and writes.
+KEY_ATTRIBUTE = "id"
+TTL_ATTRIBUTE = "expiration"
+
+
+class IdempotencyTable(Construct):
+    """On-demand, encrypted, with point-in-time recovery; records expire by themselves (TTL).
+
+    It holds only claims on event ids and alert summaries, so it is destroyed with the stack.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name=KEY_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+    def grant_claims(self, grantee: iam.IGrantable) -> None:
+        """Exactly the item operations the idempotency utility performs."""
+        self.table.grant(
+            grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+        )

@@ -1,0 +1,88 @@
+"""EventBridge rules that route IAM Identity Center instance API calls to the detect function."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+# CloudTrail records of the three calls that create, delete or change an instance. Matching on
+# `eventSource` and the exact `eventName`s keeps out look-alikes such as
+# CreateInstanceAccessControlAttributeConfiguration (same service) or Lightsail's CreateInstances.
+# Failed calls match too (they carry `errorCode`): an attempt an SCP blocked is a signal.
+INSTANCE_EVENT_PATTERN: Final[dict[str, Any]] = {
+    "source": ["aws.sso"],
+    "detail-type": ["AWS API Call via CloudTrail"],
+    "detail": {
+        "eventSource": ["sso.amazonaws.com"],
+        "eventName": ["CreateInstance", "DeleteInstance", "UpdateInstance"],
+    },
+}
+
+# EventBridge's limits for delivering to a target: keep trying for a day before the DLQ.
+TARGET_RETRY_ATTEMPTS = 185
+TARGET_MAX_EVENT_AGE = Duration.hours(24)
+
+
+def _event_pattern() -> events.EventPattern:
+    return events.EventPattern(
+        source=INSTANCE_EVENT_PATTERN["source"],
+        detail_type=INSTANCE_EVENT_PATTERN["detail-type"],
+        detail=INSTANCE_EVENT_PATTERN["detail"],
+    )
+
+
+class InstanceEventRules(Construct):
+    """The central event bus and the rules on it and on the default bus.
+
+    The default bus sees the central account's own calls in its Region; the central bus
+    receives what member accounts forward. Only principals of this organization may put events
+    on the central bus, so an outsider cannot feed the guardrail forged events.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        organization_id: str,
+        bus_name: str,
+        function: lambda_.IFunction,
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(
+            self, "CentralBus", event_bus_name=bus_name, description="IAM Identity Center instance events"
+        )
+        self.bus.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PutEventsFromThisOrganization",
+                principals=[iam.AnyPrincipal()],
+                actions=["events:PutEvents"],
+                resources=[self.bus.event_bus_arn],
+                conditions={"StringEquals": {"aws:PrincipalOrgID": organization_id}},
+            )
+        )
+        self.rules: list[events.Rule] = []
+        for rule_id, bus, description in (
+            ("DefaultBusRule", None, "IAM Identity Center instance calls in this account"),
+            ("CentralBusRule", self.bus, "IAM Identity Center instance calls forwarded by member accounts"),
+        ):
+            rule = events.Rule(
+                self, rule_id, event_bus=bus, description=description, event_pattern=_event_pattern()
+            )
+            rule.add_target(
+                targets.LambdaFunction(
+                    function,
+                    retry_attempts=TARGET_RETRY_ATTEMPTS,
+                    max_event_age=TARGET_MAX_EVENT_AGE,
+                    dead_letter_queue=dead_letter_queue,
+                )
+            )
+            self.rules.append(rule)

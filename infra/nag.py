@@ -1,0 +1,33 @@
+"""cdk-nag wiring: every AWS Solutions finding is either fixed or acknowledged with a reason."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, App, Validations
+from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
+
+
+def add_nag_checks(app: App) -> None:
+    """Make every unacknowledged AWS Solutions finding fail synth.
+
+    Acknowledgments are also written into the template's resource metadata (`cdk_nag`), so that a
+    reviewer of the template sees what was accepted and why.
+    """
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
+
+
+def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
+    """Record why a finding on `scope` (and its children) is accepted.
+
+    cdk-nag 3 acknowledges findings one by one: an IAM5 finding's id names the wildcard, e.g.
+    `AwsSolutions-IAM5[Resource::*]`.
+    """
+    Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def resource_of(construct: IConstruct) -> IConstruct:
+    """The CloudFormation resource behind an L2 construct, to acknowledge a finding on it alone."""
+    child = construct.node.default_child
+    if child is None:
+        raise ValueError(f"{construct.node.path} has no default child")
+    return child

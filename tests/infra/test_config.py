@@ -1,0 +1,160 @@
+"""A bad configuration or policy stops synth with a message naming the field."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from guardrail.core.policy import PolicyError
+
+from infra.application import CONFIG_CONTEXT_KEY, build_app
+from infra.bundling import PROJECT_ROOT
+from infra.config import ConfigError, known_regions, load_config, project_root
+from tests.infra.support import EXAMPLE_CONFIG, EXAMPLE_POLICY, cdk_context, example_config_data, write_yaml
+
+
+def _config_file(folder: Path, **changes: Any) -> Path:
+    data = example_config_data()
+    data["policy_file"] = str(EXAMPLE_POLICY)
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return write_yaml(folder / "guardrail.yaml", data)
+
+
+def test_example_configuration_is_valid() -> None:
+    config = load_config(EXAMPLE_CONFIG)
+    assert config.organization_id == "o-exampleorg1"
+    assert config.regions == ("us-east-1", "eu-west-1", "eu-central-1")
+    assert config.policy_file == EXAMPLE_POLICY.resolve()
+    assert config.load_policy().mode == "dry-run"
+
+
+def test_relative_policy_file_is_taken_from_the_project_root() -> None:
+    assert project_root(EXAMPLE_CONFIG) == PROJECT_ROOT
+
+
+def test_relative_policy_file_outside_a_project_is_taken_from_the_config_folder(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text(EXAMPLE_POLICY.read_text(encoding="utf-8"), encoding="utf-8")
+    config = load_config(_config_file(tmp_path, policy_file="policy.yaml"))
+    assert config.policy_file == (tmp_path / "policy.yaml").resolve()
+
+
+def test_defaults(tmp_path: Path) -> None:
+    config = load_config(
+        _config_file(
+            tmp_path,
+            regions=None,
+            member_role_name=None,
+            central_bus_name=None,
+            organizations_role_arn=None,
+            organization_instance_region=None,
+        )
+    )
+    assert config.regions == known_regions("sso")
+    assert "us-east-1" in config.regions
+    assert len(config.regions) > 20
+    assert config.member_role_name == "IdentityCenterGuardrailMemberRole"
+    assert config.central_bus_name == "identity-center-guardrail"
+    assert config.organizations_role_arn is None
+    assert config.organization_instance_region is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"management_account_id": "11111111111"}, "management_account_id"),
+        ({"central_account_id": "111111111111"}, "central_account_id"),
+        ({"organization_id": "o-short"}, "organization_id"),
+        ({"regions": ["us-east-1", "mars-north-1"]}, "regions"),
+        ({"regions": ["us-east-1", "us-east-1"]}, "regions"),
+        ({"regions": []}, "regions"),
+        ({"central_region": "moon-1"}, "central_region"),
+        ({"alert_emails": ["not-an-address"]}, "alert_emails.0"),
+        ({"alert_emails": []}, "alert_emails"),
+        ({"organizations_role_arn": "arn:aws:iam::333333333333:role/Reader"}, "organizations_role_arn"),
+        ({"organizations_role_arn": "not-an-arn"}, "organizations_role_arn"),
+        ({"organization_instance_region": "xx-west-9"}, "organization_instance_region"),
+        ({"central_bus_name": "default"}, "central_bus_name"),
+        ({"member_role_name": "has space"}, "member_role_name"),
+        ({"policy_file": "/nonexistent/policy.yaml"}, "policy_file"),
+        ({"alert_email": ["typo@example.com"]}, "alert_email"),
+    ],
+)
+def test_bad_configuration_names_the_field(tmp_path: Path, changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigError, match=rf"\b{field}\b"):
+        load_config(_config_file(tmp_path, **changes))
+
+
+def test_unknown_key_is_reported_as_such(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="alert_email: Extra inputs are not permitted"):
+        load_config(_config_file(tmp_path, alert_email=["typo@example.com"]))
+
+
+def test_unreadable_or_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read configuration"):
+        load_config(tmp_path / "missing.yaml")
+    (tmp_path / "list.yaml").write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(tmp_path / "list.yaml")
+    (tmp_path / "broken.yaml").write_text("organization_id: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(tmp_path / "broken.yaml")
+
+
+def _build(config_path: Path) -> None:
+    build_app(context=cdk_context(**{CONFIG_CONTEXT_KEY: str(config_path)}), outdir=str(config_path.parent))
+
+
+def test_bad_configuration_fails_synth(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="management_account_id"):
+        _build(_config_file(tmp_path, management_account_id="12345"))
+
+
+def test_bad_policy_fails_synth_naming_the_policy_field(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        EXAMPLE_POLICY.read_text(encoding="utf-8").replace("max_trial_days: 60", "max_trial_days: 0"),
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError, match="max_trial_days"):
+        _build(_config_file(tmp_path, policy_file=str(policy)))
+
+
+def test_unknown_rule_id_in_policy_fails_synth(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        EXAMPLE_POLICY.read_text(encoding="utf-8").replace("  attempt-denied:", "  attempt-refused:"),
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError, match="attempt-refused"):
+        _build(_config_file(tmp_path, policy_file=str(policy)))
+
+
+def test_app_entry_point_reports_a_bad_configuration_without_a_traceback(tmp_path: Path) -> None:
+    """`cdk synth` runs app.py with the context in CDK_CONTEXT_JSON; it must exit 1 with the field."""
+    config = _config_file(tmp_path, central_account_id="111111111111")
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({CONFIG_CONTEXT_KEY: str(config)}),
+        "CDK_OUTDIR": str(tmp_path / "cdk.out"),
+    }
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, str(PROJECT_ROOT / "app.py")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "central_account_id: must differ from management_account_id" in result.stderr
+    assert "Traceback" not in result.stderr
