@@ -8,8 +8,8 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for c in python3.13 python3.12; do $$c -c '' >/dev/null 2>&1 && { command -v $$c; exit 0; }; done; \
 	for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[23]\.[0-9]+$$' | sort -rV); do \
 	echo "$$(pyenv root)/versions/$$v/bin/python3"; exit 0; done; echo python3)
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_DEPRECATED := quiet
 
 .PHONY: help setup demo synth lint test bench clean
 
