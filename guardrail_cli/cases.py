@@ -3,14 +3,18 @@
 A case file is YAML (`*.yaml`; JSON files beside it are taken for events):
 
     name: an unapproved account creating an instance
-    event: ../../samples/events/create-instance-console-success.json   # a path, or the event inline
-    now: 2026-11-10T12:00:00Z                                           # optional, default: event time
-    facts: {...}                                                        # as `guardrail evaluate` takes
+    event: ../../../samples/events/create-instance-console-success.json  # relative to this file, or inline
+    now: 2026-11-10T12:00:00Z         # optional, default: the event's time
+    facts: {...}                      # as `guardrail evaluate --facts` takes them
     expect:
       verdict: violation
-      rules: [account-not-approved]                                     # exactly these rules fire
+      rules: [account-not-approved]   # exactly these rules fire
+      suppressed: [scp-gap]           # optional: exactly these rules are suppressed by exemptions
+      severity: high                  # optional: the decision's severity
+      action: alert                   # optional: none, alert, would-delete-instance, delete-instance
 
-Cases make a policy change testable in the organization's CI, like code.
+A near-miss case expects a rule *not* to fire: it lists every rule that does fire, and the rule it
+is about is not among them. Cases make a policy change testable in the organization's CI, like code.
 """
 
 from __future__ import annotations
@@ -22,14 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from guardrail.core.alert import Alert
-from guardrail.core.decision import Verdict
+from guardrail.core.decision import Action, Verdict
 from guardrail.core.facts import Facts
-from guardrail.core.policy import Policy
+from guardrail.core.policy import Policy, RuleId, Severity, describe_errors
 from guardrail.events import parse_api_call
 from guardrail.service import Guardrail
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class CaseError(ValueError):
@@ -40,8 +43,10 @@ class Expectation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     verdict: Verdict
-    rules: list[str] = Field(default_factory=list)
-    action: str | None = None
+    rules: list[RuleId] = Field(default_factory=list)
+    suppressed: list[RuleId] | None = None
+    severity: Severity | None = None
+    action: Action | None = None
 
 
 class Case(BaseModel):
@@ -62,7 +67,10 @@ def read_data(path: Path) -> Any:
 def facts_for(event: Any, facts: dict[str, Any]) -> Facts:
     """The facts file holds what the Lambda gathers; the call itself comes from the event."""
     call = parse_api_call(event)
-    return Facts.model_validate({**facts, "call": call.model_dump()})
+    try:
+        return Facts.model_validate({**facts, "call": call.model_dump()})
+    except ValidationError as error:
+        raise ValueError(f"the facts are invalid: {describe_errors(error)}") from None
 
 
 def evaluate(policy: Policy, event: Any, facts: dict[str, Any], now: datetime | None) -> Alert:
@@ -87,6 +95,8 @@ class CaseResult:
     name: str
     expected: dict[str, Any]
     actual: dict[str, Any]
+    # What the decision said, to show beside a failure: "<rule>: <reason>" per finding.
+    reasons: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -96,7 +106,9 @@ class CaseResult:
 def load_case(path: Path) -> Case:
     try:
         case = Case.model_validate(read_data(path))
-    except (ValidationError, yaml.YAMLError, json.JSONDecodeError) as error:
+    except ValidationError as error:
+        raise CaseError(f"{path}: {describe_errors(error)}") from None
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
         raise CaseError(f"{path}: {error}") from None
     if isinstance(case.event, str):
         event_path = (path.parent / case.event).resolve()
@@ -111,17 +123,27 @@ def run_case(path: Path, policy: Policy) -> CaseResult:
     case = load_case(path)
     try:
         alert = evaluate(policy, case.event, case.facts, case.now)
-    except (ValueError, ValidationError) as error:
+    except ValueError as error:
         raise CaseError(f"{path}: {error}") from None
+    body = alert.body
+    expect = case.expect
     actual: dict[str, Any] = {
-        "verdict": alert.body["verdict"],
-        "rules": sorted(f["rule"] for f in alert.body["findings"]),
+        "verdict": body["verdict"],
+        "rules": sorted(f["rule"] for f in body["findings"]),
     }
-    expected: dict[str, Any] = {"verdict": case.expect.verdict.value, "rules": sorted(case.expect.rules)}
-    if case.expect.action is not None:
-        expected["action"] = case.expect.action
-        actual["action"] = alert.body["action"]
-    return CaseResult(path, case.name, expected, actual)
+    expected: dict[str, Any] = {"verdict": expect.verdict.value, "rules": sorted(expect.rules)}
+    # The optional expectations are compared only when the case states them.
+    if expect.suppressed is not None:
+        expected["suppressed"] = sorted(expect.suppressed)
+        actual["suppressed"] = sorted(s["rule"] for s in body["suppressed"])
+    if expect.severity is not None:
+        expected["severity"] = expect.severity.value
+        actual["severity"] = body["severity"]
+    if expect.action is not None:
+        expected["action"] = expect.action.value
+        actual["action"] = body["action"]
+    reasons = tuple(f"{f['rule']}: {f['reason']}" for f in body["findings"])
+    return CaseResult(path, case.name, expected, actual, reasons)
 
 
 def case_files(directory: Path) -> list[Path]:

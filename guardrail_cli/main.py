@@ -3,10 +3,13 @@
     guardrail validate POLICY
     guardrail evaluate --event EVENT.json [--facts FACTS.json] [--policy POLICY] [--now TIME] [--json]
     guardrail test DIR [--policy POLICY]
+    guardrail schema
+    guardrail rules
     guardrail replay [EVENT.json ...] [--policy POLICY] [--json]
 
 `evaluate` and `test` make the Lambda's decision without AWS; `replay` runs the real handler over
 events against an embedded emulation of an example organization (no account, no credentials).
+`schema` prints the policy file's JSON Schema (for editors), `rules` the rule catalogue as Markdown.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from guardrail.core.alert import Alert
-from guardrail.core.policy import Policy, PolicyError, load_policy
+from guardrail.core.facts import Operation, Outcome
+from guardrail.core.policy import Policy, PolicyError, json_schema, load_policy
+from guardrail.core.rules import RULES, Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY = ROOT / "policy" / "policy.yaml"
@@ -62,7 +67,8 @@ def render(alert: Alert) -> str:
     for finding in body["findings"]:
         lines.append(f"finding   {finding['rule']} [{finding['severity']}]: {finding['reason']}")
     for item in body["suppressed"]:
-        lines.append(f"exempted  {item['rule']} by {item['ticket']} until {item['expires']}: {item['reason']}")
+        until = f"{item['ticket']} until {item['expires']}"
+        lines.append(f"exempted  {item['rule']} by {until}: {item['reason']}")
     for item in body["undetermined"]:
         lines.append(f"unknown   {item['rule']}: needs {item['missing_fact']}")
     for item in body["missing_facts"]:
@@ -83,19 +89,48 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     facts = _read_json(args.facts) if args.facts else {}
     if not isinstance(facts, dict):
         raise UsageError(f"{args.facts} must hold a JSON object of facts")
-    now = datetime.fromisoformat(args.now) if args.now else None
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else None
+    except ValueError:
+        raise UsageError(f"--now {args.now!r} is not an ISO 8601 time") from None
     alert = evaluate(_policy(args.policy), _read_json(args.event), facts, now)
     print(json.dumps(alert.body, indent=2, sort_keys=True, default=str) if args.json else render(alert))
     return 0
+
+
+def _show(value: Any) -> str:
+    return f"[{', '.join(map(str, value))}]" if isinstance(value, list) else str(value)
+
+
+def diff(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    """One line per field that differs, naming the field; for lists, what is missing or extra."""
+    lines = []
+    for key in sorted(set(expected) | set(actual)):
+        want, got = expected.get(key), actual.get(key)
+        if want == got:
+            continue
+        line = f"  {key}: expected {_show(want)}, got {_show(got)}"
+        if isinstance(want, list) and isinstance(got, list):
+            notes = []
+            if missing := [item for item in want if item not in got]:
+                notes.append(f"missing {', '.join(missing)}")
+            if extra := [item for item in got if item not in want]:
+                notes.append(f"unexpected {', '.join(extra)}")
+            line += f" ({'; '.join(notes)})" if notes else ""
+        lines.append(line)
+    return lines
 
 
 def cmd_test(args: argparse.Namespace) -> int:
     from guardrail_cli.cases import case_files, run_case
 
     policy = _policy(args.policy)
-    files = case_files(Path(args.directory))
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is not a directory")
+    files = case_files(directory)
     if not files:
-        raise UsageError(f"no test cases (*.yaml) under {args.directory}")
+        raise UsageError(f"no test cases (*.yaml) under {directory}")
     failed = 0
     for path in files:
         result = run_case(path, policy)
@@ -104,11 +139,53 @@ def cmd_test(args: argparse.Namespace) -> int:
             continue
         failed += 1
         print(f"FAIL {path}: {result.name}")
-        for key in sorted(set(result.expected) | set(result.actual)):
-            if result.expected.get(key) != result.actual.get(key):
-                print(f"  {key}: expected {result.expected.get(key)!r}, got {result.actual.get(key)!r}")
+        print("\n".join(diff(result.expected, result.actual)))
+        for finding in result.reasons:
+            print(f"    {finding}")
     print(f"{len(files) - failed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def applies_to(rule: Rule) -> str:
+    """The calls a rule judges, e.g. 'CreateInstance (succeeded or failed)'."""
+    parts = []
+    for operation in Operation:
+        outcomes = [o.value for o in Outcome if (operation, o) in rule.applies_to]
+        if outcomes:
+            parts.append(f"{operation.value} ({' or '.join(outcomes)})")
+    return ", ".join(parts)
+
+
+def rules_table() -> str:
+    """The rule catalogue as a Markdown table, for the README and for policy authors."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [
+        "| id | default severity | applies to | what it checks | fix |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for rule in RULES:
+        row = [
+            f"`{rule.id}`",
+            rule.severity.value,
+            applies_to(rule),
+            f"{rule.summary} Why: {rule.constraint}",
+            rule.fix,
+        ]
+        lines.append("| " + " | ".join(cell(text) for text in row) + " |")
+    return "\n".join(lines)
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    print(rules_table())
+    return 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -139,6 +216,12 @@ def parser() -> argparse.ArgumentParser:
     test.add_argument("--policy", help="policy file (default: the repository's)")
     test.set_defaults(run=cmd_test)
 
+    schema = sub.add_parser("schema", help="print the JSON Schema of the policy file")
+    schema.set_defaults(run=cmd_schema)
+
+    rules = sub.add_parser("rules", help="print the rule catalogue as a Markdown table")
+    rules.set_defaults(run=cmd_rules)
+
     replay = sub.add_parser("replay", help="run the detector over events on an emulated organization")
     replay.add_argument("events", nargs="*", help="event files (default: the sample events)")
     replay.add_argument("--policy", help="policy file (default: the repository's)")
@@ -152,7 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except (PolicyError, UsageError, ValueError) as error:
-        print(f"guardrail {args.command}: {error}", file=sys.stderr)
+        # One line, whatever the error's own formatting (YAML errors span several).
+        print(f"guardrail {args.command}: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     return code
 

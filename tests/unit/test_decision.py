@@ -1,16 +1,17 @@
 from datetime import date
 
 import pytest
-
-from guardrail.core.decision import Action, Verdict, decide
-from guardrail.core.facts import MissingFact, Operation, Outcome
+from guardrail.core.decision import Action, Decision, Verdict, decide
+from guardrail.core.facts import Facts, MissingFact, Operation, Outcome
 from guardrail.core.policy import Approvals, Exemption, Mode, Policy, RuleSettings, Severity
-from tests.builders import MANAGEMENT, NOW, PROD, SANDBOX, call, facts, instance
+from guardrail.core.rules import RULE_IDS
+
+from tests.builders import INSTANCE_ARN, MANAGEMENT, NOW, PROD, SANDBOX, call, facts, instance
 
 SANDBOX_APPROVED = Policy(approved=Approvals(organizational_units=("Sandbox",)))
 
 
-def rules(decision) -> list[str]:
+def rules(decision: Decision) -> list[str]:
     return [f.rule for f in decision.findings]
 
 
@@ -50,12 +51,15 @@ def test_unapproved_account_is_a_high_violation_with_its_ou_in_the_reason() -> N
     assert decision.severity is Severity.HIGH
     finding = decision.findings[0]
     assert finding.rule == "account-not-approved"
-    assert PROD in finding.reason and "Workloads/Prod" in finding.reason
+    assert PROD in finding.reason
+    assert "Workloads/Prod" in finding.reason
 
 
 def test_failed_attempt_in_management_account() -> None:
     attempt = facts(
-        call=call(account_id=MANAGEMENT, outcome=Outcome.FAILED, instance_arn=None, error_code="ValidationException"),
+        call=call(
+            account_id=MANAGEMENT, outcome=Outcome.FAILED, instance_arn=None, error_code="ValidationException"
+        ),
         instance=None,
     )
     decision = decide(attempt, SANDBOX_APPROVED, NOW)
@@ -85,7 +89,9 @@ def test_delete_and_update_are_informational(operation: Operation) -> None:
 
 
 def test_missing_facts_make_the_decision_incomplete_not_compliant() -> None:
-    gap = facts(instance=None, account_instances=None, missing=(MissingFact(fact="instance", reason="AccessDenied"),))
+    gap = facts(
+        instance=None, account_instances=None, missing=(MissingFact(fact="instance", reason="AccessDenied"),)
+    )
     decision = decide(gap, SANDBOX_APPROVED, NOW)
     assert decision.verdict is Verdict.INCOMPLETE
     assert {u.missing_fact for u in decision.undetermined} >= {"instance", "account_instances"}
@@ -101,7 +107,11 @@ def test_unapproved_account_without_account_facts_is_still_judged_by_account_lis
 
 def test_exemption_suppresses_only_the_rules_it_names() -> None:
     exemption = Exemption(
-        account_id=PROD, expires=date(2027, 1, 1), ticket="SEC-1", reason="pilot", rules=("account-not-approved",)
+        account_id=PROD,
+        expires=date(2027, 1, 1),
+        ticket="SEC-1",
+        reason="pilot",
+        rules=("account-not-approved",),
     )
     prod = facts(call=call(account_id=PROD), instance=instance(owner_account_id=PROD, tags={}))
     decision = decide(prod, Policy(exemptions=(exemption,)), NOW)
@@ -131,3 +141,121 @@ def test_severity_override_from_policy() -> None:
 def test_disabled_rule_does_not_fire() -> None:
     policy = Policy(rules={"account-not-approved": RuleSettings(enabled=False)})
     assert "account-not-approved" not in rules(decide(facts(), policy, NOW))
+
+
+# -- remediation is withheld unless ownership is proven --------------------------------------------
+
+REMEDIATE_ALL = {rule: RuleSettings(action="remediate") for rule in RULE_IDS}
+INSTANCE_RULES = (
+    "missing-justification",
+    "trial-expiry",
+    "trial-expired",
+    "purpose-conflicts-with-org-instance",
+)
+
+
+def remediating(*disabled: str) -> Policy:
+    rules = {**REMEDIATE_ALL, **{rule: RuleSettings(enabled=False) for rule in disabled}}
+    return Policy(mode=Mode.ENFORCE, rules=rules)
+
+
+def test_remediation_of_a_proven_account_instance() -> None:
+    decision = decide(facts(), remediating(), NOW)
+    assert decision.action is Action.DELETE
+    assert decision.action_reason == "account-not-approved, scp-gap ask for remediation"
+
+
+@pytest.mark.parametrize(
+    ("the_facts", "disabled", "blocker"),
+    [
+        (
+            facts(
+                call=call(outcome=Outcome.FAILED, instance_arn=None, error_code="AccessDenied"), instance=None
+            ),
+            (),
+            "no instance was created",
+        ),
+        (
+            facts(missing=(MissingFact(fact="account_tags", reason="throttled"),)),
+            (),
+            "facts are missing (account_tags)",
+        ),
+        (facts(instance=None, account_instances=()), INSTANCE_RULES, "the instance could not be described"),
+        (
+            facts(organization=None),
+            ("management-account-attempt", "scp-gap"),
+            "the organization could not be described",
+        ),
+        (
+            facts(instance=instance(owner_account_id=None)),
+            (),
+            "the instance is owned by None, not by 333333333333",
+        ),
+        (
+            facts(instance=instance(status="CREATE_IN_PROGRESS")),
+            (),
+            "the instance is CREATE_IN_PROGRESS, not ACTIVE",
+        ),
+        (facts(instance=instance(status=None)), (), "the instance is None, not ACTIVE"),
+    ],
+)
+def test_remediation_is_withheld_without_proof(
+    the_facts: Facts, disabled: tuple[str, ...], blocker: str
+) -> None:
+    decision = decide(the_facts, remediating(*disabled), NOW)
+    assert decision.verdict is Verdict.VIOLATION
+    assert decision.undetermined == ()
+    assert decision.action is Action.ALERT
+    assert decision.action_reason == f"remediation withheld: {blocker}"
+
+
+def test_the_management_accounts_own_instance_is_never_deleted() -> None:
+    # AWS refuses account instances there; if the facts ever say one was created, only alert.
+    mine = facts(call=call(account_id=MANAGEMENT), instance=instance(owner_account_id=MANAGEMENT))
+    decision = decide(mine, remediating(), NOW)
+    assert "management-account-attempt" in rules(decision)
+    assert decision.action_reason == (
+        "remediation withheld: the instance belongs to the management account (the organization instance)"
+    )
+
+
+def test_remediation_waits_for_every_rule_to_be_determined() -> None:
+    partial = facts(
+        account_instances=None, missing=(MissingFact(fact="account_instances", reason="AccessDenied"),)
+    )
+    decision = decide(partial, remediating(), NOW)
+    assert decision.verdict is Verdict.VIOLATION  # findings stand, even with an unknown
+    assert [u.rule for u in decision.undetermined] == ["second-instance"]
+    assert decision.action_reason == "remediation withheld: some rules lacked the facts they need"
+
+
+def test_a_disabled_rule_needs_no_facts() -> None:
+    policy = remediating("second-instance")
+    decision = decide(facts(account_instances=None), policy, NOW)
+    assert decision.undetermined == ()
+    assert decision.action is Action.DELETE
+
+
+def test_violation_severity_is_the_highest_finding() -> None:
+    policy = Policy(
+        approved=Approvals(accounts=(SANDBOX,)),
+        rules={"missing-justification": RuleSettings(severity=Severity.LOW)},
+        allowed_regions=("eu-west-1",),
+    )
+    decision = decide(facts(instance=instance(tags={})), policy, NOW)
+    assert sorted(rules(decision)) == ["missing-justification", "region-not-allowed"]
+    assert decision.severity is Severity.MEDIUM
+
+
+def test_an_exemption_covers_the_instance_it_names() -> None:
+    exemption = Exemption(instance_arn=INSTANCE_ARN, expires=NOW.date(), ticket="SEC-2", reason="last day")
+    decision = decide(facts(), Policy(exemptions=(exemption,)), NOW)
+    assert decision.verdict is Verdict.COMPLIANT
+    assert [(s.rule, s.ticket, s.expires) for s in decision.suppressed] == [
+        ("account-not-approved", "SEC-2", "2026-11-10"),
+        ("scp-gap", "SEC-2", "2026-11-10"),
+    ]
+    expired = exemption.model_copy(update={"expires": date(2026, 11, 9)})
+    decision = decide(facts(), Policy(exemptions=(expired,)), NOW)
+    assert decision.suppressed == ()
+    assert sorted(rules(decision)) == ["account-not-approved", "exemption-expired", "scp-gap"]

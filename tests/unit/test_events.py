@@ -1,9 +1,9 @@
 from typing import Any
 
 import pytest
-
 from guardrail.core.facts import Operation, Outcome
 from guardrail.events import InvalidEvent, event_id_of, parse_api_call
+
 from tests.builders import sample
 
 
@@ -16,7 +16,8 @@ def test_console_create_is_parsed_with_actor_and_instance() -> None:
     assert call.instance_arn == "arn:aws:sso:::instance/ssoins-7a1c2e9b4d5f6a80"
     assert call.event_id == "84f3608f-f4b7-5200-8acd-e415c806d505"
     assert call.actor.type == "AssumedRole"
-    assert call.actor.arn is not None and call.actor.arn.endswith("/alice")
+    assert call.actor.arn is not None
+    assert call.actor.arn.endswith("/alice")
 
 
 def test_request_tags_are_read_from_a_list() -> None:

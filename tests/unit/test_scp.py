@@ -1,17 +1,20 @@
 import json
 
 import pytest
-
-from guardrail.core.scp import denies_create_instance
+from guardrail.core.scp import any_denies_create_instance, denies_create_instance
 
 ACCOUNT = "333333333333"
 
 
 def scp(**statement: object) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Resource": "*", **statement}]})
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Resource": "*", **statement}]}
+    )
 
 
-@pytest.mark.parametrize("action", ["sso:CreateInstance", "sso:Create*", "sso:*", "*", ["s3:*", "SSO:createinstance"]])
+@pytest.mark.parametrize(
+    "action", ["sso:CreateInstance", "sso:Create*", "sso:*", "*", ["s3:*", "SSO:createinstance"]]
+)
 def test_deny_by_action_patterns(action: object) -> None:
     assert denies_create_instance(scp(Action=action), ACCOUNT)
 
@@ -41,4 +44,67 @@ def test_allow_and_garbage_do_not_deny() -> None:
     allow = json.dumps({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}})
     assert not denies_create_instance(allow, ACCOUNT)
     assert not denies_create_instance("not json", ACCOUNT)
-    assert not denies_create_instance(scp(Action="sso:CreateInstance", Resource="arn:aws:sso:::instance/x"), ACCOUNT)
+    assert not denies_create_instance(
+        scp(Action="sso:CreateInstance", Resource="arn:aws:sso:::instance/x"), ACCOUNT
+    )
+
+
+def account_condition(operator: str, *values: str) -> dict[str, object]:
+    return {operator: {"aws:PrincipalAccount": list(values)}}
+
+
+@pytest.mark.parametrize(
+    ("condition", "denies"),
+    [
+        (account_condition("StringEquals", ACCOUNT), True),
+        (account_condition("StringEquals", "444444444444"), False),
+        (account_condition("StringLike", "3333*"), True),
+        (account_condition("StringLike", "4444*"), False),
+        (account_condition("StringNotLike", "3333*"), False),
+        (account_condition("StringNotLike", "4444*"), True),
+        # Equals compares literally: a '*' there is a character, not a wildcard.
+        (account_condition("StringEquals", "*"), False),
+        (account_condition("StringNotEquals", "*"), True),
+        ({"StringNotEquals": {"AWS:PrincipalAccount": "444444444444"}}, True),  # keys ignore case; one value
+        ({"StringNotEquals": {"aws:ResourceAccount": [ACCOUNT]}}, False),
+        ({"StringNotEquals": {"aws:PrincipalAccount": None}}, True),  # no exception listed
+        (account_condition("StringEqualsIgnoreCase", ACCOUNT), False),  # operators we do not judge
+        (account_condition("ForAnyValue:StringEquals", ACCOUNT), False),
+        (account_condition("StringNotEqualsIfExists", "444444444444"), False),
+        ({"StringNotEquals": ["aws:PrincipalAccount"]}, False),  # malformed clauses
+        (["StringNotEquals"], False),
+        ({}, True),  # an empty condition always holds
+    ],
+)
+def test_conditions_on_the_account(condition: object, denies: bool) -> None:
+    assert denies_create_instance(scp(Action="sso:CreateInstance", Condition=condition), ACCOUNT) is denies
+
+
+def test_every_condition_must_hold() -> None:
+    both = {**account_condition("StringNotEquals", "444444444444"), **account_condition("StringLike", "9*")}
+    assert not denies_create_instance(scp(Action="sso:CreateInstance", Condition=both), ACCOUNT)
+
+
+def test_a_statement_without_action_or_with_not_resource_does_not_count() -> None:
+    assert not denies_create_instance(scp(), ACCOUNT)
+    carve_out = json.dumps(
+        {"Statement": [{"Effect": "Deny", "Action": "sso:*", "NotResource": "arn:aws:sso:::instance/*"}]}
+    )
+    assert not denies_create_instance(carve_out, ACCOUNT)
+
+
+def test_a_statement_without_resource_applies_to_everything() -> None:
+    document = {"Statement": [{"Effect": "Deny", "Action": "sso:CreateInstance"}]}
+    assert denies_create_instance(document, ACCOUNT)  # a parsed document is accepted as is
+
+
+@pytest.mark.parametrize("document", ["[]", '"Deny"', "{}", '{"Statement": null}', '{"Statement": ["Deny"]}'])
+def test_documents_of_the_wrong_shape_do_not_deny(document: str) -> None:
+    assert not denies_create_instance(document, ACCOUNT)
+
+
+def test_any_of_several_documents() -> None:
+    allow = json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    assert any_denies_create_instance([allow, scp(Action="sso:*")], ACCOUNT)
+    assert not any_denies_create_instance([allow], ACCOUNT)
+    assert not any_denies_create_instance([], ACCOUNT)

@@ -80,8 +80,12 @@ def build_alert(facts: Facts, decision: Decision, *, mode: str) -> Alert:
         "region": call.region,
         "instance_arn": call.instance_arn,
         "instance": (
-            {"name": instance.name, "status": instance.status, "owner_account_id": instance.owner_account_id,
-             "tags": dict(instance.tags)}
+            {
+                "name": instance.name,
+                "status": instance.status,
+                "owner_account_id": instance.owner_account_id,
+                "tags": dict(instance.tags),
+            }
             if instance
             else None
         ),

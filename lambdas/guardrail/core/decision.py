@@ -84,6 +84,9 @@ def _remediation_blocker(facts: Facts) -> str | None:
     call, instance = facts.call, facts.instance
     if call.operation is not Operation.CREATE or call.outcome is not Outcome.SUCCEEDED:
         return "no instance was created"
+    if facts.missing:
+        # Even when no enabled rule needed them, a failed look-up means the picture is partial.
+        return f"facts are missing ({', '.join(sorted({m.fact for m in facts.missing}))})"
     if instance is None:
         return "the instance could not be described"
     if instance.owner_account_id != call.account_id:
@@ -118,7 +121,12 @@ def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
     call = facts.call
     if call.operation is not Operation.CREATE:
         return Decision(
-            Verdict.INFO, Severity.INFO, (), (), (), Action.NONE,
+            Verdict.INFO,
+            Severity.INFO,
+            (),
+            (),
+            (),
+            Action.NONE,
             f"{call.operation.value} is recorded for the audit trail",
         )
 

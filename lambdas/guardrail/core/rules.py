@@ -22,10 +22,10 @@ from guardrail.core.facts import (
     ServiceControlPolicy,
 )
 from guardrail.core.policy import Policy, Purpose, Severity
-from guardrail.core.scp import denies_create_instance
+from guardrail.core.scp import any_denies_create_instance
 
 
-class Undetermined(Exception):  # noqa: N818 - it is a state of a rule, not an error
+class Undetermined(Exception):
     """A rule cannot be evaluated because a fact it needs is missing."""
 
     def __init__(self, fact: str) -> None:
@@ -241,8 +241,7 @@ def _second_instance(e: Evaluation) -> Hit | None:
     others = [
         instance
         for instance in e.account_instances()
-        if instance.instance_arn != call.instance_arn
-        and instance.owner_account_id in (None, call.account_id)
+        if instance.instance_arn != call.instance_arn and instance.owner_account_id in (None, call.account_id)
     ]
     if not others:
         return None
@@ -260,7 +259,7 @@ def _scp_gap(e: Evaluation) -> Hit | None:
     if account_id == e.organization().management_account_id:
         return None  # SCPs never apply to the management account: nothing to close there
     policies = e.service_control_policies()
-    if any(denies_create_instance(p.document, account_id) for p in policies):
+    if any_denies_create_instance((p.document for p in policies), account_id):
         return None
     return Hit(
         f"Account {account_id} is not approved, yet none of the {len(policies)} SCPs in force on it "
@@ -296,7 +295,9 @@ def _exemption_expired(e: Evaluation) -> Hit | None:
 
 RULES: tuple[Rule, ...] = (
     Rule(
-        "account-not-approved", Severity.HIGH, CREATED,
+        "account-not-approved",
+        Severity.HIGH,
+        CREATED,
         "The account, or an OU above it, is not approved for account instances.",
         "AWS recommends the organization instance; account instances are for the few cases the "
         "policy approves.",
@@ -304,7 +305,9 @@ RULES: tuple[Rule, ...] = (
         _account_not_approved,
     ),
     Rule(
-        "management-account-attempt", Severity.HIGH, ATTEMPTED,
+        "management-account-attempt",
+        Severity.HIGH,
+        ATTEMPTED,
         "CreateInstance was called in the organization management account.",
         "Account instances cannot be created in the management account; an attempt there is "
         "unusual activity in the most privileged account.",
@@ -313,63 +316,81 @@ RULES: tuple[Rule, ...] = (
         _management_account_attempt,
     ),
     Rule(
-        "region-not-allowed", Severity.MEDIUM, CREATED,
+        "region-not-allowed",
+        Severity.MEDIUM,
+        CREATED,
         "The instance is in a Region the policy does not allow.",
         "An account instance serves one account and Region only; data residency follows the Region.",
         "Delete the instance and create it in an allowed Region, or allow the Region.",
         _region_not_allowed,
     ),
     Rule(
-        "missing-justification", Severity.MEDIUM, CREATED,
+        "missing-justification",
+        Severity.MEDIUM,
+        CREATED,
         "Required tags (purpose among the AWS use cases, owner) are missing or not allowed.",
         "AWS names three cases for account instances: a trial, no org-wide adoption, isolated users.",
         "Tag the instance with its purpose and owner (sso-admin tag-resource).",
         _missing_justification,
     ),
     Rule(
-        "trial-expiry", Severity.MEDIUM, CREATED,
+        "trial-expiry",
+        Severity.MEDIUM,
+        CREATED,
         "A trial has no expiry date, or one beyond the longest trial allowed.",
         "AWS recommends account instances for temporary trials of managed applications.",
         "Tag the instance with an expiry date within the allowed trial length.",
         _trial_expiry_rule,
     ),
     Rule(
-        "trial-expired", Severity.HIGH, CREATED,
+        "trial-expired",
+        Severity.HIGH,
+        CREATED,
         "A trial's expiry date has passed and the instance still exists.",
         "A trial is temporary by definition.",
         "Delete the instance, or extend the trial with a new expiry tag within policy.",
         _trial_expired,
     ),
     Rule(
-        "purpose-conflicts-with-org-instance", Severity.MEDIUM, CREATED,
+        "purpose-conflicts-with-org-instance",
+        Severity.MEDIUM,
+        CREATED,
         "The purpose is 'no-org-adoption' although the organization has an organization instance.",
         "'No org-wide adoption' is only a reason when there is no organization instance.",
         "Use the organization instance, or tag the real purpose ('isolated-users').",
         _purpose_conflicts,
     ),
     Rule(
-        "second-instance", Severity.MEDIUM, ATTEMPTED,
+        "second-instance",
+        Severity.MEDIUM,
+        ATTEMPTED,
         "Another instance exists in the same account, in any Region.",
         "An account can hold only one instance of Identity Center across all Regions.",
         "Keep one instance per account; remove the one that is not needed.",
         _second_instance,
     ),
     Rule(
-        "scp-gap", Severity.MEDIUM, ATTEMPTED,
+        "scp-gap",
+        Severity.MEDIUM,
+        ATTEMPTED,
         "The account is not approved, yet no SCP on it or its ancestors denies sso:CreateInstance.",
         "AWS's preventive control for account instances is an SCP denying sso:CreateInstance.",
         "Attach the guardrail's SCP (or your own) to the account's OU or the root.",
         _scp_gap,
     ),
     Rule(
-        "attempt-denied", Severity.LOW, FAILED,
+        "attempt-denied",
+        Severity.LOW,
+        FAILED,
         "The CreateInstance call failed: an SCP or AWS refused it.",
         "A blocked attempt means someone wanted an account instance; worth a conversation.",
         "Nothing was created; talk to the caller about what they needed.",
         _attempt_denied,
     ),
     Rule(
-        "exemption-expired", Severity.MEDIUM, ATTEMPTED,
+        "exemption-expired",
+        Severity.MEDIUM,
+        ATTEMPTED,
         "An exemption covering this account or instance has passed its date.",
         "Exemptions are time-boxed so that exceptions are reviewed.",
         "Renew the exemption with a new ticket, or bring the instance into policy.",

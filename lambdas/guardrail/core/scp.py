@@ -33,6 +33,15 @@ def _covers_action(statement: Mapping[str, Any]) -> bool:
     return False
 
 
+# Condition operators we can judge for an account id: operator -> (negated, wildcards allowed).
+_ACCOUNT_OPERATORS = {
+    "StringEquals": (False, False),
+    "StringLike": (False, True),
+    "StringNotEquals": (True, False),
+    "StringNotLike": (True, True),
+}
+
+
 def _condition_applies(condition: Any, account_id: str) -> bool:
     """True only when the condition certainly holds for calls made in `account_id`."""
     if not condition:
@@ -45,14 +54,15 @@ def _condition_applies(condition: Any, account_id: str) -> bool:
         for key, values in clauses.items():
             if str(key).lower() not in {"aws:principalaccount", "aws:resourceaccount"}:
                 return False  # a condition on anything else may or may not hold: not certain
-            listed = {str(v) for v in _as_list(values)}
-            if operator in {"StringNotEquals", "StringNotLike"}:
-                if any(fnmatch.fnmatchcase(account_id, pattern) for pattern in listed):
-                    return False
-            elif operator in {"StringEquals", "StringLike"}:
-                if not any(fnmatch.fnmatchcase(account_id, pattern) for pattern in listed):
-                    return False
-            else:
+            if operator not in _ACCOUNT_OPERATORS:
+                return False
+            negated, wildcards = _ACCOUNT_OPERATORS[operator]
+            listed = [str(v) for v in _as_list(values)]
+            # The ...Equals operators compare literally: only the ...Like ones know wildcards.
+            matched = any(
+                fnmatch.fnmatchcase(account_id, v) if wildcards else account_id == v for v in listed
+            )
+            if matched == negated:
                 return False
     return True
 
@@ -70,6 +80,8 @@ def denies_create_instance(document: str | Mapping[str, Any], account_id: str) -
             isinstance(statement, Mapping)
             and statement.get("Effect") == "Deny"
             and _covers_action(statement)
+            # NotResource may carve out the very resource: not certain, so not counted.
+            and "NotResource" not in statement
             and _as_list(statement.get("Resource", "*")) == ["*"]
             and _condition_applies(statement.get("Condition"), account_id)
         ):

@@ -1,0 +1,234 @@
+"""The policy schema: strict validation whose every error names its field, and the files it loads."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from guardrail.core.policy import (
+    Exemption,
+    Mode,
+    Policy,
+    PolicyError,
+    RuleSettings,
+    Severity,
+    json_schema,
+    load_policy,
+    parse_policy,
+)
+from guardrail.core.rules import RULE_IDS
+from pydantic import ValidationError
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "policy" / "policy.yaml"
+COMMITTED_SCHEMA = ROOT / "policy" / "policy.schema.json"
+EXEMPTION = {"account_id": "555555555555", "expires": "2027-03-31", "ticket": "SEC-1", "reason": "pilot"}
+
+
+def test_the_example_policy_is_valid() -> None:
+    policy = load_policy(EXAMPLE)
+    assert policy.mode is Mode.DRY_RUN
+    assert policy.approved.organizational_units == ("Sandbox",)
+    assert policy.max_trial_days == 60
+    assert policy.exemptions[0].expires == date(2027, 3, 31)
+    assert policy.settings("trial-expired").action == "remediate"
+    assert policy.settings("attempt-denied").severity is Severity.INFO
+
+
+def test_unlisted_rules_keep_their_defaults() -> None:
+    assert Policy().settings("scp-gap") == RuleSettings(enabled=True, severity=None, action="alert")
+
+
+def test_an_empty_document_is_the_default_policy() -> None:
+    assert parse_policy({}) == Policy()
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"version": 2}, "version"),
+        ({"mode": "on"}, "mode"),
+        ({"modes": "enforce"}, "modes"),
+        ({"approved": {"acounts": []}}, "approved.acounts"),
+        ({"approved": {"accounts": ["12345"]}}, "approved.accounts.0"),
+        ({"approved": {"accounts": [123456789012]}}, "approved.accounts.0"),
+        ({"approved": {"organizational_units": [""]}}, "approved.organizational_units.0"),
+        ({"allowed_regions": ["us-east-1", "Frankfurt"]}, "allowed_regions.1"),
+        ({"tags": {"allowed_purposes": ["poc"]}}, "tags.allowed_purposes.0"),
+        ({"max_trial_days": 0}, "max_trial_days"),
+        ({"max_trial_days": "ninety"}, "max_trial_days"),
+        ({"rules": {"scp-gap": {"action": "delete"}}}, "rules.scp-gap.action"),
+        ({"rules": {"scp-gap": {"severity": "urgent"}}}, "rules.scp-gap.severity"),
+        ({"rules": {"scp-gap": {"enabeld": False}}}, "rules.scp-gap.enabeld"),
+        ({"exemptions": [{**EXEMPTION, "expires": "soon"}]}, "exemptions.0.expires"),
+        ({"exemptions": [{**EXEMPTION, "ticket": ""}]}, "exemptions.0.ticket"),
+        ({"exemptions": [{**EXEMPTION, "tickt": "SEC-2"}]}, "exemptions.0.tickt"),
+        ({"exemptions": [{k: v for k, v in EXEMPTION.items() if k != "reason"}]}, "exemptions.0.reason"),
+    ],
+)
+def test_a_bad_value_or_unknown_key_is_an_error_naming_the_field(data: dict[str, Any], field: str) -> None:
+    with pytest.raises(PolicyError) as raised:
+        parse_policy(data, source="org-policy.yaml")
+    message = str(raised.value)
+    assert message.startswith("org-policy.yaml is invalid: ")
+    assert f" {field}: " in message
+    assert "\n" not in message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(PolicyError) as raised:
+        parse_policy({"mode": "on", "max_trial_days": 0})
+    assert "mode: " in str(raised.value)
+    assert "max_trial_days: " in str(raised.value)
+
+
+@pytest.mark.parametrize("data", [[], "enforce", 3])
+def test_a_document_that_is_not_a_mapping_is_an_error_at_the_top_level(data: Any) -> None:
+    with pytest.raises(PolicyError, match=r"\(top level\): "):
+        parse_policy(data)
+
+
+# -- exemptions target exactly one thing ---------------------------------------------------------
+
+
+def test_an_exemption_targets_an_account_or_an_instance() -> None:
+    assert Exemption.model_validate(EXEMPTION).account_id == "555555555555"
+    by_instance = {**EXEMPTION, "account_id": None, "instance_arn": "arn:aws:sso:::instance/ssoins-1"}
+    assert Exemption.model_validate(by_instance).instance_arn == "arn:aws:sso:::instance/ssoins-1"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        {"account_id": "555555555555", "instance_arn": "arn:aws:sso:::instance/ssoins-1"},
+        {"account_id": None},
+    ],
+    ids=["both", "neither"],
+)
+def test_an_exemption_with_both_or_neither_target_is_an_error(target: dict[str, Any]) -> None:
+    with pytest.raises(PolicyError, match=r"exemptions\.0: .*exactly one of account_id or instance_arn"):
+        parse_policy({"exemptions": [{**EXEMPTION, **target}]})
+
+
+# -- rule ids come from the catalogue ------------------------------------------------------------
+
+
+def test_an_unknown_rule_id_in_rules_is_named_with_its_key() -> None:
+    with pytest.raises(PolicyError) as raised:
+        parse_policy({"rules": {"attempt-refused": {"enabled": False}}})
+    message = str(raised.value)
+    assert "rules.attempt-refused.[key]: " in message
+    assert "unknown rule id 'attempt-refused'" in message
+    assert "attempt-denied" in message  # the known ids are listed, to spot the typo
+
+
+def test_an_unknown_rule_id_in_an_exemption_is_named_with_its_position() -> None:
+    with pytest.raises(PolicyError, match=r"exemptions\.0\.rules\.1: .*unknown rule id 'scp_gap'"):
+        parse_policy({"exemptions": [{**EXEMPTION, "rules": ["account-not-approved", "scp_gap"]}]})
+
+
+def test_every_catalogue_rule_id_is_accepted() -> None:
+    policy = parse_policy(
+        {
+            "rules": {rule: {"enabled": True} for rule in RULE_IDS},
+            "exemptions": [{**EXEMPTION, "rules": sorted(RULE_IDS)}],
+        }
+    )
+    assert set(policy.rules) == RULE_IDS
+
+
+def test_the_models_themselves_reject_unknown_rule_ids() -> None:
+    with pytest.raises(ValidationError):
+        Exemption(
+            account_id="555555555555", expires=date(2027, 1, 1), ticket="T", reason="R", rules=("nope",)
+        )
+
+
+# -- loading files -------------------------------------------------------------------------------
+
+
+def test_a_json_policy_loads_like_the_yaml_one(tmp_path: Path) -> None:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    shipped = tmp_path / "policy.json"
+    shipped.write_text(json.dumps(data, default=str))
+    assert load_policy(shipped) == load_policy(EXAMPLE)
+
+
+def test_an_empty_yaml_file_is_the_default_policy(tmp_path: Path) -> None:
+    empty = tmp_path / "policy.yaml"
+    empty.write_text("# nothing yet\n")
+    assert load_policy(empty) == Policy()
+
+
+def test_a_missing_file_is_a_policy_error(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match=r"cannot read policy .*absent\.yaml: No such file"):
+        load_policy(tmp_path / "absent.yaml")
+
+
+def test_invalid_yaml_is_a_policy_error(tmp_path: Path) -> None:
+    broken = tmp_path / "policy.yaml"
+    broken.write_text("mode: [dry-run\n")
+    with pytest.raises(PolicyError, match="is not valid YAML"):
+        load_policy(broken)
+
+
+def test_invalid_json_is_a_policy_error(tmp_path: Path) -> None:
+    broken = tmp_path / "policy.json"
+    broken.write_text('{"mode": ')
+    with pytest.raises(PolicyError, match="is not valid JSON"):
+        load_policy(broken)
+
+
+def test_errors_in_a_file_name_the_file_and_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text('approved:\n  accounts: ["4444"]\n')
+    with pytest.raises(PolicyError, match=r"policy\.yaml is invalid: approved\.accounts\.0: "):
+        load_policy(bad)
+
+
+# -- the JSON Schema for editors -----------------------------------------------------------------
+
+
+def test_the_committed_schema_is_the_generated_one() -> None:
+    """`guardrail schema > policy/policy.schema.json` regenerates it after a change to the models."""
+    assert json.loads(COMMITTED_SCHEMA.read_text(encoding="utf-8")) == json_schema()
+
+
+def test_the_schema_offers_the_rule_ids_and_forbids_unknown_keys() -> None:
+    schema = json_schema()
+    assert schema["additionalProperties"] is False
+    assert set(schema["properties"]["rules"]["propertyNames"]["enum"]) == RULE_IDS
+    exemption = schema["$defs"]["Exemption"]
+    assert set(exemption["properties"]["rules"]["items"]["enum"]) == RULE_IDS
+    assert exemption["additionalProperties"] is False
+    assert schema["properties"]["max_trial_days"]["description"]  # editors show the field's docs
+
+
+def test_the_example_policy_names_its_schema_on_its_first_line() -> None:
+    first_line = EXAMPLE.read_text(encoding="utf-8").splitlines()[0]
+    assert first_line == "# yaml-language-server: $schema=policy.schema.json"
+
+
+def _as_json(data: Any) -> Any:
+    return json.loads(json.dumps(data, default=str))  # YAML dates become strings, as editors see them
+
+
+def test_an_editor_accepts_the_example_and_flags_what_the_loader_rejects() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json_schema())
+    example = _as_json(yaml.safe_load(EXAMPLE.read_text()))
+    assert list(validator.iter_errors(example)) == []
+    rejected: list[dict[str, Any]] = [
+        {"rules": {"attempt-refused": {}}},
+        {"modes": "enforce"},
+        {"exemptions": [{"expires": "2027-01-01", "ticket": "T", "reason": "R"}]},
+        {"approved": {"accounts": [123456789012]}},
+    ]
+    for bad in rejected:
+        assert list(validator.iter_errors(bad)), bad
+        with pytest.raises(PolicyError):
+            parse_policy(bad)

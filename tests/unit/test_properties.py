@@ -1,0 +1,384 @@
+"""Properties of `decide` over generated facts and policies.
+
+The strategies build valid `Facts` and `Policy` objects around a small pool of accounts, OUs,
+Regions and instances, so that generated exemptions, approvals and SCP conditions often hit the
+call they are judged against; facts are dropped at random (recorded as missing, as the Lambda does).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from guardrail.core.decision import Action, Decision, Verdict, decide
+from guardrail.core.facts import (
+    AccountFacts,
+    Actor,
+    ApiCall,
+    Facts,
+    InstanceFacts,
+    InstanceStatus,
+    MissingFact,
+    Operation,
+    OrganizationalUnit,
+    OrganizationFacts,
+    Outcome,
+    ServiceControlPolicy,
+)
+from guardrail.core.policy import (
+    Approvals,
+    Exemption,
+    Mode,
+    Policy,
+    RuleSettings,
+    Severity,
+    TagRequirements,
+)
+from guardrail.core.rules import RULE_IDS
+from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import strategies as st
+
+MANAGEMENT = "111111111111"
+ACCOUNTS = (MANAGEMENT, "222222222222", "333333333333", "444444444444", "555555555555")
+REGIONS = ("us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2")
+ARNS = tuple(f"arn:aws:sso:::instance/ssoins-{index:016x}" for index in range(4))
+ROOT = OrganizationalUnit(id="r-ab12", name="Root")
+OUS = (
+    OrganizationalUnit(id="ou-ab12-sandbox", name="Sandbox"),
+    OrganizationalUnit(id="ou-ab12-sandboxes", name="Sandboxes"),
+    OrganizationalUnit(id="ou-ab12-workload", name="Workloads"),
+    OrganizationalUnit(id="ou-ab12-prod", name="Prod"),
+)
+OU_TARGETS = ("Sandbox", "Workloads", "Workloads/Prod", "Sandbox/Prod", "r-ab12", "ou-ab12-prod", "Sand")
+RULE_LIST = sorted(RULE_IDS)
+START = datetime(2026, 10, 1, tzinfo=UTC)
+FACT_NAMES = (
+    "organization",
+    "account",
+    "instance",
+    "account_instances",
+    "organization_instances",
+    "service_control_policies",
+)
+
+REMEDIATE_ALL = {rule: RuleSettings(action="remediate") for rule in RULE_LIST}
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+accounts = st.sampled_from(ACCOUNTS)
+regions = st.sampled_from(REGIONS)
+arns = st.sampled_from(ARNS)
+days = st.integers(min_value=-40, max_value=200)
+moments = st.builds(lambda d, s: START + timedelta(days=d, seconds=s), days, st.integers(0, 86_399))
+dates = days.map(lambda d: (START + timedelta(days=d)).date())
+
+tags = st.fixed_dictionaries(
+    {},
+    optional={
+        "purpose": st.sampled_from(["trial", "no-org-adoption", "isolated-users", "poc", ""]),
+        "owner": st.sampled_from(["bob@example.com", ""]),
+        "expires": st.one_of(dates.map(date.isoformat), st.sampled_from(["soon", "", " 2026-12-01 "])),
+    },
+)
+
+
+@st.composite
+def instances(
+    draw: st.DrawFn, arn: str | None = None, region: str | None = None, owner: Any = None
+) -> InstanceFacts:
+    return InstanceFacts(
+        instance_arn=arn or draw(arns),
+        region=region or draw(regions),
+        owner_account_id=owner if owner is not None else draw(st.one_of(st.none(), accounts)),
+        status=draw(st.sampled_from(["ACTIVE", "ACTIVE", None, *(s.value for s in InstanceStatus)])),
+        created_date=draw(st.one_of(st.none(), moments)),
+        tags=draw(tags),
+    )
+
+
+@st.composite
+def scp_documents(draw: st.DrawFn) -> str:
+    statements = []
+    for _ in range(draw(st.integers(0, 2))):
+        statement: dict[str, Any] = {
+            "Effect": draw(st.sampled_from(["Deny", "Allow"])),
+            draw(st.sampled_from(["Action", "NotAction"])): draw(
+                st.sampled_from(
+                    ["sso:CreateInstance", "sso:Create*", "sso:*", "*", "s3:*", ["ec2:*", "sso:*"]]
+                )
+            ),
+            "Resource": draw(st.sampled_from(["*", ["*"], "arn:aws:sso:::instance/*"])),
+        }
+        if draw(st.booleans()):
+            operator = draw(st.sampled_from(["StringNotEquals", "StringEquals", "StringLike", "Bool"]))
+            key = draw(st.sampled_from(["aws:PrincipalAccount", "aws:PrincipalOrgID"]))
+            statement["Condition"] = {operator: {key: draw(st.lists(accounts, max_size=2))}}
+        statements.append(statement)
+    return draw(st.one_of(st.just(json.dumps({"Statement": statements})), st.just("not json")))
+
+
+@st.composite
+def calls(draw: st.DrawFn) -> ApiCall:
+    # CreateInstance, and its success, are what most rules judge: draw them more often.
+    operation = draw(st.sampled_from([Operation.CREATE] * 3 + [Operation.DELETE, Operation.UPDATE]))
+    outcome = draw(st.sampled_from([Outcome.SUCCEEDED] * 3 + [Outcome.FAILED]))
+    created = operation is Operation.CREATE and outcome is Outcome.SUCCEEDED
+    failed_create = operation is Operation.CREATE and outcome is Outcome.FAILED
+    return ApiCall(
+        event_id=draw(st.sampled_from(["evt-1", "evt-2"])),
+        operation=operation,
+        event_time=draw(moments),
+        account_id=draw(accounts),
+        region=draw(regions),
+        outcome=outcome,
+        instance_arn=None if failed_create else draw(st.sampled_from([*ARNS, None]) if created else arns),
+        error_code=draw(st.sampled_from(["AccessDenied", "ConflictException", None]))
+        if not created
+        else None,
+        error_message=draw(st.one_of(st.none(), st.just("refused"))),
+        actor=Actor(arn="arn:aws:iam::333333333333:user/bob", type="IAMUser"),
+    )
+
+
+@st.composite
+def facts_for(draw: st.DrawFn, call: ApiCall) -> Facts:
+    """Facts about `call`; the instance is mostly owned by the call's account, sometimes not."""
+    owner = draw(
+        st.sampled_from([call.account_id, call.account_id, call.account_id, MANAGEMENT, "999999999999"])
+    )
+    instance = draw(instances(arn=call.instance_arn, region=call.region, owner=owner))
+    others = draw(st.lists(instances(), max_size=2))
+    fields: dict[str, Any] = {
+        "call": call,
+        "organization": OrganizationFacts(organization_id="o-exampleorg1", management_account_id=MANAGEMENT),
+        "account": AccountFacts(
+            account_id=call.account_id,
+            name=draw(st.sampled_from(["Sandbox Bob", "Prod Analytics", None])),
+            parents=(ROOT, *draw(st.lists(st.sampled_from(OUS), max_size=3, unique=True))),
+            tags=draw(st.dictionaries(st.sampled_from(["team", "owner"]), st.just("x"), max_size=2)),
+        ),
+        "instance": instance if call.instance_arn else None,
+        "account_instances": tuple(draw(st.permutations([instance, *others])))
+        if call.instance_arn
+        else tuple(others),
+        "organization_instances": tuple(draw(st.lists(instances(owner=MANAGEMENT), max_size=1))),
+        "service_control_policies": tuple(
+            ServiceControlPolicy(policy_id=f"p-{index}", target_id="r-ab12", document=document)
+            for index, document in enumerate(draw(st.lists(scp_documents(), max_size=3)))
+        ),
+    }
+    dropped = draw(
+        st.one_of(st.just([]), st.lists(st.sampled_from(FACT_NAMES), min_size=1, max_size=3, unique=True))
+    )
+    if fields["instance"] is None and "instance" not in dropped and draw(st.booleans()):
+        dropped.append("instance")  # the Lambda records an undescribed instance as missing
+    for name in dropped:
+        fields[name] = None
+    fields["missing"] = tuple(MissingFact(fact=name, reason="AccessDenied") for name in dropped)
+    return Facts(**fields)
+
+
+@st.composite
+def exemptions(draw: st.DrawFn, expires: Any = dates) -> Exemption:
+    target = draw(st.sampled_from(["account_id", "instance_arn"]))
+    return Exemption(
+        **{target: draw(accounts if target == "account_id" else arns)},
+        expires=draw(expires),
+        ticket=draw(st.sampled_from(["SEC-1", "SEC-2", "SEC-3"])),
+        reason="generated",
+        rules=tuple(draw(st.lists(st.sampled_from(RULE_LIST), max_size=3, unique=True))),
+    )
+
+
+policies = st.builds(
+    Policy,
+    mode=st.sampled_from(list(Mode)),
+    approved=st.builds(
+        Approvals,
+        accounts=st.lists(accounts, max_size=2, unique=True).map(tuple),
+        organizational_units=st.lists(st.sampled_from(OU_TARGETS), max_size=2, unique=True).map(tuple),
+    ),
+    allowed_regions=st.one_of(st.none(), st.lists(regions, max_size=3, unique=True).map(tuple)),
+    tags=st.one_of(
+        st.just(TagRequirements()),
+        st.builds(
+            TagRequirements,
+            allowed_purposes=st.lists(st.sampled_from(["trial", "isolated-users"]), min_size=1).map(tuple),
+        ),
+    ),
+    max_trial_days=st.integers(min_value=1, max_value=120),
+    exemptions=st.lists(exemptions(), max_size=2).map(tuple),
+    rules=st.one_of(
+        st.dictionaries(
+            st.sampled_from(RULE_LIST),
+            st.builds(
+                RuleSettings,
+                enabled=st.booleans(),
+                severity=st.one_of(st.none(), st.sampled_from(list(Severity))),
+                action=st.sampled_from(["alert", "remediate"]),
+            ),
+            max_size=4,
+        ),
+        st.just(REMEDIATE_ALL),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    facts: Facts
+    policy: Policy
+    now: datetime
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, remediating: bool = False) -> Scenario:
+    """`remediating` asks every rule for remediation: where deleting is even on the table."""
+    call = draw(calls())
+    policy = draw(policies)
+    if remediating:
+        policy = policy.model_copy(update={"rules": REMEDIATE_ALL})
+    return Scenario(draw(facts_for(call)), policy, draw(moments))
+
+
+def fired_rules(decision: Decision) -> set[str]:
+    return {f.rule for f in decision.findings} | {s.rule for s in decision.suppressed}
+
+
+# -- properties ----------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(scenarios())
+def test_the_decision_is_deterministic(s: Scenario) -> None:
+    first = decide(s.facts, s.policy, s.now)
+    again = decide(
+        Facts.model_validate(s.facts.model_dump()), Policy.model_validate(s.policy.model_dump()), s.now
+    )
+    assert first == again
+
+
+@SETTINGS
+@given(scenarios())
+def test_verdict_invariants(s: Scenario) -> None:
+    decision = decide(s.facts, s.policy, s.now)  # never raises on valid facts
+    if s.facts.call.operation is not Operation.CREATE:
+        assert decision.verdict is Verdict.INFO
+        assert (decision.findings, decision.suppressed, decision.undetermined) == ((), (), ())
+        assert decision.action is Action.NONE
+        return
+    assert (decision.verdict is Verdict.VIOLATION) == bool(decision.findings)
+    assert (decision.verdict is Verdict.INCOMPLETE) == (not decision.findings and bool(decision.undetermined))
+    assert (decision.verdict is Verdict.COMPLIANT) == (not decision.findings and not decision.undetermined)
+    if decision.findings:
+        assert decision.severity == max((f.severity for f in decision.findings), key=lambda sev: sev.rank)
+    else:
+        assert decision.action in {Action.NONE, Action.ALERT}
+    findings, suppressed = [f.rule for f in decision.findings], [x.rule for x in decision.suppressed]
+    undetermined = [u.rule for u in decision.undetermined]
+    everything = findings + suppressed + undetermined
+    assert len(everything) == len(set(everything))  # each rule ends in at most one place
+    assert all(s.policy.settings(rule).enabled for rule in everything)
+    assert all(f.facts and f.reason for f in decision.findings)  # findings carry the facts they used
+
+
+@SETTINGS
+@given(st.one_of(scenarios(), scenarios(remediating=True)))
+def test_no_deletion_without_proof(s: Scenario) -> None:
+    decision = decide(s.facts, s.policy, s.now)
+    if decision.action not in {Action.DELETE, Action.WOULD_DELETE}:
+        return
+    call, instance = s.facts.call, s.facts.instance
+    assert s.facts.missing == ()
+    assert decision.undetermined == ()
+    assert call.operation is Operation.CREATE
+    assert call.outcome is Outcome.SUCCEEDED
+    assert instance is not None
+    assert instance.owner_account_id == call.account_id
+    assert instance.owner_account_id != MANAGEMENT
+    assert instance.status == InstanceStatus.ACTIVE
+    assert any(s.policy.settings(f.rule).action == "remediate" for f in decision.findings)
+    assert (decision.action is Action.DELETE) == (s.policy.mode is Mode.ENFORCE)
+
+
+def test_the_strategies_do_reach_deletion() -> None:
+    """Guards the property above against passing vacuously."""
+    found = find(
+        scenarios(remediating=True),
+        lambda s: decide(s.facts, s.policy, s.now).action is Action.DELETE,
+        settings=settings(max_examples=1_000, deadline=None, database=None, phases=[Phase.generate]),
+    )
+    assert found.facts.instance is not None
+
+
+@st.composite
+def with_valid_exemption(draw: st.DrawFn) -> tuple[Scenario, Exemption]:
+    scenario = draw(scenarios())
+    call = scenario.facts.call
+    exemption = draw(
+        exemptions(expires=st.integers(0, 60).map(lambda d: scenario.now.date() + timedelta(days=d)))
+    )
+    # Usually aimed at the call's account or instance (else it must suppress nothing).
+    if draw(st.integers(0, 3)):
+        target = {"account_id": call.account_id, "instance_arn": None}
+        if call.instance_arn and draw(st.booleans()):
+            target = {"account_id": None, "instance_arn": call.instance_arn}
+        exemption = exemption.model_copy(update=target)
+    return scenario, exemption.model_copy(update={"ticket": "NEW-1"})
+
+
+def covers(exemption: Exemption, call: ApiCall) -> bool:
+    return exemption.account_id == call.account_id or (
+        exemption.instance_arn is not None and exemption.instance_arn == call.instance_arn
+    )
+
+
+@SETTINGS
+@given(with_valid_exemption())
+def test_a_valid_exemption_suppresses_exactly_the_rules_it_names(case: tuple[Scenario, Exemption]) -> None:
+    s, exemption = case
+    without = decide(s.facts, s.policy, s.now)
+    policy = s.policy.model_copy(update={"exemptions": (*s.policy.exemptions, exemption)})
+    with_it = decide(s.facts, policy, s.now)
+
+    fired = {f.rule for f in without.findings}
+    named = set(exemption.rules) or RULE_IDS
+    expected = (named & fired) if covers(exemption, s.facts.call) else set()
+    newly = {x.rule for x in with_it.suppressed if x.ticket == "NEW-1"}
+    assert newly == expected
+    assert set(with_it.suppressed) - set(without.suppressed) == {
+        x for x in with_it.suppressed if x.ticket == "NEW-1"
+    }
+    assert set(without.suppressed) <= set(with_it.suppressed)
+    assert with_it.findings == tuple(f for f in without.findings if f.rule not in expected)
+    assert with_it.undetermined == without.undetermined
+
+
+@SETTINGS
+@given(scenarios(), st.data())
+def test_an_expired_exemption_suppresses_nothing(s: Scenario, data: st.DataObject) -> None:
+    call = s.facts.call
+    expired = data.draw(
+        exemptions(expires=st.integers(1, 400).map(lambda d: s.now.date() - timedelta(days=d)))
+    )
+    if data.draw(st.booleans()):
+        expired = expired.model_copy(update={"account_id": call.account_id, "instance_arn": None})
+    expired = expired.model_copy(update={"ticket": "OLD-1"})
+    without = decide(s.facts, s.policy, s.now)
+    with_it = decide(
+        s.facts, s.policy.model_copy(update={"exemptions": (*s.policy.exemptions, expired)}), s.now
+    )
+
+    assert "OLD-1" not in {x.ticket for x in with_it.suppressed}
+
+    def others(decision: Decision) -> tuple[Any, ...]:
+        return tuple(f for f in decision.findings if f.rule != "exemption-expired")
+
+    assert others(with_it) == others(without)
+    assert {x for x in with_it.suppressed if x.rule != "exemption-expired"} == {
+        x for x in without.suppressed if x.rule != "exemption-expired"
+    }
+    reported = [f for f in with_it.findings if f.rule == "exemption-expired"]
+    if reported:
+        assert any(e["ticket"] == "OLD-1" for e in reported[0].facts["exemptions"]) == covers(expired, call)

@@ -1,0 +1,451 @@
+"""Each rule of the catalogue, branch by branch: when it fires, what it says, which facts it needs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from guardrail.core.facts import (
+    AccountFacts,
+    Facts,
+    Operation,
+    OrganizationalUnit,
+    Outcome,
+    ServiceControlPolicy,
+)
+from guardrail.core.policy import Approvals, Exemption, Policy, Severity, TagRequirements
+from guardrail.core.rules import (
+    ATTEMPTED,
+    CREATED,
+    FAILED,
+    RULE_IDS,
+    RULES,
+    RULES_BY_ID,
+    Evaluation,
+    Hit,
+    Undetermined,
+)
+
+from tests.builders import (
+    ALLOW_ALL_SCP,
+    DENY_SCP,
+    INSTANCE_ARN,
+    MANAGEMENT,
+    NOW,
+    PROD,
+    SANDBOX,
+    call,
+    facts,
+    instance,
+)
+
+OTHER_ARN = "arn:aws:sso:::instance/ssoins-0123456789abcdef"
+CATALOGUE = {
+    "account-not-approved",
+    "management-account-attempt",
+    "region-not-allowed",
+    "missing-justification",
+    "trial-expiry",
+    "trial-expired",
+    "purpose-conflicts-with-org-instance",
+    "second-instance",
+    "scp-gap",
+    "attempt-denied",
+    "exemption-expired",
+}
+
+
+def check(rule_id: str, the_facts: Facts, policy: Policy | None = None, now: datetime = NOW) -> Hit | None:
+    return RULES_BY_ID[rule_id].check(Evaluation(the_facts, policy or Policy(), now))
+
+
+def tagged(**tags: str) -> Facts:
+    return facts(instance=instance(tags=tags))
+
+
+def failed_attempt(account_id: str = SANDBOX, **overrides: Any) -> Facts:
+    attempt = call(
+        account_id=account_id, outcome=Outcome.FAILED, instance_arn=None, error_code="AccessDenied"
+    )
+    return facts(call=attempt, instance=None, **overrides)
+
+
+# -- the catalogue -------------------------------------------------------------------------------
+
+
+def test_the_catalogue_holds_exactly_the_documented_rules() -> None:
+    assert RULE_IDS == CATALOGUE
+    assert len(RULES) == len(CATALOGUE)  # ids are unique
+    assert set(RULES_BY_ID) == CATALOGUE
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_every_rule_is_documented(rule: Any) -> None:
+    for text in (rule.summary, rule.constraint, rule.fix):
+        assert text.strip().endswith((".", ")")), f"{rule.id}: {text!r}"
+    assert rule.applies_to in {CREATED, ATTEMPTED, FAILED}
+    assert isinstance(rule.severity, Severity)
+
+
+# -- accessors refuse to guess -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fact",
+    [
+        "organization",
+        "account",
+        "instance",
+        "account_instances",
+        "organization_instances",
+        "service_control_policies",
+    ],
+)
+def test_a_missing_fact_makes_its_accessor_undetermined(fact: str) -> None:
+    evaluation = Evaluation(facts(**{fact: None}), Policy(), NOW)
+    with pytest.raises(Undetermined) as raised:
+        getattr(evaluation, fact)()
+    assert raised.value.fact == fact
+
+
+def test_collections_gathered_empty_are_not_missing() -> None:
+    evaluation = Evaluation(
+        facts(account_instances=(), organization_instances=(), service_control_policies=()), Policy(), NOW
+    )
+    assert evaluation.account_instances() == ()
+    assert evaluation.organization_instances() == ()
+    assert evaluation.service_control_policies() == ()
+
+
+# -- approval ------------------------------------------------------------------------------------
+
+
+def approval(approved: Approvals, the_facts: Facts | None = None) -> str | None:
+    return Evaluation(the_facts or facts(), Policy(approved=approved), NOW).approval()
+
+
+def test_approval_names_what_approves_the_account() -> None:
+    assert approval(Approvals(accounts=(SANDBOX,))) == SANDBOX
+    assert approval(Approvals(organizational_units=("ou-ab12-sandbox",))) == "ou-ab12-sandbox"
+    assert approval(Approvals(organizational_units=("r-ab12",))) == "r-ab12"
+    assert approval(Approvals(organizational_units=("Sandbox",))) == "Sandbox"
+
+
+def test_approval_follows_the_tree_not_string_prefixes() -> None:
+    prod = facts(call=call(account_id=PROD))
+    assert approval(Approvals(organizational_units=("Workloads",)), prod) == "Workloads"
+    assert approval(Approvals(organizational_units=("Workloads/Prod",)), prod) == "Workloads/Prod"
+    assert approval(Approvals(organizational_units=("Workloads/Pro", "Prod", "Work")), prod) is None
+
+
+def test_approval_without_ous_needs_no_account_facts() -> None:
+    assert approval(Approvals(accounts=(PROD,)), facts(account=None)) is None
+
+
+def test_approval_by_ou_needs_the_account_facts() -> None:
+    with pytest.raises(Undetermined, match="account"):
+        approval(Approvals(organizational_units=("Sandbox",)), facts(account=None))
+
+
+# -- account-not-approved ------------------------------------------------------------------------
+
+
+def test_account_not_approved_names_the_ou_path() -> None:
+    hit = check("account-not-approved", facts())
+    assert hit is not None
+    assert "Sandbox" in hit.reason
+    assert hit.facts == {"account_id": SANDBOX, "ou_path": "Sandbox"}
+
+
+def test_account_not_approved_at_the_root_and_without_account_facts() -> None:
+    at_root = facts(
+        account=AccountFacts(account_id=SANDBOX, parents=(OrganizationalUnit(id="r-ab12", name="Root"),))
+    )
+    hit = check("account-not-approved", at_root)
+    assert hit is not None
+    assert "'(root)'" in hit.reason
+    hit = check("account-not-approved", facts(account=None))
+    assert hit is not None
+    assert "OU path" not in hit.reason
+    assert hit.facts["ou_path"] is None
+
+
+def test_account_not_approved_is_quiet_for_an_approved_account() -> None:
+    assert check("account-not-approved", facts(), Policy(approved=Approvals(accounts=(SANDBOX,)))) is None
+
+
+# -- management-account-attempt ------------------------------------------------------------------
+
+
+def test_management_account_attempt() -> None:
+    hit = check("management-account-attempt", failed_attempt(MANAGEMENT))
+    assert hit is not None
+    assert hit.facts == {"management_account_id": MANAGEMENT, "error_code": "AccessDenied"}
+    assert check("management-account-attempt", failed_attempt(SANDBOX)) is None
+
+
+# -- region-not-allowed --------------------------------------------------------------------------
+
+
+def test_region_not_allowed() -> None:
+    assert check("region-not-allowed", facts(), Policy(allowed_regions=None)) is None
+    assert check("region-not-allowed", facts(), Policy(allowed_regions=("us-east-1",))) is None
+    hit = check("region-not-allowed", facts(), Policy(allowed_regions=("eu-west-1", "eu-central-1")))
+    assert hit is not None
+    assert hit.reason == "The instance is in us-east-1; the policy allows eu-west-1, eu-central-1"
+    assert hit.facts == {"region": "us-east-1", "allowed_regions": ["eu-west-1", "eu-central-1"]}
+
+
+def test_an_empty_region_list_allows_no_region() -> None:
+    hit = check("region-not-allowed", facts(), Policy(allowed_regions=()))
+    assert hit is not None
+    assert hit.reason.endswith("allows no Region")
+
+
+# -- missing-justification -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tags", "problems"),
+    [
+        ({}, ["no 'purpose' tag", "no 'owner' tag"]),
+        ({"owner": "bob@example.com"}, ["no 'purpose' tag"]),
+        ({"purpose": "trial"}, ["no 'owner' tag"]),
+        ({"purpose": "trial", "owner": ""}, ["no 'owner' tag"]),
+        ({"purpose": "poc", "owner": "bob"}, ["'purpose' is 'poc', not one of"]),
+    ],
+)
+def test_missing_justification_says_what_is_wrong(tags: dict[str, str], problems: list[str]) -> None:
+    hit = check("missing-justification", tagged(**tags))
+    assert hit is not None
+    for problem in problems:
+        assert problem in hit.reason
+    assert hit.facts["tags"] == tags
+
+
+def test_missing_justification_uses_the_policy_tag_keys_and_purposes() -> None:
+    policy = Policy(
+        tags=TagRequirements(purpose_key="use-case", owner_key="team", allowed_purposes=("trial",))
+    )
+    assert check("missing-justification", tagged(**{"use-case": "trial", "team": "data"}), policy) is None
+    hit = check("missing-justification", tagged(**{"use-case": "isolated-users", "team": "data"}), policy)
+    assert hit is not None
+    assert "not one of trial" in hit.reason
+
+
+def test_missing_justification_needs_the_instance() -> None:
+    with pytest.raises(Undetermined, match="instance"):
+        check("missing-justification", facts(instance=None))
+
+
+# -- trial-expiry and trial-expired --------------------------------------------------------------
+
+TRIAL = {"purpose": "trial", "owner": "bob@example.com"}  # created 2026-11-02 by the builders
+
+
+@pytest.mark.parametrize(
+    ("tags", "fires", "says"),
+    [
+        ({"purpose": "isolated-users"}, False, None),
+        (TRIAL, True, "has no 'expires' tag"),
+        ({**TRIAL, "expires": "next spring"}, True, "'next spring' is not a date"),
+        ({**TRIAL, "expires": "2027-01-31"}, False, None),  # 90 days, the default maximum
+        ({**TRIAL, "expires": " 2027-01-31 "}, False, None),  # surrounding spaces are forgiven
+        ({**TRIAL, "expires": "2027-02-01"}, True, "runs 91 days"),
+    ],
+)
+def test_trial_expiry(tags: dict[str, str], fires: bool, says: str | None) -> None:
+    hit = check("trial-expiry", tagged(**tags))
+    assert (hit is not None) == fires
+    if hit is not None:
+        assert says is not None
+        assert says in hit.reason
+        assert hit.facts["created"] == "2026-11-02"
+        assert hit.facts["max_trial_days"] == 90
+
+
+def test_trial_length_counts_from_the_event_when_the_creation_date_is_unknown() -> None:
+    late_call = call(event_time=datetime(2026, 12, 1, tzinfo=UTC))
+    the_facts = facts(
+        call=late_call, instance=instance(created_date=None, tags={**TRIAL, "expires": "2027-02-01"})
+    )
+    assert check("trial-expiry", the_facts) is None  # 62 days from the event
+    the_facts = facts(
+        call=late_call, instance=instance(created_date=None, tags={**TRIAL, "expires": "2027-03-02"})
+    )
+    hit = check("trial-expiry", the_facts)
+    assert hit is not None
+    assert hit.facts["created"] == "2026-12-01"
+
+
+@pytest.mark.parametrize(
+    ("tags", "today", "fires"),
+    [
+        ({"purpose": "isolated-users", "expires": "2026-01-01"}, date(2026, 11, 10), False),
+        ({**TRIAL, "expires": "not a date"}, date(2026, 11, 10), False),  # trial-expiry speaks
+        (TRIAL, date(2026, 11, 10), False),
+        ({**TRIAL, "expires": "2026-11-10"}, date(2026, 11, 10), False),  # the last day
+        ({**TRIAL, "expires": "2026-11-09"}, date(2026, 11, 10), True),
+    ],
+)
+def test_trial_expired(tags: dict[str, str], today: date, fires: bool) -> None:
+    now = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    hit = check("trial-expired", tagged(**tags), now=now)
+    assert (hit is not None) == fires
+    if hit is not None:
+        assert hit.facts == {"expires": "2026-11-09", "today": "2026-11-10"}
+
+
+# -- purpose-conflicts-with-org-instance ---------------------------------------------------------
+
+
+def test_purpose_conflicts_with_an_organization_instance() -> None:
+    org_instance = instance(instance_arn=OTHER_ARN, owner_account_id=MANAGEMENT)
+    no_adoption = {"purpose": "no-org-adoption", "owner": "bob"}
+    conflicting = facts(instance=instance(tags=no_adoption), organization_instances=(org_instance,))
+    hit = check("purpose-conflicts-with-org-instance", conflicting)
+    assert hit is not None
+    assert hit.facts == {"organization_instance_arn": OTHER_ARN}
+    assert check("purpose-conflicts-with-org-instance", facts(instance=instance(tags=no_adoption))) is None
+    other_purpose = facts(organization_instances=(org_instance,))
+    assert check("purpose-conflicts-with-org-instance", other_purpose) is None
+
+
+def test_purpose_conflict_needs_the_organization_instances_only_for_no_org_adoption() -> None:
+    assert check("purpose-conflicts-with-org-instance", facts(organization_instances=None)) is None
+    no_adoption = facts(instance=instance(tags={"purpose": "no-org-adoption"}), organization_instances=None)
+    with pytest.raises(Undetermined, match="organization_instances"):
+        check("purpose-conflicts-with-org-instance", no_adoption)
+
+
+# -- second-instance -----------------------------------------------------------------------------
+
+
+def test_second_instance_lists_the_other_instances() -> None:
+    existing = instance(instance_arn=OTHER_ARN, region="eu-west-1")
+    hit = check("second-instance", facts(account_instances=(instance(), existing)))
+    assert hit is not None
+    assert hit.facts == {"other_instances": [{"instance_arn": OTHER_ARN, "region": "eu-west-1"}]}
+
+
+def test_second_instance_counts_instances_of_unknown_owner_but_not_other_owners() -> None:
+    unknown_owner = instance(instance_arn=OTHER_ARN, owner_account_id=None)
+    assert check("second-instance", facts(account_instances=(instance(), unknown_owner))) is not None
+    org_instance = instance(instance_arn=OTHER_ARN, owner_account_id=MANAGEMENT)
+    assert check("second-instance", facts(account_instances=(instance(), org_instance))) is None
+
+
+def test_second_instance_on_a_failed_attempt_counts_every_instance() -> None:
+    hit = check("second-instance", failed_attempt(account_instances=(instance(),)))
+    assert hit is not None
+    assert INSTANCE_ARN in hit.reason
+
+
+def test_second_instance_leaves_the_management_account_to_its_own_rule() -> None:
+    org_instance = instance(instance_arn=OTHER_ARN, owner_account_id=MANAGEMENT)
+    assert check("second-instance", failed_attempt(MANAGEMENT, account_instances=(org_instance,))) is None
+    # Without organization facts the account cannot be told apart: judge the instances.
+    unknown = failed_attempt(MANAGEMENT, organization=None, account_instances=(org_instance,))
+    assert check("second-instance", unknown) is not None
+
+
+# -- scp-gap -------------------------------------------------------------------------------------
+
+
+def scps(*documents: str) -> tuple[ServiceControlPolicy, ...]:
+    return tuple(
+        ServiceControlPolicy(policy_id=f"p-{index}", target_id="r-ab12", document=document)
+        for index, document in enumerate(documents)
+    )
+
+
+def test_scp_gap_fires_for_an_unapproved_account_without_a_deny() -> None:
+    hit = check("scp-gap", facts(service_control_policies=scps(ALLOW_ALL_SCP, "{}")))
+    assert hit is not None
+    assert hit.facts == {"scps_checked": ["p-0", "p-1"]}
+    assert "none of the 2 SCPs" in hit.reason
+
+
+def test_scp_gap_is_closed_by_a_deny_or_an_approval_and_never_applies_to_management() -> None:
+    assert check("scp-gap", facts(service_control_policies=scps(ALLOW_ALL_SCP, DENY_SCP))) is None
+    approved = Policy(approved=Approvals(accounts=(SANDBOX,)))
+    assert check("scp-gap", facts(service_control_policies=()), approved) is None
+    assert check("scp-gap", failed_attempt(MANAGEMENT, service_control_policies=())) is None
+
+
+def test_scp_gap_honours_a_condition_exempting_the_account() -> None:
+    statement = {
+        "Effect": "Deny",
+        "Action": "sso:CreateInstance",
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:PrincipalAccount": [SANDBOX]}},
+    }
+    exempting = json.dumps({"Statement": [statement]})
+    assert check("scp-gap", facts(service_control_policies=scps(exempting))) is not None
+    assert (
+        check("scp-gap", facts(call=call(account_id=PROD), service_control_policies=scps(exempting))) is None
+    )
+
+
+# -- attempt-denied ------------------------------------------------------------------------------
+
+
+def test_attempt_denied_reports_the_error() -> None:
+    hit = check("attempt-denied", failed_attempt())
+    assert hit is not None
+    assert hit.reason == "CreateInstance failed with AccessDenied: no message"
+    vague = facts(
+        call=call(outcome=Outcome.FAILED, instance_arn=None, error_message="explicit deny in an SCP")
+    )
+    hit = check("attempt-denied", vague)
+    assert hit is not None
+    assert hit.reason == "CreateInstance failed with an error: explicit deny in an SCP"
+    assert hit.facts == {"error_code": None, "error_message": "explicit deny in an SCP"}
+
+
+# -- exemption-expired ---------------------------------------------------------------------------
+
+
+def exemption(expires: date, **target: str) -> Exemption:
+    return Exemption(expires=expires, ticket=f"SEC-{expires.day}", reason="pilot", **target)
+
+
+def test_exemption_expired_lists_the_expired_exemptions_of_the_account_or_instance() -> None:
+    policy = Policy(
+        exemptions=(
+            exemption(date(2026, 11, 9), account_id=SANDBOX),  # expired yesterday
+            exemption(date(2026, 11, 8), instance_arn=INSTANCE_ARN),  # expired, by instance
+            exemption(date(2026, 11, 10), account_id=SANDBOX),  # last day: still valid
+            exemption(date(2026, 11, 1), account_id=PROD),  # another account
+            exemption(date(2026, 11, 1), instance_arn=OTHER_ARN),  # another instance
+        )
+    )
+    hit = check("exemption-expired", facts(), policy)
+    assert hit is not None
+    assert hit.facts == {
+        "exemptions": [
+            {"ticket": "SEC-9", "expires": "2026-11-09"},
+            {"ticket": "SEC-8", "expires": "2026-11-08"},
+        ]
+    }
+
+
+def test_exemption_expired_is_quiet_without_expired_exemptions() -> None:
+    assert check("exemption-expired", facts(), Policy()) is None
+    valid = Policy(exemptions=(exemption(date(2026, 11, 10), account_id=SANDBOX),))
+    assert check("exemption-expired", facts(), valid) is None
+    # A failed call has no instance ARN: an instance exemption cannot match it.
+    by_instance = Policy(exemptions=(exemption(date(2026, 11, 1), instance_arn=INSTANCE_ARN),))
+    assert check("exemption-expired", failed_attempt(), by_instance) is None
+
+
+# -- findings carry their facts ------------------------------------------------------------------
+
+
+def test_applies_to_matches_the_call_kinds() -> None:
+    assert RULES_BY_ID["attempt-denied"].applies_to == frozenset({(Operation.CREATE, Outcome.FAILED)})
+    assert (Operation.CREATE, Outcome.SUCCEEDED) in RULES_BY_ID["account-not-approved"].applies_to
+    assert (Operation.CREATE, Outcome.FAILED) not in RULES_BY_ID["account-not-approved"].applies_to
+    assert not any((Operation.DELETE, outcome) in rule.applies_to for rule in RULES for outcome in Outcome)
