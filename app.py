@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """CDK entry point: `npx cdk synth` (context `guardrail:config` picks the configuration file).
 
-Makes no AWS call, so it synthesizes without credentials. A bad configuration or policy stops
+Defines the central stack (central account) and the management stacks (management account), whose
+templates and the member StackSets' template bodies all pass cdk-nag at synth. Makes no AWS call,
+so it synthesizes without credentials. A bad configuration or policy stops
 here with a message naming the field, rather than as a stack trace.
 """
 

@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from guardrail.core.alert import Alert
 from guardrail.core.decision import Action, Verdict
 from guardrail.core.facts import Facts
 from guardrail.core.policy import Policy, RuleId, Severity, describe_errors
 from guardrail.events import parse_api_call
 from guardrail.service import Guardrail
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class CaseError(ValueError):

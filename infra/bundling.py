@@ -15,6 +15,7 @@ from typing import Any
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+
 from guardrail.core.policy import Policy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

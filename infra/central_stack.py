@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from aws_cdk import CfnOutput, Environment, Stack
 from constructs import Construct
-from guardrail.core.policy import Policy
 
+from guardrail.core.policy import Policy
 from infra.config import GuardrailConfig
-from infra.constructs import AlertTopic, DeadLetterQueue, DetectFunction, IdempotencyTable, InstanceEventRules
+from infra.constructs import (
+    AlertTopic,
+    DeadLetterQueue,
+    DetectFunction,
+    IdempotencyTable,
+    InstanceEventRules,
+    MemberStackSets,
+    Monitoring,
+)
+from infra.member_templates import MemberTemplates
+
+DASHBOARD_NAME: Final = "IdentityCenterGuardrail"
 
 
 class CentralStack(Stack):
-    """Receives instance events, decides on them and alerts.
+    """Receives instance events, decides on them and alerts; watches itself.
 
     Pinned to the configured central account and Region so that a deploy with credentials for
-    another account fails instead of installing the guardrail in the wrong place.
+    another account fails instead of installing the guardrail in the wrong place. With
+    `stackset_call_as: DELEGATED_ADMIN` (the default) it also holds the member StackSets, which
+    needs the central account registered as a delegated administrator of CloudFormation StackSets.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: GuardrailConfig, policy: Policy, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: GuardrailConfig,
+        policy: Policy,
+        member_templates: MemberTemplates,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             scope,
@@ -31,7 +51,6 @@ class CentralStack(Stack):
         )
         self.alerts = AlertTopic(self, "AlertTopic", emails=config.alert_emails)
         self.dead_letters = DeadLetterQueue(self, "DeadLetterQueue")
-        self.dead_letters.alarm_to(self.alerts.topic)
         self.idempotency = IdempotencyTable(self, "IdempotencyTable")
         self.detect = DetectFunction(
             self,
@@ -49,6 +68,26 @@ class CentralStack(Stack):
             bus_name=config.central_bus_name,
             function=self.detect.function,
             dead_letter_queue=self.dead_letters.queue,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            function=self.detect.function,
+            dead_letter_queue=self.dead_letters.queue,
+            rules=self.events.watched(),
+            topic=self.alerts.topic,
+            dashboard_name=DASHBOARD_NAME,
+        )
+        self.stack_sets = (
+            MemberStackSets(
+                self,
+                "MemberStackSets",
+                config=config,
+                roles_template=member_templates.roles,
+                forwarding_template=member_templates.forwarding,
+            )
+            if config.stackset_call_as == "DELEGATED_ADMIN"
+            else None
         )
 
         CfnOutput(
@@ -71,4 +110,10 @@ class CentralStack(Stack):
             "DetectFunctionName",
             value=self.detect.function.function_name,
             description="The detect function",
+        )
+        CfnOutput(
+            self,
+            "DashboardName",
+            value=DASHBOARD_NAME,
+            description="CloudWatch dashboard of the guardrail",
         )

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
-from guardrail.core.policy import Policy, load_policy
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from guardrail.core.policy import Policy, load_policy
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 OrganizationId = Annotated[str, StringConstraints(pattern=r"^o-[a-z0-9]{10,32}$")]
@@ -24,9 +25,20 @@ RoleArn = Annotated[
     str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$", max_length=2048)
 ]
 BusName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+$", max_length=256)]
+# Organizations ids, as the Organizations API documents their patterns.
+ROOT_ID_PATTERN = r"r-[0-9a-z]{4,32}"
+OU_ID_PATTERN = r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}"
+RootId = Annotated[str, StringConstraints(pattern=rf"^{ROOT_ID_PATTERN}$")]
+OrgUnitOrRootId = Annotated[str, StringConstraints(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN})$")]
+PolicyTargetId = Annotated[
+    str, StringConstraints(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN}|\d{{12}})$")
+]
+StackSetCallAs = Literal["DELEGATED_ADMIN", "SELF"]
 
 DEFAULT_MEMBER_ROLE_NAME = "IdentityCenterGuardrailMemberRole"
 DEFAULT_CENTRAL_BUS_NAME = "identity-center-guardrail"
+DEFAULT_DETECT_ROLE_NAME = "IdentityCenterGuardrailDetectFunction"
+DEFAULT_FORWARDING_ROLE_NAME = "IdentityCenterGuardrailEventForwarder"
 PROJECT_MARKER = "cdk.json"
 
 
@@ -45,6 +57,20 @@ def known_regions(service: str = "sso") -> tuple[str, ...]:
 def _check_region(field: str, region: str, service: str = "sso") -> None:
     if region not in known_regions(service):
         raise ValueError(f"{field}: '{region}' is not a Region where {service} is available")
+
+
+class ScpConfig(BaseModel):
+    """The preventive layer: an SCP denying `sso:CreateInstance` outside what the policy approves.
+
+    Off by default, because attaching an SCP changes what every account below its targets may do:
+    switch it on once the alerts show that no approved team is caught by it. `targets` are the
+    root (`r-…`), OUs (`ou-…`) or accounts (12 digits) the SCP is attached to.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    targets: tuple[PolicyTargetId, ...] = ()
 
 
 class GuardrailConfig(BaseModel):
@@ -74,6 +100,38 @@ class GuardrailConfig(BaseModel):
     # Region of the organization instance of Identity Center, if the organization has one.
     organization_instance_region: str | None = None
     central_bus_name: BusName = DEFAULT_CENTRAL_BUS_NAME
+    # Names the central stack gives the detect function's role and the member stacks give the role
+    # EventBridge forwards with: other accounts' trust and rule policies name them, so they are fixed.
+    detect_role_name: RoleName = DEFAULT_DETECT_ROLE_NAME
+    forwarding_role_name: RoleName = DEFAULT_FORWARDING_ROLE_NAME
+    # The organization's root; needed when the StackSets target the root (no stackset_targets) or
+    # when the SCP excepts OUs the policy approves by id (aws:PrincipalOrgPaths starts at the root).
+    root_id: RootId | None = None
+    # OUs (or the root) whose accounts, present and future, get the member stacks; the root if empty.
+    stackset_targets: tuple[OrgUnitOrRootId, ...] = ()
+    # DELEGATED_ADMIN: the central account is a StackSets delegated administrator and the StackSets
+    # live in the central stack. SELF: they live in the management stack, deployed by the management
+    # account itself (the only other account allowed to create service-managed StackSets).
+    stackset_call_as: StackSetCallAs = "DELEGATED_ADMIN"
+    # Grants sso:DeleteInstance to the member role, so that `enforce` mode can delete instances.
+    remediation_enabled: bool = False
+    scp: ScpConfig = ScpConfig()
+
+    @property
+    def organizations_role(self) -> tuple[str, str] | None:
+        """The path and name of the Organizations reader role, when one is configured."""
+        if self.organizations_role_arn is None:
+            return None
+        path, _, name = self.organizations_role_arn.split(":role", 1)[1].rpartition("/")
+        return f"{path}/", name
+
+    @property
+    def deployment_targets(self) -> tuple[str, ...]:
+        """The OU ids (or root id) the StackSets deploy to."""
+        if self.stackset_targets:
+            return self.stackset_targets
+        assert self.root_id is not None  # checked by the validator
+        return (self.root_id,)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -99,7 +157,38 @@ class GuardrailConfig(BaseModel):
                 )
         if self.central_bus_name == "default" or self.central_bus_name.startswith("aws."):
             raise ValueError("central_bus_name: 'default' and names starting with 'aws.' are reserved")
+        self._check_organization_targets()
         return self
+
+    def _check_organization_targets(self) -> None:
+        if not self.stackset_targets and self.root_id is None:
+            raise ValueError(
+                "root_id: needed to deploy the member stacks to the whole organization; give the root "
+                "id (r-…) or list the OUs in stackset_targets"
+            )
+        if self.scp.enabled and not self.scp.targets:
+            raise ValueError("scp.targets: name the root, OUs or accounts to attach the enabled SCP to")
+        for field, ids in (("stackset_targets", self.stackset_targets), ("scp.targets", self.scp.targets)):
+            duplicates = sorted({t for t in ids if ids.count(t) > 1})
+            if duplicates:
+                raise ValueError(f"{field}: listed more than once: {duplicates}")
+        for field, ids in (("stackset_targets", self.stackset_targets), ("scp.targets", self.scp.targets)):
+            if self.root_id is None:
+                continue
+            # An OU id embeds its root's suffix (ou-<root>-…): a mismatch is a typo or another organization.
+            foreign = [i for i in ids if i.startswith(("r-", "ou-")) and i.split("-")[1] != self.root_id[2:]]
+            if foreign:
+                raise ValueError(f"{field}: {foreign} do not belong to the root {self.root_id}")
+        if self.management_account_id in self.scp.targets:
+            raise ValueError(
+                f"scp.targets: {self.management_account_id} is the management account, where SCPs never apply"
+            )
+        if self.detect_role_name in (self.member_role_name, self.forwarding_role_name) or (
+            self.member_role_name == self.forwarding_role_name
+        ):
+            raise ValueError(
+                "detect_role_name: member_role_name, forwarding_role_name and detect_role_name must differ"
+            )
 
     def load_policy(self) -> Policy:
         """Validate the policy file; raises `guardrail.core.policy.PolicyError`."""

@@ -1,9 +1,29 @@
-"""Constructs of the central stack, each named after the runtime part it deploys."""
+"""Constructs of the guardrail's stacks, each named after the runtime part it deploys."""
 
 from infra.constructs.alert_topic import AlertTopic
+from infra.constructs.create_instance_scp import CreateInstanceScp
 from infra.constructs.dead_letter_queue import DeadLetterQueue
 from infra.constructs.detect_function import DetectFunction
+from infra.constructs.event_forwarding import ForwardingRole, ForwardingRule
 from infra.constructs.idempotency_table import IdempotencyTable
 from infra.constructs.instance_event_rules import INSTANCE_EVENT_PATTERN, InstanceEventRules
+from infra.constructs.member_role import MemberRole
+from infra.constructs.member_stacksets import MemberStackSets
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.organizations_reader import OrganizationsReaderRole
 
-__all__ = ["INSTANCE_EVENT_PATTERN", "AlertTopic", "DeadLetterQueue", "DetectFunction", "IdempotencyTable", "InstanceEventRules"]
+__all__ = [
+    "INSTANCE_EVENT_PATTERN",
+    "AlertTopic",
+    "CreateInstanceScp",
+    "DeadLetterQueue",
+    "DetectFunction",
+    "ForwardingRole",
+    "ForwardingRule",
+    "IdempotencyTable",
+    "InstanceEventRules",
+    "MemberRole",
+    "MemberStackSets",
+    "Monitoring",
+    "OrganizationsReaderRole",
+]

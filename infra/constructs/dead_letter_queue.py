@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -17,7 +14,8 @@ class DeadLetterQueue(Construct):
 
     Both the EventBridge targets (delivery failed after every retry) and the function's
     asynchronous invocations (handler failed twice) end here, so one queue holds everything to
-    replay or investigate. Fourteen days is the longest SQS keeps a message.
+    replay or investigate. Fourteen days is the longest SQS keeps a message. `Monitoring` alarms
+    as soon as a message arrives.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -37,21 +35,3 @@ class DeadLetterQueue(Construct):
             "asynchronous invocations; cdk-nag only recognises queues named in another queue's "
             "redrive policy",
         )
-
-    def alarm_to(self, topic: sns.ITopic) -> cloudwatch.Alarm:
-        """Alert when anything lands in the queue: a missed event is a blind spot of the guardrail."""
-        alarm = cloudwatch.Alarm(
-            self,
-            "MessagesAlarm",
-            alarm_description="Events the IAM Identity Center guardrail could not handle are waiting in its "
-            "dead-letter queue",
-            metric=self.queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
-        return alarm

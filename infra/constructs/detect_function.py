@@ -9,8 +9,8 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
-from guardrail.core.policy import Policy
 
+from guardrail.core.policy import Policy
 from infra.bundling import POLICY_FILE_NAME, function_code
 from infra.config import GuardrailConfig
 from infra.constructs.alert_topic import AlertTopic
@@ -76,6 +76,8 @@ class DetectFunction(Construct):
         self.role = iam.Role(
             self,
             "Role",
+            # Named: the member and Organizations reader roles trust exactly this role's ARN.
+            role_name=config.detect_role_name,
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Runs the IAM Identity Center account-instance guardrail",
         )

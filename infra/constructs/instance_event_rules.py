@@ -12,6 +12,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.monitoring import WatchedRule
+
 # CloudTrail records of the three calls that create, delete or change an instance. Matching on
 # `eventSource` and the exact `eventName`s keeps out look-alikes such as
 # CreateInstanceAccessControlAttributeConfiguration (same service) or Lightsail's CreateInstances.
@@ -43,7 +45,10 @@ class InstanceEventRules(Construct):
 
     The default bus sees the central account's own calls in its Region; the central bus
     receives what member accounts forward. Only principals of this organization may put events
-    on the central bus, so an outsider cannot feed the guardrail forged events.
+    on the central bus, so an outsider cannot feed the guardrail forged events. When the StackSets
+    also target the central account, its calls in this Region arrive twice (default bus, and
+    forwarded by its own forwarding rule); the idempotency table makes that one alert. The
+    default-bus rule stays so that the central account is covered here even when it is not.
     """
 
     def __init__(
@@ -69,7 +74,7 @@ class InstanceEventRules(Construct):
                 conditions={"StringEquals": {"aws:PrincipalOrgID": organization_id}},
             )
         )
-        self.rules: list[events.Rule] = []
+        self.rules: dict[str, events.Rule] = {}
         for rule_id, bus, description in (
             ("DefaultBusRule", None, "IAM Identity Center instance calls in this account"),
             ("CentralBusRule", self.bus, "IAM Identity Center instance calls forwarded by member accounts"),
@@ -85,4 +90,11 @@ class InstanceEventRules(Construct):
                     dead_letter_queue=dead_letter_queue,
                 )
             )
-            self.rules.append(rule)
+            self.rules[rule_id] = rule
+
+    def watched(self) -> list[WatchedRule]:
+        """The rules with the bus each is on, as their CloudWatch metrics are dimensioned."""
+        return [
+            WatchedRule(label, rule.rule_name, None if label == "DefaultBusRule" else self.bus.event_bus_name)
+            for label, rule in self.rules.items()
+        ]

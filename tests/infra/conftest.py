@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.infra.support import (
+    APPROVED_ACCOUNT,
     EXAMPLE_CONFIG,
     EXAMPLE_POLICY,
+    SANDBOX_OU,
+    WORKLOADS_OU,
     Synthesized,
     example_config_data,
+    example_policy_data,
     synthesize,
     write_yaml,
 )
@@ -27,4 +31,26 @@ def synthesized_delegated_admin(tmp_path_factory: pytest.TempPathFactory) -> Syn
     config = example_config_data()
     del config["organizations_role_arn"]
     config["policy_file"] = str(EXAMPLE_POLICY)
+    return synthesize(write_yaml(folder / "guardrail.yaml", config), folder / "cdk.out")
+
+
+@pytest.fixture(scope="session")
+def synthesized_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """Every organization-wide option the other way round from the example.
+
+    StackSets created by the management account itself (SELF) and targeting two OUs, remediation
+    on, and the SCP on, attached to the root, for a policy that approves one account by id (plus
+    the example's running exemption of 555555555555).
+    """
+    folder = tmp_path_factory.mktemp("variant")
+    policy = example_policy_data()
+    policy["approved"] = {"accounts": [APPROVED_ACCOUNT], "organizational_units": []}
+    config = example_config_data()
+    config.update(
+        policy_file=str(write_yaml(folder / "policy.yaml", policy)),
+        stackset_call_as="SELF",
+        stackset_targets=[SANDBOX_OU, WORKLOADS_OU],
+        remediation_enabled=True,
+        scp={"enabled": True, "targets": ["r-ab12"]},
+    )
     return synthesize(write_yaml(folder / "guardrail.yaml", config), folder / "cdk.out")

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from guardrail.core.policy import load_policy
-
 from infra.bundling import LAMBDA_SOURCE, POLICY_FILE_NAME
 from tests.infra.support import Synthesized
 

@@ -275,7 +275,13 @@ def test_stack_is_pinned_to_the_central_account_and_region(synthesized: Synthesi
 
 def test_outputs(synthesized: Synthesized) -> None:
     outputs = synthesized.document["Outputs"]
-    assert set(outputs) == {"AlertTopicArn", "CentralBusArn", "DeadLetterQueueUrl", "DetectFunctionName"}
+    assert set(outputs) == {
+        "AlertTopicArn",
+        "CentralBusArn",
+        "DashboardName",
+        "DeadLetterQueueUrl",
+        "DetectFunctionName",
+    }
 
 
 def test_idempotency_table_is_encrypted_recoverable_and_expiring(synthesized: Synthesized) -> None:
@@ -292,6 +298,11 @@ def test_function_may_only_claim_items_in_the_idempotency_table(synthesized: Syn
     claims = [s for s in _statements(synthesized) if any(a.startswith("dynamodb:") for a in _actions(s))]
     assert len(claims) == 1
     assert sorted(_actions(claims[0])) == [
-        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
     ]
-    assert _arn(table) in (claims[0]["Resource"] if isinstance(claims[0]["Resource"], list) else [claims[0]["Resource"]])
+    assert _arn(table) in (
+        claims[0]["Resource"] if isinstance(claims[0]["Resource"], list) else [claims[0]["Resource"]]
+    )

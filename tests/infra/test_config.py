@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from guardrail.core.policy import PolicyError
 
+from guardrail.core.policy import PolicyError
 from infra.application import CONFIG_CONTEXT_KEY, build_app
 from infra.bundling import PROJECT_ROOT
 from infra.config import ConfigError, known_regions, load_config, project_root
@@ -56,6 +56,12 @@ def test_defaults(tmp_path: Path) -> None:
             central_bus_name=None,
             organizations_role_arn=None,
             organization_instance_region=None,
+            detect_role_name=None,
+            forwarding_role_name=None,
+            stackset_targets=None,
+            stackset_call_as=None,
+            remediation_enabled=None,
+            scp=None,
         )
     )
     assert config.regions == known_regions("sso")
@@ -65,6 +71,32 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.central_bus_name == "identity-center-guardrail"
     assert config.organizations_role_arn is None
     assert config.organization_instance_region is None
+    assert config.detect_role_name == "IdentityCenterGuardrailDetectFunction"
+    assert config.forwarding_role_name == "IdentityCenterGuardrailEventForwarder"
+    assert config.stackset_targets == ()
+    assert config.deployment_targets == ("r-ab12",)  # the whole organization
+    assert config.stackset_call_as == "DELEGATED_ADMIN"
+    assert config.remediation_enabled is False
+    assert config.scp.enabled is False
+
+
+def test_example_organization_settings() -> None:
+    config = load_config(EXAMPLE_CONFIG)
+    assert config.root_id == "r-ab12"
+    assert config.deployment_targets == ("r-ab12",)
+    assert config.scp.targets == ("r-ab12",)
+    assert config.organizations_role == ("/", "IdentityCenterGuardrailOrganizationsReader")
+
+
+def test_ou_targets_need_no_root_id(tmp_path: Path) -> None:
+    config = load_config(_config_file(tmp_path, root_id=None, stackset_targets=["ou-ab12-sandbox1"]))
+    assert config.deployment_targets == ("ou-ab12-sandbox1",)
+
+
+def test_organizations_role_with_a_path(tmp_path: Path) -> None:
+    arn = "arn:aws:iam::111111111111:role/security/guardrail/Reader"
+    config = load_config(_config_file(tmp_path, organizations_role_arn=arn))
+    assert config.organizations_role == ("/security/guardrail/", "Reader")
 
 
 @pytest.mark.parametrize(
@@ -86,6 +118,22 @@ def test_defaults(tmp_path: Path) -> None:
         ({"member_role_name": "has space"}, "member_role_name"),
         ({"policy_file": "/nonexistent/policy.yaml"}, "policy_file"),
         ({"alert_email": ["typo@example.com"]}, "alert_email"),
+        ({"root_id": None}, "root_id"),
+        ({"root_id": "r-AB"}, "root_id"),
+        ({"stackset_targets": ["ou-bad"]}, "stackset_targets.0"),
+        ({"stackset_targets": ["Sandbox"]}, "stackset_targets.0"),
+        ({"stackset_targets": ["ou-ab12-sandbox1", "ou-ab12-sandbox1"]}, "stackset_targets"),
+        ({"stackset_targets": ["ou-cd34-sandbox1"]}, "stackset_targets"),
+        ({"stackset_targets": ["r-cd34"]}, "stackset_targets"),
+        ({"stackset_call_as": "ADMIN"}, "stackset_call_as"),
+        ({"remediation_enabled": "sometimes"}, "remediation_enabled"),
+        ({"scp": {"enable": True}}, "scp.enable"),
+        ({"scp": {"enabled": True}}, "scp.targets"),
+        ({"scp": {"enabled": True, "targets": ["ou-nope"]}}, "scp.targets.0"),
+        ({"scp": {"enabled": True, "targets": ["111111111111"]}}, "scp.targets"),
+        ({"scp": {"enabled": True, "targets": ["r-ab12", "r-ab12"]}}, "scp.targets"),
+        ({"detect_role_name": "IdentityCenterGuardrailMemberRole"}, "detect_role_name"),
+        ({"forwarding_role_name": "bad name"}, "forwarding_role_name"),
     ],
 )
 def test_bad_configuration_names_the_field(tmp_path: Path, changes: dict[str, Any], field: str) -> None:

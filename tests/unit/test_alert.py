@@ -3,11 +3,11 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from guardrail.core.alert import SUBJECT_LIMIT, Alert, build_alert
 from guardrail.core.decision import decide
 from guardrail.core.facts import AccountFacts, Facts, Operation, Outcome
 from guardrail.core.policy import Approvals, Policy
-
 from tests.builders import NOW, PROD, SANDBOX, call, facts, instance
 
 STABLE_KEYS = {
@@ -115,3 +115,13 @@ def test_body_of_a_failed_attempt_has_no_instance() -> None:
     assert body["instance_arn"] is None
     assert body["error_code"] == "AccessDenied"
     assert body["outcome"] == "failed"
+
+
+def test_remediation_outcome_is_reported_in_the_body() -> None:
+    the_facts = facts()
+    decision = decide(the_facts, Policy(), NOW)
+    assert build_alert(the_facts, decision, mode="enforce").body["remediation"] is None
+    outcome = {"status": "deleted", "detail": "DeleteInstance accepted"}
+    assert (
+        build_alert(the_facts, decision, mode="enforce", remediation=outcome).body["remediation"] == outcome
+    )

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from guardrail.core.rules import RULES
 
+from guardrail.core.rules import RULES
 from guardrail_cli.cases import case_files
 from guardrail_cli.main import diff, main
 

@@ -1,11 +1,11 @@
 from datetime import date
 
 import pytest
+
 from guardrail.core.decision import Action, Decision, Verdict, decide
 from guardrail.core.facts import Facts, MissingFact, Operation, Outcome
 from guardrail.core.policy import Approvals, Exemption, Mode, Policy, RuleSettings, Severity
 from guardrail.core.rules import RULE_IDS
-
 from tests.builders import INSTANCE_ARN, MANAGEMENT, NOW, PROD, SANDBOX, call, facts, instance
 
 SANDBOX_APPROVED = Policy(approved=Approvals(organizational_units=("Sandbox",)))

@@ -1,9 +1,9 @@
 from typing import Any
 
 import pytest
+
 from guardrail.core.facts import Operation, Outcome
 from guardrail.events import InvalidEvent, event_id_of, parse_api_call
-
 from tests.builders import sample
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
+
 from guardrail.core.policy import (
     Exemption,
     Mode,
@@ -21,7 +23,6 @@ from guardrail.core.policy import (
     parse_policy,
 )
 from guardrail.core.rules import RULE_IDS
-from pydantic import ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "policy" / "policy.yaml"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from guardrail.core.policy import load_policy
 from guardrail.core.rules import RULE_IDS
-
 from guardrail_cli.cases import case_files, load_case, run_case
 from guardrail_cli.main import diff, main
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import strategies as st
+
 from guardrail.core.decision import Action, Decision, Verdict, decide
 from guardrail.core.facts import (
     AccountFacts,
@@ -37,8 +40,6 @@ from guardrail.core.policy import (
     TagRequirements,
 )
 from guardrail.core.rules import RULE_IDS
-from hypothesis import HealthCheck, Phase, find, given, settings
-from hypothesis import strategies as st
 
 MANAGEMENT = "111111111111"
 ACCOUNTS = (MANAGEMENT, "222222222222", "333333333333", "444444444444", "555555555555")

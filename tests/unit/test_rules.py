@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+
 from guardrail.core.facts import (
     AccountFacts,
     Facts,
@@ -27,7 +28,6 @@ from guardrail.core.rules import (
     Hit,
     Undetermined,
 )
-
 from tests.builders import (
     ALLOW_ALL_SCP,
     DENY_SCP,

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from guardrail.core.scp import any_denies_create_instance, denies_create_instance
 
 ACCOUNT = "333333333333"

@@ -67,7 +67,10 @@ def subject(facts: Facts, decision: Decision) -> str:
     return text
 
 
-def build_alert(facts: Facts, decision: Decision, *, mode: str) -> Alert:
+def build_alert(
+    facts: Facts, decision: Decision, *, mode: str, remediation: dict[str, str] | None = None
+) -> Alert:
+    """`remediation` is what happened when the action was `delete-instance`: status and detail."""
     call, account, instance = facts.call, facts.account, facts.instance
     body: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -112,6 +115,7 @@ def build_alert(facts: Facts, decision: Decision, *, mode: str) -> Alert:
         "action": decision.action.value,
         "action_reason": decision.action_reason,
         "mode": mode,
+        "remediation": remediation,
     }
     attributes: dict[str, str | list[str]] = {
         "severity": decision.severity.value,

@@ -1,0 +1,113 @@
+"""The stacks in the management account, which StackSets never deploy to.
+
+`ManagementStack` holds what exists once per account (IAM is global) and what only the management
+account may create (the SCP; the StackSets when `stackset_call_as` is SELF). One small
+`ManagementRegionStack` per configured Region holds the forwarding rule of that Region: plain stacks
+rather than a self-managed StackSet, which would first need the StackSet administration and
+execution roles in the management account, and `cdk deploy` shows each one's changes.
+
+They use `LegacyStackSynthesizer`, which deploys with the caller's credentials instead of the
+bootstrap roles, and the stacks have no assets and small templates (sent inline): so they deploy
+with management-account credentials and the management account needs no CDK bootstrap in any Region.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Environment, LegacyStackSynthesizer, Stack
+from constructs import Construct
+
+from infra.config import GuardrailConfig
+from infra.constructs.create_instance_scp import CreateInstanceScp
+from infra.constructs.event_forwarding import ForwardingRole, ForwardingRule
+from infra.constructs.member_role import MemberRole
+from infra.constructs.member_stacksets import MemberStackSets
+from infra.constructs.organizations_reader import OrganizationsReaderRole
+from infra.member_templates import MemberTemplates
+
+
+class ManagementStack(Stack):
+    """Account-wide resources of the management account, in the central Region.
+
+    - the Organizations reader role (`organizations_role_arn`), if configured;
+    - the member role, read-only: the function reads the management account's instances like any
+      other account's, but never deletes there (its instance is the organization instance);
+    - the forwarding role of the Region stacks' rules;
+    - the SCP, given its document when `scp.enabled`;
+    - the member StackSets, if `stackset_call_as` is SELF.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: GuardrailConfig,
+        member_templates: MemberTemplates,
+        scp_document: dict[str, Any] | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=Environment(account=config.management_account_id, region=config.central_region),
+            synthesizer=LegacyStackSynthesizer(),
+            description="IAM Identity Center account-instance guardrail: management account roles and SCP",
+            **kwargs,
+        )
+        self.organizations_reader = (
+            OrganizationsReaderRole(self, "OrganizationsReader", config=config)
+            if config.organizations_role_arn
+            else None
+        )
+        self.member_role = MemberRole(self, "MemberRole", config=config, allow_delete=False)
+        self.forwarding_role = ForwardingRole(self, "ForwardingRole", config=config)
+        self.scp = (
+            CreateInstanceScp(self, "CreateInstanceScp", document=scp_document, targets=config.scp.targets)
+            if scp_document is not None
+            else None
+        )
+        self.stack_sets = (
+            MemberStackSets(
+                self,
+                "MemberStackSets",
+                config=config,
+                roles_template=member_templates.roles,
+                forwarding_template=member_templates.forwarding,
+            )
+            if config.stackset_call_as == "SELF"
+            else None
+        )
+        if self.organizations_reader is not None:
+            CfnOutput(
+                self,
+                "OrganizationsReaderRoleArn",
+                value=self.organizations_reader.role.role_arn,
+                description="The role the detect function assumes for Organizations reads",
+            )
+        if self.scp is not None:
+            CfnOutput(
+                self,
+                "CreateInstanceScpId",
+                value=self.scp.policy.attr_id,
+                description="The SCP denying sso:CreateInstance outside the approved accounts and OUs",
+            )
+
+
+class ManagementRegionStack(Stack):
+    """The management account's forwarding rule in one Region."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: GuardrailConfig, region: str, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=Environment(account=config.management_account_id, region=region),
+            synthesizer=LegacyStackSynthesizer(),
+            description="IAM Identity Center account-instance guardrail: management account events in "
+            + region,
+            **kwargs,
+        )
+        self.rule = ForwardingRule(self, "ForwardingRule", config=config)

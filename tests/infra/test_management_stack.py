@@ -1,0 +1,141 @@
+"""The management account's stacks, read from the synthesized templates."""
+
+from __future__ import annotations
+
+import json
+from typing import cast
+
+import pytest
+
+from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
+from infra.constructs.detect_function import ORGANIZATIONS_READ_ACTIONS
+from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME
+from tests.infra.support import (
+    Document,
+    Synthesized,
+    assert_forwarding_role,
+    assert_trusts_only_the_detect_function,
+    granted,
+    only,
+    pseudo_parameters,
+    resources,
+    role_named,
+    role_statements,
+)
+
+MANAGEMENT = pseudo_parameters("111111111111", "us-east-1")
+READER_ROLE_NAME = "IdentityCenterGuardrailOrganizationsReader"
+
+
+def _manifest(s: Synthesized) -> Document:
+    return cast(Document, json.loads((s.outdir / "manifest.json").read_text(encoding="utf-8")))
+
+
+def test_app_has_the_central_the_management_and_one_stack_per_region(synthesized: Synthesized) -> None:
+    assert synthesized.stack_names() == sorted(
+        [
+            CENTRAL_STACK_NAME,
+            MANAGEMENT_STACK_NAME,
+            f"{MANAGEMENT_STACK_NAME}-us-east-1",
+            f"{MANAGEMENT_STACK_NAME}-eu-west-1",
+            f"{MANAGEMENT_STACK_NAME}-eu-central-1",
+        ]
+    )
+
+
+def test_management_stacks_are_pinned_to_the_management_account(synthesized: Synthesized) -> None:
+    environments = {
+        stack.stack_name: (stack.environment.account, stack.environment.region)
+        for stack in synthesized.assembly.stacks
+        if stack.stack_name.startswith(MANAGEMENT_STACK_NAME)
+    }
+    assert environments == {
+        MANAGEMENT_STACK_NAME: ("111111111111", "us-east-1"),
+        f"{MANAGEMENT_STACK_NAME}-us-east-1": ("111111111111", "us-east-1"),
+        f"{MANAGEMENT_STACK_NAME}-eu-west-1": ("111111111111", "eu-west-1"),
+        f"{MANAGEMENT_STACK_NAME}-eu-central-1": ("111111111111", "eu-central-1"),
+    }
+
+
+def test_management_stacks_deploy_with_the_callers_credentials_and_no_bootstrap(
+    synthesized: Synthesized,
+) -> None:
+    """No bootstrap role to assume, no asset, no bootstrap version check: none needed in that account."""
+    artifacts = _manifest(synthesized)["artifacts"]
+    for name, artifact in artifacts.items():
+        if not name.startswith(MANAGEMENT_STACK_NAME):
+            continue
+        properties = artifact["properties"]
+        assert "assumeRoleArn" not in properties, name
+        assert "requiresBootstrapStackVersion" not in properties, name
+        assert "stackTemplateAssetObjectUrl" not in properties, name
+        assert "Parameters" not in synthesized.stack_document(name), name
+    central = artifacts[CENTRAL_STACK_NAME]["properties"]
+    assert "assumeRoleArn" in central  # the central stack has an asset: it uses the bootstrap
+
+
+def test_region_stacks_depend_on_the_management_stack(synthesized: Synthesized) -> None:
+    artifacts = _manifest(synthesized)["artifacts"]
+    for region in synthesized.config.regions:
+        assert MANAGEMENT_STACK_NAME in artifacts[f"{MANAGEMENT_STACK_NAME}-{region}"]["dependencies"]
+
+
+# --- forwarding ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "eu-central-1"])
+def test_each_region_forwards_with_the_member_accounts_rule(synthesized: Synthesized, region: str) -> None:
+    """The management account's rule is the very rule the StackSet puts in member accounts."""
+    document = synthesized.management_region(region)
+    assert {r["Type"] for r in document["Resources"].values()} <= {"AWS::Events::Rule", "AWS::CDK::Metadata"}
+    member_rule = only(synthesized.member_template(FORWARDING_STACKSET_NAME), "AWS::Events::Rule")
+    assert only(document, "AWS::Events::Rule")["Properties"] == member_rule["Properties"]
+
+
+def test_management_forwarding_role_can_only_put_events_on_the_central_bus(synthesized: Synthesized) -> None:
+    role = role_named(synthesized.management, "IdentityCenterGuardrailEventForwarder")
+    assert_forwarding_role(role, MANAGEMENT)
+
+
+# --- roles the detect function assumes ------------------------------------------------------------
+
+
+def test_organizations_reader_trusts_only_the_detect_function(synthesized: Synthesized) -> None:
+    role = role_named(synthesized.management, READER_ROLE_NAME)
+    assert role["Path"] == "/"
+    assert_trusts_only_the_detect_function(role, MANAGEMENT)
+    configured = synthesized.config.organizations_role_arn
+    assert configured == f"arn:aws:iam::111111111111:role/{READER_ROLE_NAME}"
+
+
+def test_organizations_reader_is_read_only(synthesized: Synthesized) -> None:
+    role = role_named(synthesized.management, READER_ROLE_NAME)
+    assert granted(role) == {*ORGANIZATIONS_READ_ACTIONS, "sso:ListInstances"}
+    assert all(action.split(":")[1].startswith(("Describe", "List")) for action in granted(role))
+    assert all(s["Effect"] == "Allow" for s in role_statements(role))
+    assert "ManagedPolicyArns" not in role
+
+
+def test_no_reader_role_when_the_central_account_reads_organizations_itself(
+    synthesized_delegated_admin: Synthesized,
+) -> None:
+    names = {
+        r["Properties"]["RoleName"]
+        for r in resources(synthesized_delegated_admin.management, "AWS::IAM::Role").values()
+    }
+    assert READER_ROLE_NAME not in names
+    assert names == {"IdentityCenterGuardrailMemberRole", "IdentityCenterGuardrailEventForwarder"}
+
+
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_management_member_role_never_deletes(fixture: str, request: pytest.FixtureRequest) -> None:
+    """Even with remediation enabled: the management account's instance is the organization instance."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    role = role_named(s.management, "IdentityCenterGuardrailMemberRole")
+    assert_trusts_only_the_detect_function(role, MANAGEMENT)
+    assert granted(role) == {"sso:DescribeInstance", "sso:ListInstances", "sso:ListTagsForResource"}
+
+
+def test_management_stack_holds_no_scp_and_no_stacksets_by_default(synthesized: Synthesized) -> None:
+    assert not resources(synthesized.management, "AWS::Organizations::Policy")
+    assert not resources(synthesized.management, "AWS::CloudFormation::StackSet")
