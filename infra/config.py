@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from guardrail.core.policy import Policy, load_policy
+from guardrail.core.policy import Mode, Policy, load_policy
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 OrganizationId = Annotated[str, StringConstraints(pattern=r"^o-[a-z0-9]{10,32}$")]
@@ -191,8 +191,21 @@ class GuardrailConfig(BaseModel):
             )
 
     def load_policy(self) -> Policy:
-        """Validate the policy file; raises `guardrail.core.policy.PolicyError`."""
-        return load_policy(self.policy_file)
+        """Validate the policy file, and that this deployment can do what it asks.
+
+        A policy in enforce mode with rules set to `remediate` needs `remediation_enabled`, which
+        grants the member role sso:DeleteInstance; failing here keeps the two from drifting apart.
+        Raises `guardrail.core.policy.PolicyError` or `ConfigError`.
+        """
+        policy = load_policy(self.policy_file)
+        remediating = sorted(rule for rule, settings in policy.rules.items() if settings.action == "remediate")
+        if policy.mode is Mode.ENFORCE and remediating and not self.remediation_enabled:
+            raise ConfigError(
+                f"remediation_enabled: the policy {self.policy_file} is in enforce mode and asks to "
+                f"remediate ({', '.join(remediating)}), but remediation_enabled is false; enable it, "
+                "or set the policy's mode to dry-run"
+            )
+        return policy
 
 
 def project_root(config_path: Path) -> Path:

@@ -186,6 +186,17 @@ def test_unknown_rule_id_in_policy_fails_synth(tmp_path: Path) -> None:
         _build(_config_file(tmp_path, policy_file=str(policy)))
 
 
+def test_enforce_mode_that_remediates_needs_remediation_enabled(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        EXAMPLE_POLICY.read_text(encoding="utf-8").replace("mode: dry-run", "mode: enforce"), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"remediation_enabled.*trial-expired"):
+        load_config(_config_file(tmp_path, policy_file=str(policy))).load_policy()
+    enabled = load_config(_config_file(tmp_path, policy_file=str(policy), remediation_enabled=True))
+    assert enabled.load_policy().mode.value == "enforce"
+
+
 def test_app_entry_point_reports_a_bad_configuration_without_a_traceback(tmp_path: Path) -> None:
     """`cdk synth` runs app.py with the context in CDK_CONTEXT_JSON; it must exit 1 with the field."""
     config = _config_file(tmp_path, central_account_id="111111111111")
