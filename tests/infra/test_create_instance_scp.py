@@ -140,16 +140,23 @@ def test_ous_approved_by_id_are_excepted_through_their_org_path() -> None:
     assert not _org_path_denied(document, APPROVED_ACCOUNT, f"{root}/{WORKLOADS_OU}/")
 
 
-def test_detector_errs_towards_a_gap_when_ous_are_excepted() -> None:
-    """The detector's reader knows aws:PrincipalAccount only, so an OU exception makes it uncertain.
-
-    It then reports `scp-gap` for unapproved accounts rather than assume a denial it cannot check:
-    never the other way round (an approved account is never read as denied).
-    """
+def test_detector_reads_the_ou_exceptions_exactly_when_it_knows_the_org_path() -> None:
+    """Prevention and detection agree: the detector's reading matches the SCP's semantics."""
     document = create_instance_scp_document(
         _policy(accounts=[APPROVED_ACCOUNT], organizational_units=[SANDBOX_OU]), _config(), today=TODAY
     )
-    assert not denies_create_instance(document, APPROVED_ACCOUNT)
+    root = "o-exampleorg1/r-ab12"
+    for account in (APPROVED_ACCOUNT, UNAPPROVED_ACCOUNT):
+        for path in (
+            f"{root}/",
+            f"{root}/{SANDBOX_OU}/",
+            f"{root}/{WORKLOADS_OU}/",
+            f"{root}/{WORKLOADS_OU}/{SANDBOX_OU}/",
+        ):
+            assert denies_create_instance(document, account, path) == _org_path_denied(
+                document, account, path
+            )
+    # Without the path the detector cannot be certain and reports a gap rather than assume a denial.
     assert not denies_create_instance(document, UNAPPROVED_ACCOUNT)
 
 

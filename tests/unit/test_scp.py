@@ -109,3 +109,38 @@ def test_any_of_several_documents() -> None:
     assert any_denies_create_instance([allow, scp(Action="sso:*")], ACCOUNT)
     assert not any_denies_create_instance([allow], ACCOUNT)
     assert not any_denies_create_instance([], ACCOUNT)
+
+
+ORG_PATH = "o-exampleorg1/r-ab12/ou-ab12-workload/ou-ab12-prod/"
+
+
+def test_org_path_exceptions_are_read_when_the_path_is_known() -> None:
+    excepting_sandbox = {
+        "ForAllValues:StringNotLike": {"aws:PrincipalOrgPaths": ["o-exampleorg1/r-ab12/ou-ab12-sandbox/*"]}
+    }
+    document = scp(Action="sso:CreateInstance", Condition=excepting_sandbox)
+    assert denies_create_instance(document, ACCOUNT, ORG_PATH)
+    assert not denies_create_instance(document, ACCOUNT, "o-exampleorg1/r-ab12/ou-ab12-sandbox/")
+    assert not denies_create_instance(
+        document, ACCOUNT, "o-exampleorg1/r-ab12/ou-ab12-sandbox/ou-ab12-nested/"
+    )
+    assert not denies_create_instance(document, ACCOUNT)  # path unknown: not certain
+
+
+def test_org_path_condition_that_targets_the_path() -> None:
+    only_workloads = {
+        "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-exampleorg1/r-ab12/ou-ab12-workload/*"]}
+    }
+    document = scp(Action="sso:CreateInstance", Condition=only_workloads)
+    assert denies_create_instance(document, ACCOUNT, ORG_PATH)
+    assert not denies_create_instance(document, ACCOUNT, "o-exampleorg1/r-ab12/ou-ab12-sandbox/")
+
+
+def test_account_and_org_path_conditions_must_both_hold() -> None:
+    both = {
+        "StringNotEquals": {"aws:PrincipalAccount": ["555555555555"]},
+        "ForAllValues:StringNotLike": {"aws:PrincipalOrgPaths": ["o-exampleorg1/r-ab12/ou-ab12-sandbox/*"]},
+    }
+    document = scp(Action="sso:CreateInstance", Condition=both)
+    assert denies_create_instance(document, ACCOUNT, ORG_PATH)
+    assert not denies_create_instance(document, "555555555555", ORG_PATH)

@@ -101,6 +101,13 @@ class Evaluation:
                     return target
         return None
 
+    def org_path(self) -> str | None:
+        """The account's aws:PrincipalOrgPaths value, `o-…/r-…/ou-…/`, when both facts are known."""
+        organization, account = self.facts.organization, self.facts.account
+        if organization is None or account is None or not account.parents:
+            return None
+        return "/".join([organization.organization_id, *(unit.id for unit in account.parents)]) + "/"
+
     def tag(self, key: str) -> str | None:
         return self.instance().tags.get(key)
 
@@ -259,7 +266,7 @@ def _scp_gap(e: Evaluation) -> Hit | None:
     if account_id == e.organization().management_account_id:
         return None  # SCPs never apply to the management account: nothing to close there
     policies = e.service_control_policies()
-    if any_denies_create_instance((p.document for p in policies), account_id):
+    if any_denies_create_instance((p.document for p in policies), account_id, e.org_path()):
         return None
     return Hit(
         f"Account {account_id} is not approved, yet none of the {len(policies)} SCPs in force on it "

@@ -42,7 +42,30 @@ _ACCOUNT_OPERATORS = {
 }
 
 
-def _condition_applies(condition: Any, account_id: str) -> bool:
+# Operators on the multivalued aws:PrincipalOrgPaths: operator -> (negated). An account has one
+# path, so ForAllValues and ForAnyValue agree on it.
+_ORG_PATH_OPERATORS = {
+    "ForAllValues:StringLike": False,
+    "ForAnyValue:StringLike": False,
+    "ForAllValues:StringNotLike": True,
+    "ForAnyValue:StringNotLike": True,
+}
+
+
+def _clause_holds(operator: str, key: str, values: Any, account_id: str, org_path: str | None) -> bool:
+    listed = [str(v) for v in _as_list(values)]
+    if key in {"aws:principalaccount", "aws:resourceaccount"} and operator in _ACCOUNT_OPERATORS:
+        negated, wildcards = _ACCOUNT_OPERATORS[operator]
+        # The ...Equals operators compare literally: only the ...Like ones know wildcards.
+        matched = any(fnmatch.fnmatchcase(account_id, v) if wildcards else account_id == v for v in listed)
+        return matched != negated
+    if key == "aws:principalorgpaths" and operator in _ORG_PATH_OPERATORS and org_path is not None:
+        matched = any(fnmatch.fnmatchcase(org_path, v) for v in listed)
+        return matched != _ORG_PATH_OPERATORS[operator]
+    return False  # a condition on anything else may or may not hold: not certain
+
+
+def _condition_applies(condition: Any, account_id: str, org_path: str | None) -> bool:
     """True only when the condition certainly holds for calls made in `account_id`."""
     if not condition:
         return True
@@ -52,23 +75,18 @@ def _condition_applies(condition: Any, account_id: str) -> bool:
         if not isinstance(clauses, Mapping):
             return False
         for key, values in clauses.items():
-            if str(key).lower() not in {"aws:principalaccount", "aws:resourceaccount"}:
-                return False  # a condition on anything else may or may not hold: not certain
-            if operator not in _ACCOUNT_OPERATORS:
-                return False
-            negated, wildcards = _ACCOUNT_OPERATORS[operator]
-            listed = [str(v) for v in _as_list(values)]
-            # The ...Equals operators compare literally: only the ...Like ones know wildcards.
-            matched = any(
-                fnmatch.fnmatchcase(account_id, v) if wildcards else account_id == v for v in listed
-            )
-            if matched == negated:
+            if not _clause_holds(str(operator), str(key).lower(), values, account_id, org_path):
                 return False
     return True
 
 
-def denies_create_instance(document: str | Mapping[str, Any], account_id: str) -> bool:
-    """Whether one SCP document certainly denies `sso:CreateInstance` for `account_id`."""
+def denies_create_instance(
+    document: str | Mapping[str, Any], account_id: str, org_path: str | None = None
+) -> bool:
+    """Whether one SCP document certainly denies `sso:CreateInstance` for `account_id`.
+
+    `org_path` is the account's `aws:PrincipalOrgPaths` value (`o-…/r-…/ou-…/`), when known.
+    """
     try:
         policy = json.loads(document) if isinstance(document, str) else document
     except json.JSONDecodeError:
@@ -83,11 +101,13 @@ def denies_create_instance(document: str | Mapping[str, Any], account_id: str) -
             # NotResource may carve out the very resource: not certain, so not counted.
             and "NotResource" not in statement
             and _as_list(statement.get("Resource", "*")) == ["*"]
-            and _condition_applies(statement.get("Condition"), account_id)
+            and _condition_applies(statement.get("Condition"), account_id, org_path)
         ):
             return True
     return False
 
 
-def any_denies_create_instance(documents: Iterable[str | Mapping[str, Any]], account_id: str) -> bool:
-    return any(denies_create_instance(document, account_id) for document in documents)
+def any_denies_create_instance(
+    documents: Iterable[str | Mapping[str, Any]], account_id: str, org_path: str | None = None
+) -> bool:
+    return any(denies_create_instance(document, account_id, org_path) for document in documents)
