@@ -11,15 +11,26 @@ import json
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guardrail.core.alert import Alert
 from guardrail.core.policy import Policy
 
-ENVELOPE_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+ENVELOPE_FIELDS = (
+    "version",
+    "id",
+    "detail-type",
+    "source",
+    "account",
+    "time",
+    "region",
+    "resources",
+    "detail",
+)
 
 
 @dataclass(frozen=True)
@@ -28,7 +39,9 @@ class LambdaContextStub:
 
     function_name: str = "identity-center-guardrail-detect"
     memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:222222222222:function:identity-center-guardrail-detect"
+    invoked_function_arn: str = (
+        "arn:aws:lambda:us-east-1:222222222222:function:identity-center-guardrail-detect"
+    )
     aws_request_id: str = "local"
 
     def get_remaining_time_in_millis(self) -> int:
@@ -39,7 +52,9 @@ def as_eventbridge(record: dict[str, Any]) -> dict[str, Any]:
     """Wrap a raw CloudTrail record (from a trail's log file) the way EventBridge delivers it."""
     return {
         "version": "0",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, str(record.get("eventID", json.dumps(record, sort_keys=True))))),
+        "id": str(
+            uuid.uuid5(uuid.NAMESPACE_URL, str(record.get("eventID", json.dumps(record, sort_keys=True))))
+        ),
         "detail-type": "AWS API Call via CloudTrail",
         "source": "aws." + str(record.get("eventSource", "unknown")).split(".")[0],
         "account": record.get("recipientAccountId", ""),
@@ -109,7 +124,7 @@ def replay(paths: list[Path], policy: Policy, *, as_json: bool = False) -> int:
             failures = 0
             for path, event in events:
                 try:
-                    result = detect.handler(event, LambdaContextStub())  # type: ignore[arg-type]
+                    result = detect.handler(event, LambdaContextStub())
                 except Exception as error:  # the Lambda would be retried, then dead-lettered
                     failures += 1
                     print(f"== {path.name}: invocation failed ({type(error).__name__}: {error})")
@@ -118,17 +133,17 @@ def replay(paths: list[Path], policy: Policy, *, as_json: bool = False) -> int:
                 for alert in env.received_alerts():
                     print(json.dumps(alert, indent=2, sort_keys=True) if as_json else _render(alert, render))
                 for letter in env.dead_letters():
-                    print(f"dead-letter queue <- event {letter['attributes'].get('event_id')}: "
-                          f"{letter['attributes'].get('reason')}")
+                    print(
+                        f"dead-letter queue <- event {letter['attributes'].get('event_id')}: "
+                        f"{letter['attributes'].get('reason')}"
+                    )
                 print()
             detect.runtime.cache_clear()
     print(f"{len(events)} events replayed, {failures} invocation failures")
     return 1 if failures else 0
 
 
-def _render(received: dict[str, Any], render: Any) -> str:
-    from guardrail.core.alert import Alert
-
+def _render(received: dict[str, Any], render: Callable[[Alert], str]) -> str:
     attributes = received["attributes"]
     alert = Alert(received["subject"], received["body"], attributes)
     return render(alert) + f"\nattrs     {json.dumps(attributes, sort_keys=True)}"

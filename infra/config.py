@@ -198,7 +198,9 @@ class GuardrailConfig(BaseModel):
         Raises `guardrail.core.policy.PolicyError` or `ConfigError`.
         """
         policy = load_policy(self.policy_file)
-        remediating = sorted(rule for rule, settings in policy.rules.items() if settings.action == "remediate")
+        remediating = sorted(
+            rule for rule, settings in policy.rules.items() if settings.action == "remediate"
+        )
         if policy.mode is Mode.ENFORCE and remediating and not self.remediation_enabled:
             raise ConfigError(
                 f"remediation_enabled: the policy {self.policy_file} is in enforce mode and asks to "

@@ -25,7 +25,10 @@ MANAGEMENT, SECURITY, SANDBOX, PROD = "111111111111", "222222222222", "333333333
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 INSTANCE_ARN = "arn:aws:sso:::instance/ssoins-3e4f5a6b7c8d9e0f"
 DENY_SCP = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sso:CreateInstance", "Resource": "*"}]}
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "sso:CreateInstance", "Resource": "*"}],
+    }
 )
 ALLOW_ALL_SCP = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -56,7 +59,10 @@ def sandbox_account(account_id: str = SANDBOX) -> AccountFacts:
     return AccountFacts(
         account_id=account_id,
         name="Sandbox Bob",
-        parents=(OrganizationalUnit(id="r-ab12", name="Root"), OrganizationalUnit(id="ou-ab12-sandbox", name="Sandbox")),
+        parents=(
+            OrganizationalUnit(id="r-ab12", name="Root"),
+            OrganizationalUnit(id="ou-ab12-sandbox", name="Sandbox"),
+        ),
     )
 
 

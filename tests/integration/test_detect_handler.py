@@ -13,10 +13,18 @@ from tests.builders import sample
 # example policy (Sandbox approved; Workloads/Prod not, with an SCP denying CreateInstance there).
 EXPECTED = {
     "create-instance-cli-trial-tagged": ("compliant", "info", []),
-    "create-instance-console-success": ("violation", "high", ["account-not-approved", "missing-justification"]),
+    "create-instance-console-success": (
+        "violation",
+        "high",
+        ["account-not-approved", "missing-justification"],
+    ),
     "create-instance-conflict-existing": ("violation", "medium", ["attempt-denied", "second-instance"]),
     "create-instance-denied-by-scp": ("violation", "medium", ["attempt-denied", "second-instance"]),
-    "create-instance-management-account": ("violation", "high", ["attempt-denied", "management-account-attempt"]),
+    "create-instance-management-account": (
+        "violation",
+        "high",
+        ["attempt-denied", "management-account-attempt"],
+    ),
     "delete-instance": ("info", "info", []),
     "update-instance": ("info", "info", []),
 }
@@ -38,7 +46,9 @@ def test_each_sample_event_yields_the_expected_alert(
     verdict, severity, rules = EXPECTED[name]
     body = alert["body"]
     assert (body["verdict"], body["severity"], sorted(f["rule"] for f in body["findings"])) == (
-        verdict, severity, rules,
+        verdict,
+        severity,
+        rules,
     )
     assert body["event_id"] == event["detail"]["eventID"] == result["event_id"]
     assert body["account_id"] == event["detail"]["recipientAccountId"]
@@ -94,8 +104,11 @@ def test_unusable_events_are_logged_counted_and_dead_lettered(
     letter = only(env.dead_letters())
     assert letter["body"] == event
     assert letter["attributes"]["reason"] == result["reason"]
-    expected_id = event["detail"]["eventID"] if isinstance(event.get("detail"), dict) and isinstance(
-        event["detail"].get("eventID"), str) else event["id"]
+    expected_id = (
+        event["detail"]["eventID"]
+        if isinstance(event.get("detail"), dict) and isinstance(event["detail"].get("eventID"), str)
+        else event["id"]
+    )
     assert letter["attributes"]["event_id"] == expected_id
     error = only([record for record in caplog.records if record.levelname == "ERROR"])
     assert (error.event_id, error.reason) == (expected_id, result["reason"])  # type: ignore[attr-defined]
@@ -111,7 +124,9 @@ def test_a_failed_publish_fails_the_invocation_so_it_is_retried(
     assert env.received_alerts() == []
 
 
-def test_a_bad_policy_fails_every_invocation_loudly(env: EmulatedEnvironment, tmp_path: Any, monkeypatch: Any) -> None:
+def test_a_bad_policy_fails_every_invocation_loudly(
+    env: EmulatedEnvironment, tmp_path: Any, monkeypatch: Any
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"mode": "yolo"}))
     monkeypatch.setenv("POLICY_PATH", str(bad))
