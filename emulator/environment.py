@@ -2,9 +2,9 @@
 
 It starts moto, builds the example organization, serves Identity Center instances from
 ``IdentityCenterEmulator`` and creates what the central stack would own in the security tooling
-account (KMS key, encrypted alert topic, dead-letter queue, idempotency table). The alert topic feeds a capture
-queue without raw message delivery, so each captured alert still carries its Subject and
-MessageAttributes the way an e-mail or chat subscriber would see them.
+account (KMS key, encrypted alert topic, dead-letter queue, idempotency table). The alert topic
+feeds a capture queue without raw message delivery, so each captured alert still carries its
+Subject and MessageAttributes the way an e-mail or chat subscriber would see them.
 
 The ambient credentials belong to an IAM user of 222222222222, the account where the guardrail
 runs. They are moto-issued keys rather than ``MOTO_ACCOUNT_ID``: that variable would pin every
@@ -32,6 +32,7 @@ from emulator.organization import (
     SANDBOX_ACCOUNT_ID,
     SECURITY_ACCOUNT_ID,
     ExampleOrganization,
+    add_member_accounts,
     administrator_client,
     build_example_organization,
 )
@@ -227,6 +228,12 @@ class EmulatedEnvironment:
             QueueName=f"{_NAME_PREFIX}-dlq", Attributes={"SqsManagedSseEnabled": "true"}
         )["QueueUrl"]
 
+    def add_member_accounts(self, count: int, *, ou_path: str = "Fleet") -> list[str]:
+        """Grow the organization by ``count`` member accounts under ``ou_path``; return their ids."""
+        before = set(self.organization.member_account_ids)
+        self.organization = add_member_accounts(self.organization, count, ou_path=ou_path, region=self.region)
+        return [a for a in self.organization.member_account_ids if a not in before]
+
     def received_alerts(self) -> list[dict[str, Any]]:
         """Drain the alert capture queue: for each alert its subject, parsed body and attributes."""
         alerts: list[dict[str, Any]] = []
@@ -272,6 +279,8 @@ class EmulatedEnvironment:
             ).get("Messages", [])
             if not batch:
                 return messages
-            for message in batch:
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+            )
             messages.extend(batch)

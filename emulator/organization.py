@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -37,6 +37,7 @@ __all__ = [
     "SECURITY_ACCOUNT_ID",
     "ExampleOrganization",
     "account_session",
+    "add_member_accounts",
     "administrator_client",
     "assume_role_session",
     "build_example_organization",
@@ -172,8 +173,8 @@ def account_session(account_id: str, *, region: str = CENTRAL_REGION) -> boto3.S
     return boto3.Session(region_name=region, **_administrator_credentials(account_id, region))
 
 
-def _assume_role(role_arn: str, region: str, session_name: str) -> dict[str, Any]:
-    credentials = boto3.client("sts", region_name=region).assume_role(
+def _assume_role(role_arn: str, region: str, session_name: str, sts: Any = None) -> dict[str, Any]:
+    credentials = (sts or boto3.client("sts", region_name=region)).assume_role(
         RoleArn=role_arn, RoleSessionName=session_name
     )["Credentials"]
     return {
@@ -183,18 +184,21 @@ def _assume_role(role_arn: str, region: str, session_name: str) -> dict[str, Any
     }
 
 
-def _administrator_credentials(account_id: str, region: str) -> dict[str, Any]:
-    return _assume_role(f"arn:aws:iam::{account_id}:role/{_ADMIN_ROLE_NAME}", region, "administrator")
+def _administrator_credentials(account_id: str, region: str, sts: Any = None) -> dict[str, Any]:
+    return _assume_role(f"arn:aws:iam::{account_id}:role/{_ADMIN_ROLE_NAME}", region, "administrator", sts)
 
 
-def administrator_client(account_id: str, service: str, *, region: str = CENTRAL_REGION) -> Any:
+def administrator_client(
+    account_id: str, service: str, *, region: str = CENTRAL_REGION, sts: Any = None
+) -> Any:
     """Like ``account_session(...).client(service)``, but cheaper.
 
     Clients of boto3's default session share its loaded service models; a new Session per account
-    reloads them, which made every emulated environment slow to start.
+    reloads them, which made every emulated environment slow to start. ``sts`` (a client with the
+    ambient credentials) saves creating one per call when many accounts are set up in a row.
     """
     make_client: Callable[..., Any] = boto3.client  # the stubs only accept literal service names
-    return make_client(service, region_name=region, **_administrator_credentials(account_id, region))
+    return make_client(service, region_name=region, **_administrator_credentials(account_id, region, sts))
 
 
 def build_example_organization(region: str = CENTRAL_REGION) -> ExampleOrganization:
@@ -261,6 +265,63 @@ def build_example_organization(region: str = CENTRAL_REGION) -> ExampleOrganizat
     )
 
 
+def add_member_accounts(
+    organization: ExampleOrganization,
+    count: int,
+    *,
+    ou_path: str = "Fleet",
+    first_account_id: int = 500_000_000_000,
+    region: str = CENTRAL_REGION,
+) -> ExampleOrganization:
+    """Add ``count`` member accounts (with the guardrail's member role) under the OU ``ou_path``.
+
+    For tests that need an organization of realistic size, e.g. a burst of events from hundreds of
+    accounts. Missing OUs along the path are created below the root. Account ids count up from
+    ``first_account_id``, skipping ids already taken. Returns the organization with the new
+    accounts, OUs and role ARNs; call under the same ``mock_aws()``.
+    """
+    organizations: OrganizationsClient = administrator_client(
+        MANAGEMENT_ACCOUNT_ID, "organizations", region=region
+    )
+    ou_ids = dict(organization.ou_ids)
+    parent_id = organization.root_id
+    parts = ou_path.split("/")
+    for depth in range(1, len(parts) + 1):
+        path = "/".join(parts[:depth])
+        if path not in ou_ids:
+            created = organizations.create_organizational_unit(ParentId=parent_id, Name=parts[depth - 1])
+            ou_ids[path] = created["OrganizationalUnit"]["Id"]
+        parent_id = ou_ids[path]
+
+    taken = {
+        *organization.member_role_arns,
+        organization.management_account_id,
+        organization.outside_account_id,
+    }
+    role_arns = dict(organization.member_role_arns)
+    names = dict(organization.account_names)
+    sts = boto3.client("sts", region_name=region)
+    candidate = first_account_id
+    for _ in range(count):
+        while f"{candidate:012d}" in taken:
+            candidate += 1
+        account_id = f"{candidate:012d}"
+        taken.add(account_id)
+        names[account_id] = f"{parts[-1]} {account_id}"
+        with mock.patch.object(organizations_utils, "make_random_account_id", return_value=account_id):
+            organizations.create_account(AccountName=names[account_id], Email=f"aws+{account_id}@example.com")
+        organizations.move_account(
+            AccountId=account_id, SourceParentId=organization.root_id, DestinationParentId=parent_id
+        )
+        role_arns[account_id] = _create_role(account_id, MEMBER_ROLE_NAME, _MEMBER_ROLE_POLICY, region, sts)
+    return replace(
+        organization,
+        ou_ids=MappingProxyType(ou_ids),
+        member_role_arns=MappingProxyType(role_arns),
+        account_names=MappingProxyType(names),
+    )
+
+
 def _rename_management_account(account_id: str, name: str) -> None:
     # moto names the management account "master"; Organizations has no API to rename an account.
     backend = organizations_backends[account_id]["aws"]
@@ -271,7 +332,9 @@ def _rename_management_account(account_id: str, name: str) -> None:
         backend.org.master_account_email = _MANAGEMENT_EMAIL
 
 
-def _create_role(account_id: str, role_name: str, policy: Mapping[str, Any], region: str) -> str:
+def _create_role(
+    account_id: str, role_name: str, policy: Mapping[str, Any], region: str, sts: Any = None
+) -> str:
     """Create a role in ``account_id`` that the central security account may assume."""
     trust = {
         "Version": "2012-10-17",
@@ -283,7 +346,7 @@ def _create_role(account_id: str, role_name: str, policy: Mapping[str, Any], reg
             }
         ],
     }
-    iam = administrator_client(account_id, "iam", region=region)
+    iam = administrator_client(account_id, "iam", region=region, sts=sts)
     arn: str = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     iam.put_role_policy(RoleName=role_name, PolicyName="guardrail", PolicyDocument=json.dumps(policy))
     return arn

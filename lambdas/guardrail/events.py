@@ -3,10 +3,14 @@
 AWS publishes no sample of these records, so the models accept what CloudTrail may plausibly
 send (null or missing request and response elements, tags as a list or a map) and reject only
 what makes an event unusable: no id, not an instance call, no account or Region.
+
+Anything else in an event is untrusted text that ends up in alerts and logs: free-text fields are
+clipped, so that no event, however large or odd, can make the alert exceed what SNS accepts.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,6 +22,13 @@ from guardrail.core.facts import Actor, ApiCall, Operation, Outcome
 
 EVENT_SOURCE = "sso.amazonaws.com"
 DETAIL_TYPE = "AWS API Call via CloudTrail"
+# CloudTrail event ids are UUIDs; anything much longer is not an id.
+MAX_EVENT_ID = 128
+# Free text (user agent, error message, names, ARNs) beyond this is clipped.
+MAX_TEXT = 2048
+MAX_TAGS = 75
+# Region names of every partition: us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1, ...
+REGION_PATTERN = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
 
 
 class InvalidEvent(ValueError):
@@ -35,7 +46,7 @@ class UserIdentity(BaseModel):
 class CloudTrailDetail(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    event_id: str = Field(alias="eventID", min_length=1)
+    event_id: str = Field(alias="eventID", min_length=1, max_length=MAX_EVENT_ID)
     event_source: Literal["sso.amazonaws.com"] = Field(alias="eventSource")
     event_name: Operation = Field(alias="eventName")
     event_time: datetime = Field(alias="eventTime")
@@ -60,9 +71,14 @@ def event_id_of(event: Any) -> str | None:
     if not isinstance(event, dict):
         return None
     detail = event.get("detail")
-    if isinstance(detail, dict) and isinstance(detail.get("eventID"), str):
-        return detail["eventID"]
-    return event["id"] if isinstance(event.get("id"), str) else None
+    candidate = detail.get("eventID") if isinstance(detail, dict) else None
+    if not isinstance(candidate, str):
+        candidate = event.get("id")
+    return _clip(candidate, MAX_EVENT_ID) if isinstance(candidate, str) else None
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 15] + "...[truncated]"
 
 
 def _tags(raw: Any) -> dict[str, str]:
@@ -77,11 +93,11 @@ def _tags(raw: Any) -> dict[str, str]:
                 value = item.get("value", item.get("Value"))
                 if isinstance(key, str):
                     tags[key] = "" if value is None else str(value)
-    return tags
+    return {_clip(k, 256): _clip(v, 512) for k, v in list(tags.items())[:MAX_TAGS]}
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return _clip(value) if isinstance(value, str) and value else None
 
 
 def _describe(error: ValidationError) -> str:
@@ -107,29 +123,39 @@ def parse_api_call(event: Any) -> ApiCall:
     response = detail.response_elements or {}
     account_id = detail.recipient_account_id or parsed.account
     region = detail.aws_region or parsed.region
-    if not (isinstance(account_id, str) and account_id.isdigit() and len(account_id) == 12):
-        raise InvalidEvent(f"no 12-digit account id in the event (got {account_id!r})")
+    if not (
+        isinstance(account_id, str)
+        and account_id.isascii()
+        and account_id.isdigit()
+        and len(account_id) == 12
+    ):
+        raise InvalidEvent(f"no 12-digit account id in the event (got {_clip(repr(account_id), 64)})")
     if not region:
         raise InvalidEvent("no Region in the event")
+    if not REGION_PATTERN.fullmatch(region):
+        raise InvalidEvent(f"not a Region name: {_clip(repr(region), 64)}")
     identity = detail.user_identity or UserIdentity()
     instance_arn = _text(response.get("instanceArn")) or _text(request.get("instanceArn"))
-    return ApiCall(
-        event_id=detail.event_id,
-        operation=detail.event_name,
-        event_time=detail.event_time,
-        account_id=account_id,
-        region=region,
-        outcome=Outcome.FAILED if detail.error_code else Outcome.SUCCEEDED,
-        instance_arn=instance_arn,
-        error_code=detail.error_code,
-        error_message=detail.error_message,
-        requested_name=_text(request.get("name")),
-        requested_tags=_tags(request.get("tags")),
-        actor=Actor(
-            arn=identity.arn,
-            type=identity.type,
-            account_id=identity.account_id,
-            source_ip=detail.source_ip_address,
-            user_agent=detail.user_agent,
-        ),
-    )
+    try:
+        return ApiCall(
+            event_id=detail.event_id,
+            operation=detail.event_name,
+            event_time=detail.event_time,
+            account_id=account_id,
+            region=region,
+            outcome=Outcome.FAILED if detail.error_code else Outcome.SUCCEEDED,
+            instance_arn=instance_arn,
+            error_code=_text(detail.error_code),
+            error_message=_text(detail.error_message),
+            requested_name=_text(request.get("name")),
+            requested_tags=_tags(request.get("tags")),
+            actor=Actor(
+                arn=_text(identity.arn),
+                type=_text(identity.type),
+                account_id=_text(identity.account_id),
+                source_ip=_text(detail.source_ip_address),
+                user_agent=_text(detail.user_agent),
+            ),
+        )
+    except ValidationError as error:  # a value the models above let through but a fact refuses
+        raise InvalidEvent(_describe(error)) from None

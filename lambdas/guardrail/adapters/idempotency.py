@@ -4,6 +4,10 @@ EventBridge may fire a rule more than once for one event, and the guardrail's ow
 replay events: the CloudTrail event id is claimed in DynamoDB (Powertools idempotency) before
 the alert goes out. A failed publish releases the claim, so the retry publishes; a completed
 one makes every later delivery return the stored result without publishing again.
+
+When DynamoDB fails *after* the alert went out, the invocation is not failed: a retry would find
+the claim expired and publish a second alert. The summary says ``recorded: False`` instead, for
+the handler to log and count.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from guardrail.adapters.clients import CLIENT_CONFIG
@@ -32,7 +37,12 @@ class OncePerEvent:
     """Wraps `handle(call) -> Alert` so that it runs at most once per event id."""
 
     def __init__(
-        self, handle: Callable[[ApiCall], Alert], table_name: str, session: boto3.session.Session | None = None
+        self,
+        handle: Callable[[ApiCall], Alert],
+        table_name: str,
+        session: boto3.session.Session | None = None,
+        *,
+        client: Any = None,
     ) -> None:
         self._handle = handle
         self._local = threading.local()
@@ -42,7 +52,7 @@ class OncePerEvent:
             expires_after_seconds=CLAIM_SECONDS,
         )
         persistence = DynamoDBPersistenceLayer(
-            table_name=table_name, boto3_session=session, boto_config=CLIENT_CONFIG
+            table_name=table_name, boto3_session=session, boto_config=CLIENT_CONFIG, boto3_client=client
         )
         self._run = idempotent_function(
             data_keyword_argument="call",
@@ -54,14 +64,27 @@ class OncePerEvent:
     def _summarize(self, call: ApiCall) -> dict[str, Any]:
         self._local.ran = True
         alert = self._handle(call)
-        return {"event_id": call.event_id, "verdict": alert.body["verdict"], "subject": alert.subject}
+        summary = {"event_id": call.event_id, "verdict": alert.body["verdict"], "subject": alert.subject}
+        self._local.published = summary
+        return summary
 
     def register(self, context: LambdaContext | None) -> None:
         if context is not None:
             self.config.register_lambda_context(context)
 
     def __call__(self, call: ApiCall) -> tuple[dict[str, Any], bool]:
-        """The summary of the alert, and whether this delivery was a duplicate."""
+        """The summary of the alert, and whether this delivery was a duplicate.
+
+        Raises when nothing was published (the claim failed, or the alert did), so that the
+        invocation is retried.
+        """
         self._local.ran = False
-        summary: dict[str, Any] = self._run(call=call)
+        self._local.published = None
+        try:
+            summary: dict[str, Any] = self._run(call=call)
+        except IdempotencyPersistenceLayerError:
+            published: dict[str, Any] | None = self._local.published
+            if published is None:
+                raise
+            return {**published, "recorded": False}, False
         return summary, not self._local.ran

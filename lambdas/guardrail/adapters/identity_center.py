@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from guardrail.adapters.clients import pages
 from guardrail.core.facts import InstanceFacts
 
 
@@ -32,15 +33,24 @@ class InstanceReader:
         raw = self._client.describe_instance(InstanceArn=instance_arn)
         return self._facts(raw, self.tags(instance_arn))
 
+    def describe_untagged(self, instance_arn: str) -> InstanceFacts:
+        """DescribeInstance alone, for a caller that reads `tags` at the same time."""
+        return self._facts(self._client.describe_instance(InstanceArn=instance_arn))
+
     def tags(self, instance_arn: str) -> dict[str, str]:
         tags: dict[str, str] = {}
-        paginator = self._client.get_paginator("list_tags_for_resource")
-        for page in paginator.paginate(InstanceArn=instance_arn, ResourceArn=instance_arn):
+        for page in pages(
+            self._client.list_tags_for_resource, InstanceArn=instance_arn, ResourceArn=instance_arn
+        ):
             tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
         return tags
 
     def list(self) -> list[InstanceFacts]:
         instances: list[InstanceFacts] = []
-        for page in self._client.get_paginator("list_instances").paginate():
+        for page in pages(self._client.list_instances):
             instances.extend(self._facts(raw) for raw in page.get("Instances", []))
         return instances
+
+    def delete(self, instance_arn: str) -> None:
+        """Only the owner account can delete its instance: the client must act inside it."""
+        self._client.delete_instance(InstanceArn=instance_arn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from guardrail.adapters.clients import pages
 from guardrail.core.facts import AccountFacts, OrganizationalUnit, OrganizationFacts, ServiceControlPolicy
 
 
@@ -19,6 +20,35 @@ class OrganizationsReader:
         return OrganizationFacts(
             organization_id=organization["Id"], management_account_id=organization["MasterAccountId"]
         )
+
+    def account_name(self, account_id: str) -> str | None:
+        name: str | None = self._client.describe_account(AccountId=account_id)["Account"].get("Name")
+        return name
+
+    def parent_of(self, child_id: str) -> tuple[str, str]:
+        """The direct parent of an account or OU: its id and type (ROOT or ORGANIZATIONAL_UNIT)."""
+        parent = self._client.list_parents(ChildId=child_id)["Parents"][0]
+        return str(parent["Id"]), str(parent["Type"])
+
+    def unit_name(self, unit_id: str) -> str:
+        return str(
+            self._client.describe_organizational_unit(OrganizationalUnitId=unit_id)["OrganizationalUnit"][
+                "Name"
+            ]
+        )
+
+    def attached_policies(self, target_id: str) -> list[tuple[str, str | None]]:
+        """Ids and names of the SCPs attached directly to one target (account, OU or root)."""
+        return [
+            (str(summary["Id"]), summary.get("Name"))
+            for page in pages(
+                self._client.list_policies_for_target, TargetId=target_id, Filter="SERVICE_CONTROL_POLICY"
+            )
+            for summary in page["Policies"]
+        ]
+
+    def policy_document(self, policy_id: str) -> str:
+        return str(self._client.describe_policy(PolicyId=policy_id)["Policy"]["Content"])
 
     def account(self, account_id: str) -> AccountFacts:
         account = self._client.describe_account(AccountId=account_id)["Account"]
@@ -45,15 +75,16 @@ class OrganizationsReader:
 
     def tags(self, resource_id: str) -> dict[str, str]:
         tags: dict[str, str] = {}
-        for page in self._client.get_paginator("list_tags_for_resource").paginate(ResourceId=resource_id):
+        for page in pages(self._client.list_tags_for_resource, ResourceId=resource_id):
             tags.update({tag["Key"]: tag["Value"] for tag in page["Tags"]})
         return tags
 
     def service_control_policies(self, target_id: str) -> tuple[ServiceControlPolicy, ...]:
         """SCPs attached directly to one target (account, OU or root), with their documents."""
         policies: list[ServiceControlPolicy] = []
-        paginator = self._client.get_paginator("list_policies_for_target")
-        for page in paginator.paginate(TargetId=target_id, Filter="SERVICE_CONTROL_POLICY"):
+        for page in pages(
+            self._client.list_policies_for_target, TargetId=target_id, Filter="SERVICE_CONTROL_POLICY"
+        ):
             for summary in page["Policies"]:
                 policy = self._client.describe_policy(PolicyId=summary["Id"])["Policy"]
                 policies.append(

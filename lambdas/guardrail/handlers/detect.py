@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from guardrail.adapters.alerts import SnsAlertPublisher, SqsDeadLetters
 from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.idempotency import OncePerEvent
+from guardrail.core.facts import ApiCall
 from guardrail.core.policy import load_policy
 from guardrail.events import InvalidEvent, event_id_of, parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
@@ -35,10 +36,16 @@ class ConfigurationError(RuntimeError):
     """The function's environment is incomplete: a deployment problem, not an event problem."""
 
 
+def _no_prefetch(call: ApiCall) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Runtime:
     once: OncePerEvent
     dead_letters: SqsDeadLetters
+    # Starts the first reads of an event while it is claimed (see FactGatherer.prefetch).
+    prefetch: Callable[[ApiCall], None] = _no_prefetch
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -48,9 +55,12 @@ def _env(name: str, default: str | None = None) -> str:
     return value
 
 
-def build_runtime(clock: Callable[[], datetime] = utc_now) -> Runtime:
-    """Built once per execution environment; a bad policy fails here, loudly, on every event."""
-    clients = AwsClients()
+def build_runtime(clock: Callable[[], datetime] = utc_now, clients: AwsClients | None = None) -> Runtime:
+    """Built once per execution environment; a bad policy fails here, loudly, on every event.
+
+    ``clients`` lets tests and benchmarks hand in their own session.
+    """
+    clients = clients or AwsClients()
     # The policy ships next to the package; a relative path is taken from the function's code root.
     policy = load_policy(Path(os.environ.get("LAMBDA_TASK_ROOT", ".")) / _env("POLICY_PATH", "policy.json"))
     settings = GatherSettings(
@@ -60,19 +70,31 @@ def build_runtime(clock: Callable[[], datetime] = utc_now) -> Runtime:
         organization_instance_region=_env("ORGANIZATION_INSTANCE_REGION", "") or None,
         partition=_env("AWS_PARTITION", "aws"),
     )
+    gatherer = FactGatherer(clients, settings)
     guardrail = Guardrail(
-        FactGatherer(clients, settings),
+        gatherer,
         SnsAlertPublisher(clients.client("sns"), _env("ALERT_TOPIC_ARN")),
         policy,
         clock,
     )
     return Runtime(
-        once=OncePerEvent(guardrail.handle, _env("IDEMPOTENCY_TABLE_NAME"), clients.session),
+        once=OncePerEvent(
+            guardrail.handle, _env("IDEMPOTENCY_TABLE_NAME"), client=clients.client("dynamodb")
+        ),
         dead_letters=SqsDeadLetters(clients.client("sqs"), _env("DEAD_LETTER_QUEUE_URL")),
+        prefetch=gatherer.prefetch,
     )
 
 
 runtime = cache(build_runtime)
+
+
+def _count(name: str) -> None:
+    """Metrics are telemetry: failing to record one must not fail an event that was handled."""
+    try:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    except Exception:
+        logger.warning("Could not record the metric", extra={"metric": name}, exc_info=True)
 
 
 def process(event: Any, rt: Runtime) -> dict[str, Any]:
@@ -81,19 +103,26 @@ def process(event: Any, rt: Runtime) -> dict[str, Any]:
     try:
         call = parse_api_call(event)
     except InvalidEvent as error:
-        logger.error("Rejected an event it cannot process", extra={"event_id": event_id, "reason": str(error)})
-        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "Rejected an event it cannot process", extra={"event_id": event_id, "reason": str(error)}
+        )
         rt.dead_letters.send(event, reason=str(error), event_id=event_id)
+        _count("RejectedEvents")
         return {"status": "rejected", "event_id": event_id, "reason": str(error)}
 
+    rt.prefetch(call)
     summary, duplicate = rt.once(call)
     if duplicate:
         logger.info("Duplicate delivery: the alert was already published", extra=summary)
-        metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
+        _count("DuplicateEvents")
         return {"status": "duplicate", **summary}
     logger.info("Published alert", extra=summary)
-    metrics.add_metric(name="Alerts", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name=f"Verdict_{summary['verdict']}", unit=MetricUnit.Count, value=1)
+    if summary.get("recorded") is False:
+        # The alert is out but DynamoDB did not store it: a later redelivery may alert again.
+        logger.warning("Could not record the published alert", extra=summary)
+        _count("UnrecordedAlerts")
+    _count("Alerts")
+    _count(f"Verdict_{summary['verdict']}")
     return {"status": "alerted", **summary}
 
 

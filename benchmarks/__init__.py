@@ -1,0 +1,11 @@
+"""Measured performance of the detect function: ``python -m benchmarks`` (``--json`` for figures).
+
+Everything runs against the emulated AWS (moto and the Identity Center model), never real AWS:
+
+* ``calls``: AWS calls per event type, cold and warm, and the longest chain of calls made one
+  after another, with a simulated network latency so that concurrent calls overlap in time;
+* ``cold_start``: import and set-up of the function, and its first event, in fresh processes,
+  against a floor of boto3 and Powertools alone;
+* ``throughput``: events per second through the handler, and memory;
+* ``package``: the size of the function's code asset.
+"""

@@ -1,0 +1,116 @@
+"""AWS calls per event, and the longest chain of them made one after another.
+
+A simulated round trip (``latency``) is added to every call on the wire, so that calls the code
+makes concurrently overlap in time as they would against AWS; a chain is a run of calls of which
+each starts after the previous one ended (``emulator.wire.longest_chain``). Its length is the
+number of round trips an event waits for, whatever the network's speed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from benchmarks.harness import Bench, create_event, emulated_function, sample_event
+from emulator.organization import PROD_ACCOUNT_ID
+from emulator.wire import WireCall, longest_chain
+
+WARM_GOAL = 4  # sequential round trips for a CreateInstance on a warm function
+
+
+@dataclass(frozen=True)
+class CallFigures:
+    scenario: str
+    status: str
+    calls: int
+    by_service: dict[str, int]
+    chain: int  # median over the runs
+    chain_max: int
+    chain_calls: list[str]  # the longest chain of the last run
+    wall_ms: float  # median, with the simulated latency
+
+
+def _services(calls: list[WireCall]) -> dict[str, int]:
+    return dict(sorted(Counter(c.service for c in calls).items()))
+
+
+def _measure(
+    scenario: str, runs: int, prepare: Callable[[int], tuple[Any, Any]], bench: Bench
+) -> CallFigures:
+    """``prepare(run)`` gives the runtime and the event of one run, with everything before it done."""
+    chains: list[list[WireCall]] = []
+    walls: list[float] = []
+    counts: list[list[WireCall]] = []
+    status = ""
+    for run in range(runs):
+        runtime, event = prepare(run)
+        started = time.perf_counter()
+        result, calls = bench.serve(runtime, event)
+        walls.append((time.perf_counter() - started) * 1000)
+        status = result["status"]
+        counts.append(calls)
+        chains.append(longest_chain(calls))
+        bench.drain()
+    lengths = [len(chain) for chain in chains]
+    last = counts[-1]
+    return CallFigures(
+        scenario=scenario,
+        status=status,
+        calls=round(statistics.median(len(c) for c in counts)),
+        by_service=_services(last),
+        chain=round(statistics.median(lengths)),
+        chain_max=max(lengths),
+        chain_calls=[c.name for c in chains[-1]],
+        wall_ms=round(statistics.median(walls), 1),
+    )
+
+
+def measure_calls(latency: float = 0.025, runs: int = 5) -> list[CallFigures]:
+    figures: list[CallFigures] = []
+    with emulated_function(latency=latency) as bench:
+        newcomers = iter(bench.member_accounts(runs))
+        loaded = boto3.session.Session()  # once used, its service models stay loaded
+        warm = bench.runtime(loaded)
+        bench.serve(warm, create_event())  # warms the caches: organization, Prod, its OUs, roles
+
+        def cold(_: int) -> tuple[Any, Any]:
+            return bench.runtime(), create_event()
+
+        def empty_caches(_: int) -> tuple[Any, Any]:
+            return bench.runtime(loaded), create_event()
+
+        def warm_same(_: int) -> tuple[Any, Any]:
+            return warm, create_event()
+
+        def warm_new(_: int) -> tuple[Any, Any]:
+            return warm, create_event(next(newcomers))
+
+        repeated = create_event()
+        bench.serve(warm, repeated)
+
+        figures += [
+            _measure("CreateInstance, cold function", runs, cold, bench),
+            _measure("CreateInstance, empty caches, service models loaded", runs, empty_caches, bench),
+            _measure("CreateInstance, warm, same account", runs, warm_same, bench),
+            _measure("CreateInstance, warm, new account in a known OU", runs, warm_new, bench),
+            _measure(
+                "CreateInstance denied by an SCP, warm",
+                runs,
+                lambda _: (
+                    warm,
+                    sample_event("create-instance-denied-by-scp", recipientAccountId=PROD_ACCOUNT_ID),
+                ),
+                bench,
+            ),
+            _measure("DeleteInstance, warm", runs, lambda _: (warm, sample_event("delete-instance")), bench),
+            _measure("UpdateInstance, warm", runs, lambda _: (warm, sample_event("update-instance")), bench),
+            _measure("Duplicate delivery", runs, lambda _: (warm, repeated), bench),
+            _measure("Malformed event (rejected)", runs, lambda _: (warm, {"detail": "junk"}), bench),
+        ]
+    return figures

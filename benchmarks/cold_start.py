@@ -1,0 +1,116 @@
+"""Cold start, measured in fresh processes (``benchmarks.probe``), median of several runs.
+
+The function's cold start is its init (import the handler module, build the runtime) plus the
+client-side part of its first event (the emulation's own time left out). The floor is what any
+function pays that imports boto3 and Powertools (Logger, Metrics, Tracer) and creates the same
+boto3 clients the function creates by the end of its first event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import EXAMPLE_POLICY, PROJECT_ROOT
+from guardrail.core.policy import load_policy
+
+GOAL_RATIO = 1.2
+PACKAGE = PROJECT_ROOT / "lambdas" / "guardrail"
+
+
+@dataclass(frozen=True)
+class ColdStartFigures:
+    runs: int
+    floor_ms: float
+    floor_with_parser_ms: float
+    floor_import_ms: float
+    floor_clients_ms: float
+    init_ms: float
+    init_import_ms: float
+    init_build_ms: float
+    first_event_client_side_ms: float
+    first_event_wall_ms: float
+    second_event_client_side_ms: float
+    cold_start_ms: float
+    ratio: float
+    ratio_to_floor_with_parser: float
+    clients: int
+    compile_ms: float
+    floor_rss_mb: float
+    init_rss_mb: float
+
+
+def _probe(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    # The package is found on sys.path, as in Lambda, not through the editable install's finder.
+    path = os.pathsep.join(filter(None, [str(PACKAGE.parent), os.environ.get("PYTHONPATH")]))
+    completed = subprocess.run(  # noqa: S603 - our own module, run with this interpreter
+        [sys.executable, "-m", "benchmarks.probe", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": path, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 1)
+
+
+def _compile_ms() -> float:
+    """What compiling the package costs at a cold start, as the asset ships no bytecode."""
+    started = time.perf_counter()
+    for path in PACKAGE.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def measure_cold_start(runs: int = 5) -> ColdStartFigures:
+    with tempfile.TemporaryDirectory() as scratch:
+        policy_path = Path(scratch) / "policy.json"
+        policy_path.write_text(
+            json.dumps(load_policy(EXAMPLE_POLICY).model_dump(mode="json")), encoding="utf-8"
+        )
+        served = [_probe("serve") for _ in range(runs)]
+        clients = json.dumps(served[0]["clients"])
+        floors, parsers, inits = [], [], []
+        for _ in range(runs):  # interleaved, so that a busy moment of the machine hits all
+            floors.append(_probe("floor", env={"PROBE_CLIENTS": clients}))
+            parsers.append(_probe("floor", "parser", env={"PROBE_CLIENTS": clients}))
+            inits.append(_probe("init", str(policy_path)))
+
+    floor_ms = _median([f["total_ms"] for f in floors])
+    init_ms = _median([i["total_ms"] for i in inits])
+    first = _median([s["first"]["client_side_ms"] for s in served])
+    cold = round(init_ms + first, 1)
+    with_parser = _median([p["total_ms"] for p in parsers])
+    return ColdStartFigures(
+        runs=runs,
+        floor_ms=floor_ms,
+        floor_with_parser_ms=with_parser,
+        floor_import_ms=_median([f["import_ms"] for f in floors]),
+        floor_clients_ms=_median([f["clients_ms"] for f in floors]),
+        init_ms=init_ms,
+        init_import_ms=_median([i["import_ms"] for i in inits]),
+        init_build_ms=_median([i["build_ms"] for i in inits]),
+        first_event_client_side_ms=first,
+        first_event_wall_ms=_median([s["first"]["wall_ms"] for s in served]),
+        second_event_client_side_ms=_median([s["second"]["client_side_ms"] for s in served]),
+        cold_start_ms=cold,
+        ratio=round(cold / floor_ms, 2),
+        ratio_to_floor_with_parser=round(cold / with_parser, 2),
+        clients=len(served[0]["clients"]),
+        compile_ms=_compile_ms(),
+        floor_rss_mb=_median([f["rss_mb"] for f in floors]),
+        init_rss_mb=_median([i["rss_mb"] for i in inits]),
+    )

@@ -1,0 +1,352 @@
+"""A tap on the wire between boto3 and the emulated AWS: it records, delays and breaks calls.
+
+moto answers every request from botocore's ``before-send`` event, through a single stubber that
+every client of every session registers (sessions created before the tap included, such as a warm
+function's or one built from assumed-role credentials). ``AwsWire`` wraps that stubber, so one
+object sees each HTTP attempt of the code under test and can:
+
+* record it (service, operation, Region, calling account, thread, start and end time), which is
+  how the benchmarks count calls and find the longest chain of calls made one after another;
+* add latency, so that calls the code runs concurrently overlap in time as they would over a
+  network (moto otherwise answers in about a millisecond, with the GIL held);
+* answer in AWS's place with a fault (throttling, access denied, a service error) or raise a
+  connect or read timeout. Faults happen at ``before-send``, below botocore's retry handler, so
+  the clients' own retry configuration (adaptive mode, attempts, timeouts) is what gets tested.
+
+A faulted attempt never reaches moto, so it has no side effect: a throttled SNS publish delivers
+nothing, as in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, ClassVar, Self
+from unittest import mock
+
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
+
+__all__ = [
+    "ACCESS_DENIED",
+    "CONNECT_TIMEOUT",
+    "READ_TIMEOUT",
+    "THROTTLING",
+    "UNAVAILABLE",
+    "AwsError",
+    "AwsWire",
+    "Delay",
+    "Fault",
+    "Timeout",
+    "WireCall",
+    "longest_chain",
+]
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/")
+
+
+@dataclass(frozen=True)
+class AwsError:
+    """An error response, in the wire format of the called service's protocol.
+
+    ``code`` may name one error for every service or map service ids to their own codes (AWS
+    spells throttling differently per service); ``"*"`` is the fallback.
+    """
+
+    code: str | dict[str, str]
+    status: int
+    message: str
+
+    def code_for(self, service: str) -> str:
+        if isinstance(self.code, str):
+            return self.code
+        return self.code.get(service, self.code["*"])
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """The request never gets an answer in time: botocore raises after its configured timeout."""
+
+    phase: str  # "connect" or "read"
+
+
+THROTTLING = AwsError(
+    {
+        "*": "ThrottlingException",
+        "organizations": "TooManyRequestsException",
+        "sts": "Throttling",
+        "sns": "Throttling",
+        "dynamodb": "ProvisionedThroughputExceededException",
+    },
+    400,
+    "Rate exceeded",
+)
+ACCESS_DENIED = AwsError(
+    {"*": "AccessDeniedException", "sts": "AccessDenied", "sns": "AuthorizationError"},
+    403,
+    "User is not authorized to perform this action",
+)
+UNAVAILABLE = AwsError(
+    {"*": "ServiceUnavailableException", "organizations": "ServiceException", "sts": "ServiceUnavailable"},
+    503,
+    "The service is unavailable. Try again later.",
+)
+
+
+@dataclass(frozen=True)
+class Delay:
+    """The call succeeds, but only after ``seconds``: a slow or hanging dependency."""
+
+    seconds: float
+
+
+READ_TIMEOUT = Timeout("read")
+CONNECT_TIMEOUT = Timeout("connect")
+
+
+@dataclass
+class Fault:
+    """Answer matching calls with ``error``: the next ``times`` of them, or all while installed.
+
+    ``account`` matches the calling account; ``body_contains`` a text in the request (e.g. the
+    role name in an AssumeRole request).
+    """
+
+    service: str = "*"
+    operation: str = "*"
+    error: AwsError | Timeout | Delay = THROTTLING
+    times: int | None = None
+    account: str | None = None
+    body_contains: str | None = None
+    hits: int = 0
+
+    def matches(self, service: str, operation: str, account: str | None, body: str) -> bool:
+        return (
+            self.service in ("*", service)
+            and self.operation in ("*", operation)
+            and self.account in (None, account)
+            and (self.body_contains is None or self.body_contains in body)
+            and (self.times is None or self.hits < self.times)
+        )
+
+
+@dataclass(frozen=True)
+class WireCall:
+    """One HTTP attempt: ``fault`` names the injected error, or is None when moto answered.
+
+    ``emulated_seconds`` is the time the attempt spent in the emulation (moto and this tap),
+    injected latency excluded: the part of a measured duration that AWS would not cost.
+    ``emulated_cpu_seconds`` is the CPU time moto spent answering it, which is what to subtract
+    from a process's CPU time when calls run concurrently.
+    """
+
+    service: str
+    operation: str
+    region: str | None
+    access_key_id: str | None
+    thread: str
+    started: float
+    ended: float
+    emulated_seconds: float
+    emulated_cpu_seconds: float
+    fault: str | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}:{self.operation}"
+
+    @property
+    def account(self) -> str | None:
+        """The calling account (looked up on demand: moto's lookup is not cheap)."""
+        return _account_of(self.access_key_id) if self.access_key_id else None
+
+
+def longest_chain(calls: list[WireCall]) -> list[WireCall]:
+    """The most calls of which each starts after the previous one ended.
+
+    Calls that overlap in time ran concurrently; a chain of calls that do not overlap is the
+    least number of round trips the code waited for one after another. Earliest-end-first greedy
+    selection finds the longest such chain.
+    """
+    chain: list[WireCall] = []
+    for call in sorted(calls, key=lambda c: c.ended):
+        if not chain or call.started >= chain[-1].ended:
+            chain.append(call)
+    return chain
+
+
+def _account_of(access_key_id: str) -> str | None:
+    try:
+        from moto.iam.models import get_account_id_from  # moto maps access keys to accounts
+    except ImportError:  # pragma: no cover - an older moto
+        return None
+    account: str | None = get_account_id_from(access_key_id)
+    return account
+
+
+class AwsWire:
+    """Context manager: while installed, every attempt to reach the emulated AWS passes here.
+
+    ``latency`` seconds are added to every attempt (before moto answers), ``fail`` adds a fault.
+    Only one wire may be installed at a time.
+    """
+
+    _installed: ClassVar[AwsWire | None] = None
+
+    def __init__(self, *, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.calls: list[WireCall] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._patch: Any = None
+
+    # ------------------------------------------------------------------ install
+    def __enter__(self) -> Self:
+        if AwsWire._installed is not None:
+            raise RuntimeError("another AwsWire is installed")
+        wire = self
+        original: Callable[..., AWSResponse | None] = BotocoreStubber.__call__
+
+        def tapped(
+            stubber: BotocoreStubber, event_name: str, request: AWSPreparedRequest, **kwargs: Any
+        ) -> AWSResponse | None:
+            return wire._attempt(
+                lambda: original(stubber, event_name, request, **kwargs), event_name, request
+            )
+
+        self._patch = mock.patch.object(BotocoreStubber, "__call__", tapped)
+        self._patch.start()
+        AwsWire._installed = self
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._patch is not None:
+            self._patch.stop()
+            self._patch = None
+        AwsWire._installed = None
+
+    # ------------------------------------------------------------------ control
+    def fail(
+        self,
+        service: str = "*",
+        operation: str = "*",
+        *,
+        error: AwsError | Timeout | Delay = THROTTLING,
+        times: int | None = None,
+        account: str | None = None,
+        body_contains: str | None = None,
+    ) -> Fault:
+        """Break matching calls (``service`` is botocore's id, e.g. ``sso-admin``)."""
+        fault = Fault(service, operation, error, times, account, body_contains)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def heal(self) -> None:
+        """Remove every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def reset(self) -> list[WireCall]:
+        """Forget the recorded calls and return them."""
+        with self._lock:
+            calls, self.calls = self.calls, []
+        return calls
+
+    @contextmanager
+    def recording(self) -> Iterator[list[WireCall]]:
+        """The calls made inside the block (the list fills when the block ends)."""
+        self.reset()
+        recorded: list[WireCall] = []
+        try:
+            yield recorded
+        finally:
+            recorded.extend(self.reset())
+
+    # ------------------------------------------------------------------ the tap
+    def _attempt(
+        self, forward: Callable[[], AWSResponse | None], event_name: str, request: AWSPreparedRequest
+    ) -> AWSResponse | None:
+        started, cpu_started = time.perf_counter(), time.thread_time()
+        _, service, operation = [*event_name.split("."), "", ""][:3]
+        scope = _CREDENTIAL_SCOPE.search(_header(request, "Authorization"))
+        region = scope.group(2) if scope else None
+        access_key_id = scope.group(1) if scope else None
+        body = _body_text(request)
+        with self._lock:
+            faults = list(self._faults)
+        account = _account_of(access_key_id) if access_key_id and any(f.account for f in faults) else None
+        with self._lock:
+            fault = next((f for f in faults if f.matches(service, operation, account, body)), None)
+            if fault is not None:
+                fault.hits += 1
+        delay = self.latency + (fault.error.seconds if fault and isinstance(fault.error, Delay) else 0.0)
+        if delay:
+            time.sleep(delay)
+        try:
+            if fault is None or isinstance(fault.error, Delay):
+                return forward()
+            if isinstance(fault.error, Timeout):
+                error_class = ConnectTimeoutError if fault.error.phase == "connect" else ReadTimeoutError
+                raise error_class(endpoint_url=request.url)
+            return _error_response(request, service, fault.error)
+        finally:
+            ended, cpu_ended = time.perf_counter(), time.thread_time()
+            call = WireCall(
+                service=service,
+                operation=operation,
+                region=region,
+                access_key_id=access_key_id,
+                thread=threading.current_thread().name,
+                started=started,
+                ended=ended,
+                emulated_seconds=max(0.0, ended - started - delay),
+                emulated_cpu_seconds=cpu_ended - cpu_started,
+                fault=None if fault is None else _fault_name(fault.error, service),
+            )
+            with self._lock:
+                self.calls.append(call)
+
+
+def _header(request: AWSPreparedRequest, name: str) -> str:
+    value = request.headers.get(name, "")
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _body_text(request: AWSPreparedRequest) -> str:
+    body = request.body
+    if isinstance(body, bytes):
+        return body.decode("utf-8", "replace")
+    return body if isinstance(body, str) else ""
+
+
+def _fault_name(error: AwsError | Timeout | Delay, service: str) -> str:
+    if isinstance(error, Delay):
+        return f"delayed {error.seconds:g} s"
+    return f"{error.phase}-timeout" if isinstance(error, Timeout) else error.code_for(service)
+
+
+def _error_response(request: AWSPreparedRequest, service: str, error: AwsError) -> AWSResponse:
+    """The error as the service would send it: JSON for JSON protocols, XML for query ones."""
+    code, request_id = error.code_for(service), str(uuid.uuid4())
+    if _header(request, "X-Amz-Target"):
+        body = json.dumps({"__type": code, "message": error.message})
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id}
+    else:
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{code}</Code><Message>{error.message}</Message>"
+            f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        headers = {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}
+    return AWSResponse(request.url, error.status, headers, MockRawResponse(body))  # type: ignore[arg-type]
