@@ -25,6 +25,7 @@ from guardrail.core.facts import ApiCall
 from guardrail.core.policy import load_policy
 from guardrail.events import InvalidEvent, event_id_of, parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
+from guardrail.remediate import InstanceRemediator
 from guardrail.service import Guardrail, utc_now
 
 logger = Logger()
@@ -76,6 +77,7 @@ def build_runtime(clock: Callable[[], datetime] = utc_now, clients: AwsClients |
         SnsAlertPublisher(clients.client("sns"), _env("ALERT_TOPIC_ARN")),
         policy,
         clock,
+        InstanceRemediator(gatherer.member_clients),
     )
     return Runtime(
         once=OncePerEvent(
