@@ -78,16 +78,8 @@ class CentralStack(Stack):
             topic=self.alerts.topic,
             dashboard_name=DASHBOARD_NAME,
         )
-        self.stack_sets = (
-            MemberStackSets(
-                self,
-                "MemberStackSets",
-                config=config,
-                roles_template=member_templates.roles,
-                forwarding_template=member_templates.forwarding,
-            )
-            if config.stackset_call_as == "DELEGATED_ADMIN"
-            else None
+        self.stack_sets = MemberStackSets.if_created_by(
+            self, "DELEGATED_ADMIN", config=config, templates=member_templates
         )
 
         CfnOutput(

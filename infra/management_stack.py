@@ -68,16 +68,8 @@ class ManagementStack(Stack):
             if scp_document is not None
             else None
         )
-        self.stack_sets = (
-            MemberStackSets(
-                self,
-                "MemberStackSets",
-                config=config,
-                roles_template=member_templates.roles,
-                forwarding_template=member_templates.forwarding,
-            )
-            if config.stackset_call_as == "SELF"
-            else None
+        self.stack_sets = MemberStackSets.if_created_by(
+            self, "SELF", config=config, templates=member_templates
         )
         if self.organizations_reader is not None:
             CfnOutput(

@@ -23,6 +23,7 @@ from aws_cdk import aws_cloudformation as cloudformation
 from constructs import Construct
 
 from infra.config import GuardrailConfig
+from infra.member_templates import MemberTemplates
 
 ROLES_STACKSET_NAME: Final = "IdentityCenterGuardrail-MemberRoles"
 FORWARDING_STACKSET_NAME: Final = "IdentityCenterGuardrail-EventForwarding"
@@ -53,6 +54,21 @@ class MemberStackSets(Construct):
     is registered as a delegated administrator for StackSets) and `SELF` when it is in the
     management stack; `config.stackset_call_as` chooses between the two.
     """
+
+    @classmethod
+    def if_created_by(
+        cls, scope: Construct, call_as: str, *, config: GuardrailConfig, templates: MemberTemplates
+    ) -> MemberStackSets | None:
+        """The StackSets in `scope` when `config.stackset_call_as` is `call_as`, else None."""
+        if config.stackset_call_as != call_as:
+            return None
+        return cls(
+            scope,
+            "MemberStackSets",
+            config=config,
+            roles_template=templates.roles,
+            forwarding_template=templates.forwarding,
+        )
 
     def __init__(
         self,
