@@ -13,8 +13,11 @@ request to one account, including those made with credentials assumed into membe
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import threading
+from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
 from types import TracebackType
@@ -23,6 +26,7 @@ from unittest import mock
 
 import boto3
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
 from emulator.identity_center import IdentityCenterEmulator
 from emulator.organization import (
@@ -66,6 +70,26 @@ _UNSAFE_ENV = (
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "MOTO_ACCOUNT_ID",
 )
+
+
+def _make_item_writes_atomic(stack: ExitStack) -> None:
+    """DynamoDB makes each conditional write atomic; moto checks the condition and writes without a
+    lock, so two threads could both claim one event id. Serializing item writes restores what the
+    idempotency claim relies on, for tests that deliver one event concurrently."""
+    lock = threading.RLock()
+
+    def serialized(write: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(write)
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return write(*args, **kwargs)
+
+        return locked
+
+    for name in ("put_item", "update_item", "delete_item"):
+        stack.enter_context(
+            mock.patch.object(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name)))
+        )
 
 
 class EmulatedEnvironment:
@@ -131,6 +155,7 @@ class EmulatedEnvironment:
             }
         )
         stack.enter_context(mock_aws())
+        _make_item_writes_atomic(stack)
 
         self.organization = build_example_organization(self.region)
         access_key_id, secret = self._create_operator_credentials()
