@@ -10,9 +10,12 @@ import pytest
 from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
 from emulator.organization import administrator_client
 from emulator.wire import ACCESS_DENIED, AwsError, AwsWire
+from guardrail.adapters.clients import AwsClients
 from guardrail.core.policy import Mode, Policy, RuleSettings
+from guardrail.events import parse_api_call
+from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.handlers import detect
-from guardrail.remediate import RetryRemediation
+from guardrail.remediate import InstanceRemediator, RetryRemediation
 from tests.builders import NOW, sample
 
 PROD = "444444444444"
@@ -110,3 +113,35 @@ def test_a_refused_deletion_is_reported_and_a_conflict_is_retried(
         assert detect.process(retried, runtime)["status"] == "alerted"
         assert env.received_alerts()[0]["body"]["remediation"]["status"] == "deleted"
     assert prod_instances(env) == []
+
+
+@pytest.mark.parametrize(
+    ("delete_immediately", "expected"),
+    [(True, "the instance no longer exists"), (False, "the instance is now DELETE_IN_PROGRESS")],
+)
+def test_an_instance_deleted_by_its_owner_meanwhile_is_skipped(
+    env: EmulatedEnvironment, delete_immediately: bool, expected: str
+) -> None:
+    """Between gathering and deleting, the owner may delete the instance: re-verification sees it."""
+    call = parse_api_call(sample("create-instance-console-success"))
+    gatherer = FactGatherer(AwsClients(), runtime_settings())
+    facts = gatherer.gather(call)
+    assert facts.instance is not None
+    assert facts.instance.status == "ACTIVE"
+
+    env.identity_center.delete_immediately = delete_immediately
+    administrator_client(PROD, "sso-admin", region="eu-west-1").delete_instance(InstanceArn=PROD_INSTANCE_ARN)
+    result = InstanceRemediator(gatherer.member_clients).delete(facts)
+
+    assert (result.status, result.detail) == ("skipped", expected)
+    deletes = [c for c in env.identity_center.calls if c.account == PROD and c.operation == "DeleteInstance"]
+    assert len(deletes) == 1  # the owner's own: the guardrail deleted nothing
+
+
+def runtime_settings() -> GatherSettings:
+    return GatherSettings(
+        member_role_name="IdentityCenterGuardrailMemberRole",
+        regions=("us-east-1", "eu-west-1", "eu-central-1"),
+        organizations_role_arn="arn:aws:iam::111111111111:role/IdentityCenterGuardrailOrganizationsReader",
+        organization_instance_region="us-east-1",
+    )
