@@ -98,7 +98,7 @@ def test_an_account_outside_the_organization_gives_an_incomplete_alert(
 def test_unusable_events_are_logged_counted_and_dead_lettered(
     event: dict[str, Any], env: EmulatedEnvironment, caplog: pytest.LogCaptureFixture
 ) -> None:
-    result = detect.handler(event, LambdaContextStub())  # type: ignore[arg-type]
+    result = detect.handler(event, LambdaContextStub())
 
     assert result["status"] == "rejected"
     letter = only(env.dead_letters())
@@ -111,7 +111,7 @@ def test_unusable_events_are_logged_counted_and_dead_lettered(
     )
     assert letter["attributes"]["event_id"] == expected_id
     error = only([record for record in caplog.records if record.levelname == "ERROR"])
-    assert (error.event_id, error.reason) == (expected_id, result["reason"])  # type: ignore[attr-defined]
+    assert (error.event_id, error.reason) == (expected_id, result["reason"])
     assert env.received_alerts() == []
 
 
@@ -120,7 +120,7 @@ def test_a_failed_publish_fails_the_invocation_so_it_is_retried(
 ) -> None:
     monkeypatch.setenv("ALERT_TOPIC_ARN", env.topic_arn.replace("alerts", "missing-topic"))
     with pytest.raises(ClientError):
-        detect.handler(sample("create-instance-console-success"), LambdaContextStub())  # type: ignore[arg-type]
+        detect.handler(sample("create-instance-console-success"), LambdaContextStub())
     assert env.received_alerts() == []
 
 
@@ -131,7 +131,7 @@ def test_a_bad_policy_fails_every_invocation_loudly(
     bad.write_text(json.dumps({"mode": "yolo"}))
     monkeypatch.setenv("POLICY_PATH", str(bad))
     with pytest.raises(ValueError, match="mode"):
-        detect.handler(sample("delete-instance"), LambdaContextStub())  # type: ignore[arg-type]
+        detect.handler(sample("delete-instance"), LambdaContextStub())
 
 
 def test_the_same_event_delivered_three_times_gives_one_alert(

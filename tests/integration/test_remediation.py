@@ -16,6 +16,7 @@ from guardrail.events import parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.handlers import detect
 from guardrail.remediate import InstanceRemediator, RetryRemediation
+from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, sample
 
 PROD = "444444444444"
@@ -84,6 +85,7 @@ def test_dry_run_reports_what_it_would_delete_and_deletes_nothing(
     dry_run.write_text(json.dumps(policy.model_copy(update={"mode": Mode.DRY_RUN}).model_dump(mode="json")))
     monkeypatch.setenv("POLICY_PATH", str(dry_run))
     runtime = detect.build_runtime(clock=lambda: NOW)
+    runtime.once.register(LambdaContextStub())  # type: ignore[arg-type]
     detect.process(sample("create-instance-console-success"), runtime)
 
     body = env.received_alerts()[0]["body"]
