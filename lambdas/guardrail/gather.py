@@ -161,13 +161,10 @@ class FactGatherer:
             return self._clients
         return self._sessions.get(("role", role), lambda: self._clients.assume(role, SESSION_NAME))
 
-    def _member_clients(self, account_id: str) -> AwsClients:
+    def member_clients(self, account_id: str) -> AwsClients:
+        """Clients acting inside a member account (cached role session); remediation uses them too."""
         role = f"arn:{self._settings.partition}:iam::{account_id}:role/{self._settings.member_role_name}"
         return self._sessions.get(("role", role), lambda: self._clients.assume(role, SESSION_NAME))
-
-    def member_clients(self, account_id: str) -> AwsClients:
-        """Clients acting inside a member account (cached role session), for remediation."""
-        return self._member_clients(account_id)
 
     def _org(self) -> OrganizationsReader:
         return OrganizationsReader(self._org_clients().client("organizations", ORGANIZATIONS_REGION))
@@ -328,7 +325,7 @@ class FactGatherer:
         describes = self._describes(call)
         try:
             clients = deadline.result(
-                "member_role", self._submit(lambda: self._member_clients(call.account_id))
+                "member_role", self._submit(lambda: self.member_clients(call.account_id))
             )
         except _Missing as gap:
             wanted = ["account_instances"] + (["instance"] if describes else [])
@@ -390,7 +387,7 @@ class FactGatherer:
         self._account_name(account)
         self._account_tags(account)
         if call.operation is Operation.CREATE:
-            self._submit(lambda: self._member_clients(account))
+            self._submit(lambda: self.member_clients(account))
             self._scps_of(account)
 
     def gather(self, call: ApiCall) -> Facts:
