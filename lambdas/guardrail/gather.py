@@ -343,7 +343,7 @@ class FactGatherer:
         if describes:
             arn = call.instance_arn
             assert arn is not None
-            instance = self._submit(lambda: reader(call.region).describe_untagged(arn))
+            instance = self._submit(lambda: reader(call.region).describe(arn))
             tags = self._submit(lambda: reader(call.region).tags(arn))
             try:
                 described = deadline.result("instance", instance)

@@ -36,7 +36,7 @@ class InstanceRemediator:
             reader = InstanceReader(
                 self._member_clients(call.account_id).client("sso-admin", call.region), call.region
             )
-            current = reader.describe_untagged(call.instance_arn)
+            current = reader.describe(call.instance_arn)
             if current.owner_account_id != call.account_id:
                 return RemediationResult(
                     "skipped", f"the instance is now owned by {current.owner_account_id}"

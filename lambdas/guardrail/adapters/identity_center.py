@@ -29,12 +29,7 @@ class InstanceReader:
         )
 
     def describe(self, instance_arn: str) -> InstanceFacts:
-        """The instance with its tags: the source of truth, rather than the event's request."""
-        raw = self._client.describe_instance(InstanceArn=instance_arn)
-        return self._facts(raw, self.tags(instance_arn))
-
-    def describe_untagged(self, instance_arn: str) -> InstanceFacts:
-        """DescribeInstance alone, for a caller that reads `tags` at the same time."""
+        """DescribeInstance alone (owner, status, name): callers read `tags` concurrently if needed."""
         return self._facts(self._client.describe_instance(InstanceArn=instance_arn))
 
     def tags(self, instance_arn: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from guardrail.adapters.clients import pages
-from guardrail.core.facts import AccountFacts, OrganizationalUnit, OrganizationFacts, ServiceControlPolicy
+from guardrail.core.facts import OrganizationFacts
 
 
 class OrganizationsReader:
@@ -50,49 +50,8 @@ class OrganizationsReader:
     def policy_document(self, policy_id: str) -> str:
         return str(self._client.describe_policy(PolicyId=policy_id)["Policy"]["Content"])
 
-    def account(self, account_id: str) -> AccountFacts:
-        account = self._client.describe_account(AccountId=account_id)["Account"]
-        return AccountFacts(
-            account_id=account_id,
-            name=account.get("Name"),
-            parents=self.parents(account_id),
-            tags=self.tags(account_id),
-        )
-
-    def parents(self, child_id: str) -> tuple[OrganizationalUnit, ...]:
-        """The chain from the root down to the child's direct parent."""
-        chain: list[OrganizationalUnit] = []
-        current = child_id
-        while True:
-            parent = self._client.list_parents(ChildId=current)["Parents"][0]
-            if parent["Type"] == "ROOT":
-                chain.append(OrganizationalUnit(id=parent["Id"], name="Root"))
-                break
-            unit = self._client.describe_organizational_unit(OrganizationalUnitId=parent["Id"])
-            chain.append(OrganizationalUnit(id=parent["Id"], name=unit["OrganizationalUnit"]["Name"]))
-            current = parent["Id"]
-        return tuple(reversed(chain))
-
     def tags(self, resource_id: str) -> dict[str, str]:
         tags: dict[str, str] = {}
         for page in pages(self._client.list_tags_for_resource, ResourceId=resource_id):
             tags.update({tag["Key"]: tag["Value"] for tag in page["Tags"]})
         return tags
-
-    def service_control_policies(self, target_id: str) -> tuple[ServiceControlPolicy, ...]:
-        """SCPs attached directly to one target (account, OU or root), with their documents."""
-        policies: list[ServiceControlPolicy] = []
-        for page in pages(
-            self._client.list_policies_for_target, TargetId=target_id, Filter="SERVICE_CONTROL_POLICY"
-        ):
-            for summary in page["Policies"]:
-                policy = self._client.describe_policy(PolicyId=summary["Id"])["Policy"]
-                policies.append(
-                    ServiceControlPolicy(
-                        policy_id=summary["Id"],
-                        name=summary.get("Name"),
-                        target_id=target_id,
-                        document=policy["Content"],
-                    )
-                )
-        return tuple(policies)
