@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import EXAMPLE_POLICY, PROJECT_ROOT
-from guardrail.core.policy import load_policy
+from guardrail.core.policy import load_policy, policy_data
 
 GOAL_RATIO = 1.2
 PACKAGE = PROJECT_ROOT / "lambdas" / "guardrail"
@@ -78,9 +78,7 @@ def _compile_ms() -> float:
 def measure_cold_start(runs: int = 5) -> ColdStartFigures:
     with tempfile.TemporaryDirectory() as scratch:
         policy_path = Path(scratch) / "policy.json"
-        policy_path.write_text(
-            json.dumps(load_policy(EXAMPLE_POLICY).model_dump(mode="json")), encoding="utf-8"
-        )
+        policy_path.write_text(json.dumps(policy_data(load_policy(EXAMPLE_POLICY))), encoding="utf-8")
         served = [_probe("serve") for _ in range(runs)]
         clients = json.dumps(served[0]["clients"])
         floors, parsers, inits = [], [], []

@@ -20,7 +20,7 @@ import boto3
 from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
 from emulator.wire import AwsWire, WireCall
 from guardrail.adapters.clients import AwsClients
-from guardrail.core.policy import load_policy
+from guardrail.core.policy import load_policy, policy_data
 from guardrail_cli.replay import LambdaContextStub, handler_environment
 
 if TYPE_CHECKING:
@@ -101,9 +101,7 @@ def emulated_function(latency: float = 0.0) -> Iterator[Bench]:
         EmulatedEnvironment() as world,
     ):
         policy_path = Path(scratch) / "policy.json"
-        policy_path.write_text(
-            json.dumps(load_policy(EXAMPLE_POLICY).model_dump(mode="json")), encoding="utf-8"
-        )
+        policy_path.write_text(json.dumps(policy_data(load_policy(EXAMPLE_POLICY))), encoding="utf-8")
         with (
             mock.patch.dict(os.environ, handler_environment(world, policy_path)),
             AwsWire(latency=latency) as wire,

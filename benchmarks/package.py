@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 
 from benchmarks.harness import EXAMPLE_POLICY, PROJECT_ROOT
-from guardrail.core.policy import load_policy
+from guardrail.core.policy import load_policy, policy_data
 
 PACKAGE = PROJECT_ROOT / "lambdas" / "guardrail"
 _IGNORED_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
@@ -40,7 +40,7 @@ def measure_package() -> PackageFigures:
             archive.writestr(str(relative), data)
             source += len(data)
             files += 1
-        policy = json.dumps(load_policy(EXAMPLE_POLICY).model_dump(mode="json"), indent=2) + "\n"
+        policy = json.dumps(policy_data(load_policy(EXAMPLE_POLICY)), indent=2) + "\n"
         archive.writestr("policy.json", policy)
         source += len(policy.encode())
         files += 1

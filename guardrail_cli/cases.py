@@ -25,13 +25,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from guardrail.core.alert import Alert
 from guardrail.core.decision import Action, Verdict
 from guardrail.core.facts import Facts
-from guardrail.core.policy import Policy, RuleId, Severity, describe_errors
+from guardrail.core.policy import Policy, RuleId, Severity, check_rule_ids
+from guardrail.core.strict import ConversionError, convert
 from guardrail.events import parse_api_call
 from guardrail.service import Guardrail
 
@@ -40,24 +41,24 @@ class CaseError(ValueError):
     """A case file that cannot be run."""
 
 
-class Expectation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Expectation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     verdict: Verdict
-    rules: list[RuleId] = Field(default_factory=list)
-    suppressed: list[RuleId] | None = None
+    rules: tuple[RuleId, ...] = ()
+    suppressed: tuple[RuleId, ...] | None = None
     severity: Severity | None = None
     action: Action | None = None
 
+    def __post_init__(self) -> None:
+        listed = {"rules": self.rules, "suppressed": self.suppressed or ()}
+        check_rule_ids({f"{key}[{i}]": rule for key, rules in listed.items() for i, rule in enumerate(rules)})
 
-class Case(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
+class Case(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str
     event: dict[str, Any] | str
-    now: datetime | None = None
-    facts: dict[str, Any] = Field(default_factory=dict)
     expect: Expectation
+    now: datetime | None = None
+    facts: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 def read_data(path: Path) -> Any:
@@ -69,9 +70,9 @@ def facts_for(event: Any, facts: dict[str, Any]) -> Facts:
     """The facts file holds what the Lambda gathers; the call itself comes from the event."""
     call = parse_api_call(event)
     try:
-        return Facts.model_validate({**facts, "call": call.model_dump()})
-    except ValidationError as error:
-        raise ValueError(f"the facts are invalid: {describe_errors(error)}") from None
+        return convert({**facts, "call": msgspec.to_builtins(call)}, Facts)
+    except ConversionError as error:
+        raise ValueError(f"the facts are invalid: {error}") from None
 
 
 def evaluate(policy: Policy, event: Any, facts: dict[str, Any], now: datetime | None) -> Alert:
@@ -106,15 +107,15 @@ class CaseResult:
 
 def load_case(path: Path) -> Case:
     try:
-        case = Case.model_validate(read_data(path))
-    except ValidationError as error:
-        raise CaseError(f"{path}: {describe_errors(error)}") from None
+        case = convert(read_data(path), Case)
+    except ConversionError as error:
+        raise CaseError(f"{path}: {error}") from None
     except (yaml.YAMLError, json.JSONDecodeError) as error:
         raise CaseError(f"{path}: {error}") from None
     if isinstance(case.event, str):
         event_path = (path.parent / case.event).resolve()
         try:
-            case = case.model_copy(update={"event": read_data(event_path)})
+            case = msgspec.structs.replace(case, event=read_data(event_path))
         except OSError as error:
             raise CaseError(f"{path}: cannot read event {event_path}: {error.strerror}") from None
     return case

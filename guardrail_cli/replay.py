@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrail.core.alert import Alert
-from guardrail.core.policy import Policy
+from guardrail.core.policy import Policy, policy_data
 
 ENVELOPE_FIELDS = (
     "version",
@@ -116,7 +116,7 @@ def replay(paths: list[Path], policy: Policy, *, as_json: bool = False) -> int:
     events = [(path, event) for path in paths for event in events_from(path)]
     with tempfile.TemporaryDirectory() as scratch, EmulatedEnvironment() as env:
         policy_path = Path(scratch) / "policy.json"
-        policy_path.write_text(json.dumps(policy.model_dump(mode="json")), encoding="utf-8")
+        policy_path.write_text(json.dumps(policy_data(policy)), encoding="utf-8")
         with _environment(handler_environment(env, policy_path)):
             from guardrail.handlers import detect
 

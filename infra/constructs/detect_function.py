@@ -11,7 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from guardrail.core.policy import Policy
-from infra.bundling import POLICY_FILE_NAME, function_code
+from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME, function_code
 from infra.config import GuardrailConfig
 from infra.constructs.alert_topic import AlertTopic
 from infra.constructs.idempotency_table import IdempotencyTable
@@ -21,9 +21,10 @@ HANDLER = "guardrail.handlers.detect.handler"
 SERVICE_NAME = "identity-center-guardrail"
 METRICS_NAMESPACE = "IdentityCenterGuardrail"
 
-# Version of the public Powertools for AWS Lambda (Python) v3 layer for python3.13 on arm64; the
-# layer carries pydantic v2 (parser) and the X-Ray SDK (tracer), which the code needs. Each
-# Powertools release publishes a new layer version, the same number in every commercial Region;
+# Version of the public Powertools for AWS Lambda (Python) v3 layer for python3.13 on arm64 (the
+# function's LAMBDA_PLATFORM); besides Powertools, the layer carries the X-Ray SDK the tracer needs.
+# The function's other third-party packages (msgspec) are in its asset, from lambdas/requirements.txt.
+# Each Powertools release publishes a new layer version, the same number in every commercial Region;
 # the current one is listed on the Powertools documentation's installation page. Raise this
 # number to upgrade Powertools, and keep requirements.txt's aws-lambda-powertools close to it.
 POWERTOOLS_LAYER_VERSION = 36
@@ -85,10 +86,11 @@ class DetectFunction(Construct):
             self,
             "Function",
             description="Decides on IAM Identity Center account-instance events against the policy",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            architecture=lambda_.Architecture.ARM_64,
+            # The platform the asset's compiled dependencies are installed for.
+            runtime=LAMBDA_PLATFORM.runtime,
+            architecture=LAMBDA_PLATFORM.architecture,
             handler=HANDLER,
-            code=function_code(policy),
+            code=function_code(policy, LAMBDA_PLATFORM),
             layers=[
                 lambda_.LayerVersion.from_layer_version_arn(
                     self, "PowertoolsLayer", powertools_layer_arn(Aws.REGION)

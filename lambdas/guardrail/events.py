@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import msgspec
+from msgspec import Meta, field
 
 from guardrail.core.facts import Actor, ApiCall, Operation, Outcome
+from guardrail.core.strict import ConversionError, convert
 
 EVENT_SOURCE = "sso.amazonaws.com"
 DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -26,6 +26,8 @@ DETAIL_TYPE = "AWS API Call via CloudTrail"
 MAX_EVENT_ID = 128
 # Free text (user agent, error message, names, ARNs) beyond this is clipped.
 MAX_TEXT = 2048
+# A rejection's reason may quote the offending value; it goes into logs and a message attribute.
+MAX_REASON = 512
 MAX_TAGS = 75
 # Region names of every partition: us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1, ...
 REGION_PATTERN = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
@@ -35,34 +37,36 @@ class InvalidEvent(ValueError):
     """An event the guardrail cannot process; it goes to the dead-letter queue with this reason."""
 
 
-class UserIdentity(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class UserIdentity(msgspec.Struct, frozen=True):
     type: str | None = None
     arn: str | None = None
-    account_id: str | None = Field(default=None, alias="accountId")
+    account_id: str | None = field(default=None, name="accountId")
 
 
-class CloudTrailDetail(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    event_id: str = Field(alias="eventID", min_length=1, max_length=MAX_EVENT_ID)
-    event_source: Literal["sso.amazonaws.com"] = Field(alias="eventSource")
-    event_name: Operation = Field(alias="eventName")
-    event_time: datetime = Field(alias="eventTime")
-    aws_region: str | None = Field(default=None, alias="awsRegion")
-    recipient_account_id: str | None = Field(default=None, alias="recipientAccountId")
-    source_ip_address: str | None = Field(default=None, alias="sourceIPAddress")
-    user_agent: str | None = Field(default=None, alias="userAgent")
-    user_identity: UserIdentity | None = Field(default=None, alias="userIdentity")
-    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
-    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
-    error_code: str | None = Field(default=None, alias="errorCode")
-    error_message: str | None = Field(default=None, alias="errorMessage")
+class CloudTrailDetail(msgspec.Struct, frozen=True):
+    event_id: Annotated[str, Meta(min_length=1, max_length=MAX_EVENT_ID)] = field(name="eventID")
+    event_source: Literal["sso.amazonaws.com"] = field(name="eventSource")
+    event_name: Operation = field(name="eventName")
+    event_time: Annotated[datetime, Meta(tz=True)] = field(name="eventTime")  # CloudTrail's is UTC
+    aws_region: str | None = field(default=None, name="awsRegion")
+    recipient_account_id: str | None = field(default=None, name="recipientAccountId")
+    source_ip_address: str | None = field(default=None, name="sourceIPAddress")
+    user_agent: str | None = field(default=None, name="userAgent")
+    user_identity: UserIdentity | None = field(default=None, name="userIdentity")
+    request_parameters: dict[str, Any] | None = field(default=None, name="requestParameters")
+    response_elements: dict[str, Any] | None = field(default=None, name="responseElements")
+    error_code: str | None = field(default=None, name="errorCode")
+    error_message: str | None = field(default=None, name="errorMessage")
 
 
-class InstanceApiCallEvent(EventBridgeModel):
-    detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
+class InstanceApiCallEvent(msgspec.Struct, frozen=True):
+    """The EventBridge envelope; its other keys (version, time, resources...) are not needed."""
+
+    id: str
+    source: str
+    account: str
+    region: str
+    detail_type: Literal["AWS API Call via CloudTrail"] = field(name="detail-type")
     detail: CloudTrailDetail
 
 
@@ -100,35 +104,21 @@ def _text(value: Any) -> str | None:
     return _clip(value) if isinstance(value, str) and value else None
 
 
-def _describe(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in issue['loc']) or '(event)'}: {issue['msg']}"
-        for issue in error.errors()[:5]
-    )
-
-
 def parse_api_call(event: Any) -> ApiCall:
     """Turn a raw EventBridge event into an `ApiCall`, or raise `InvalidEvent` saying why."""
     try:
-        parsed: InstanceApiCallEvent = parse(event=event, model=InstanceApiCallEvent)
-    except ValidationError as error:
-        raise InvalidEvent(_describe(error)) from None
-    except Exception as error:  # the parser wraps some failures in its own exception types
-        cause = error.__cause__
-        text = _describe(cause) if isinstance(cause, ValidationError) else str(error)
-        raise InvalidEvent(text) from None
+        parsed = convert(event, InstanceApiCallEvent)
+    except ConversionError as error:  # where and what, e.g. "detail.eventID: Expected `str`, got `int`"
+        # The message may quote the offending value, unpaired surrogates included: escape them.
+        reason = str(error).encode("utf-8", "backslashreplace").decode("utf-8")
+        raise InvalidEvent(_clip(reason, MAX_REASON)) from None
 
     detail = parsed.detail
     request = detail.request_parameters or {}
     response = detail.response_elements or {}
     account_id = detail.recipient_account_id or parsed.account
     region = detail.aws_region or parsed.region
-    if not (
-        isinstance(account_id, str)
-        and account_id.isascii()
-        and account_id.isdigit()
-        and len(account_id) == 12
-    ):
+    if not (account_id.isascii() and account_id.isdigit() and len(account_id) == 12):
         raise InvalidEvent(f"no 12-digit account id in the event (got {_clip(repr(account_id), 64)})")
     if not region:
         raise InvalidEvent("no Region in the event")
@@ -136,26 +126,23 @@ def parse_api_call(event: Any) -> ApiCall:
         raise InvalidEvent(f"not a Region name: {_clip(repr(region), 64)}")
     identity = detail.user_identity or UserIdentity()
     instance_arn = _text(response.get("instanceArn")) or _text(request.get("instanceArn"))
-    try:
-        return ApiCall(
-            event_id=detail.event_id,
-            operation=detail.event_name,
-            event_time=detail.event_time,
-            account_id=account_id,
-            region=region,
-            outcome=Outcome.FAILED if detail.error_code else Outcome.SUCCEEDED,
-            instance_arn=instance_arn,
-            error_code=_text(detail.error_code),
-            error_message=_text(detail.error_message),
-            requested_name=_text(request.get("name")),
-            requested_tags=_tags(request.get("tags")),
-            actor=Actor(
-                arn=_text(identity.arn),
-                type=_text(identity.type),
-                account_id=_text(identity.account_id),
-                source_ip=_text(detail.source_ip_address),
-                user_agent=_text(detail.user_agent),
-            ),
-        )
-    except ValidationError as error:  # a value the models above let through but a fact refuses
-        raise InvalidEvent(_describe(error)) from None
+    return ApiCall(
+        event_id=detail.event_id,
+        operation=detail.event_name,
+        event_time=detail.event_time,
+        account_id=account_id,
+        region=region,
+        outcome=Outcome.FAILED if detail.error_code else Outcome.SUCCEEDED,
+        instance_arn=instance_arn,
+        error_code=_text(detail.error_code),
+        error_message=_text(detail.error_message),
+        requested_name=_text(request.get("name")),
+        requested_tags=_tags(request.get("tags")),
+        actor=Actor(
+            arn=_text(identity.arn),
+            type=_text(identity.type),
+            account_id=_text(identity.account_id),
+            source_ip=_text(detail.source_ip_address),
+            user_agent=_text(detail.user_agent),
+        ),
+    )

@@ -23,6 +23,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import msgspec
 from botocore.exceptions import ClientError
 
 from guardrail.adapters.clients import AwsClients
@@ -347,7 +348,7 @@ class FactGatherer:
             tags = self._submit(lambda: reader(call.region).tags(arn))
             try:
                 described = deadline.result("instance", instance)
-                found["instance"] = described.model_copy(update={"tags": deadline.result("instance", tags)})
+                found["instance"] = msgspec.structs.replace(described, tags=deadline.result("instance", tags))
             except _Missing as gap:
                 missing.append(gap.fact)
         instances: list[InstanceFacts] = []

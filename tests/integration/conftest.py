@@ -11,7 +11,7 @@ from unittest import mock
 import pytest
 
 from emulator.environment import EmulatedEnvironment
-from guardrail.core.policy import Policy, load_policy
+from guardrail.core.policy import Policy, load_policy, policy_data
 from guardrail.handlers import detect
 from guardrail_cli.replay import LambdaContextStub, handler_environment
 from tests.builders import NOW
@@ -29,7 +29,7 @@ def env(tmp_path: Path, policy: Policy) -> Iterator[EmulatedEnvironment]:
     """The emulated world with the function's environment pointed at it."""
     with EmulatedEnvironment() as world:
         policy_path = tmp_path / "policy.json"
-        policy_path.write_text(json.dumps(policy.model_dump(mode="json")))
+        policy_path.write_text(json.dumps(policy_data(policy)))
         with mock.patch.dict(os.environ, handler_environment(world, policy_path)):
             detect.runtime.cache_clear()
             yield world

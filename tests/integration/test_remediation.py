@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
 from emulator.organization import administrator_client
 from emulator.wire import ACCESS_DENIED, AwsError, AwsWire
 from guardrail.adapters.clients import AwsClients
-from guardrail.core.policy import Mode, Policy, RuleSettings
+from guardrail.core.policy import Mode, Policy, RuleSettings, policy_data
 from guardrail.events import parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.handlers import detect
@@ -26,7 +27,7 @@ PROD = "444444444444"
 def policy(policy: Policy) -> Policy:
     """The example policy, enforcing, with unapproved accounts remediated."""
     rules = {**policy.rules, "account-not-approved": RuleSettings(action="remediate")}
-    return policy.model_copy(update={"mode": Mode.ENFORCE, "rules": rules})
+    return replace(policy, mode=Mode.ENFORCE, rules=rules)
 
 
 def prod_instances(env: EmulatedEnvironment) -> list[str]:
@@ -82,7 +83,7 @@ def test_dry_run_reports_what_it_would_delete_and_deletes_nothing(
     env: EmulatedEnvironment, policy: Policy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dry_run = tmp_path / "dry-run.json"
-    dry_run.write_text(json.dumps(policy.model_copy(update={"mode": Mode.DRY_RUN}).model_dump(mode="json")))
+    dry_run.write_text(json.dumps(policy_data(replace(policy, mode=Mode.DRY_RUN))))
     monkeypatch.setenv("POLICY_PATH", str(dry_run))
     runtime = detect.build_runtime(clock=lambda: NOW)
     runtime.once.register(LambdaContextStub())  # type: ignore[arg-type]

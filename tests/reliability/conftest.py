@@ -24,7 +24,7 @@ from botocore.retries import bucket, standard
 
 from emulator.environment import EmulatedEnvironment
 from emulator.wire import AwsWire
-from guardrail.core.policy import Policy, load_policy
+from guardrail.core.policy import load_policy, parse_policy, policy_data
 from guardrail.handlers import detect
 from guardrail_cli.replay import LambdaContextStub, handler_environment
 from tests.builders import NOW, sample
@@ -51,10 +51,10 @@ def fresh(name_or_event: str | dict[str, Any], **detail: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedEnvironment]:
     """The emulated organization, with the function's environment pointed at it."""
-    policy = load_policy(EXAMPLE_POLICY).model_dump(mode="json")
+    policy = policy_data(load_policy(EXAMPLE_POLICY))
     policy["rules"][REMEDIATE_RULE] = {"action": "remediate"}
     policy_path = tmp_path_factory.mktemp("policy") / "policy.json"
-    policy_path.write_text(json.dumps(Policy.model_validate(policy).model_dump(mode="json")))
+    policy_path.write_text(json.dumps(policy_data(parse_policy(policy))))
     namespace = detect.metrics.namespace
     with EmulatedEnvironment() as env, mock.patch.dict(os.environ, handler_environment(env, policy_path)):
         # Powertools read the namespace when the handler module was imported, before this setup.

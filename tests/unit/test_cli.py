@@ -71,7 +71,7 @@ def test_validate_of_a_policy_without_overrides(tmp_path: Path, capsys: Capture)
         ("rules:\n  attempt-refused: {}\n", "rules.attempt-refused"),
         (
             "exemptions:\n  - {account_id: '555555555555', expires: 2027-01-01, ticket: T}\n",
-            "exemptions.0.reason",
+            "exemptions[0].reason",
         ),
     ],
 )
@@ -303,7 +303,7 @@ def test_diff_of_lists_names_what_is_missing_and_unexpected() -> None:
         ({"case.yaml": "name: x\nevent: {}\nexpect: {verdict: fine}\n"}, "case.yaml: expect.verdict: "),
         (
             {"case.yaml": "name: x\nevent: {}\nexpect: {verdict: compliant, rules: [scp_gap]}\n"},
-            "expect.rules.0",
+            "expect: rules[0]: unknown rule id",
         ),
         ({"case.yaml": "name: x\nevent: none.json\nexpect: {verdict: compliant}\n"}, "cannot read event"),
         ({"case.yaml": "name: x\nevent: {}\nexpect: {verdict: compliant}\n"}, "case.yaml: "),

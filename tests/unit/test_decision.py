@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+from msgspec.structs import replace
 
 from guardrail.core.decision import Action, Decision, Verdict, decide
 from guardrail.core.facts import Facts, MissingFact, Operation, Outcome
@@ -123,7 +124,7 @@ def test_exemption_suppresses_only_the_rules_it_names() -> None:
 def test_remediation_is_dry_run_by_default_and_needs_proven_ownership() -> None:
     policy = Policy(rules={"account-not-approved": RuleSettings(action="remediate")})
     assert decide(facts(), policy, NOW).action is Action.WOULD_DELETE
-    enforce = policy.model_copy(update={"mode": Mode.ENFORCE})
+    enforce = replace(policy, mode=Mode.ENFORCE)
     assert decide(facts(), enforce, NOW).action is Action.DELETE
     not_owned = facts(instance=instance(owner_account_id=MANAGEMENT))
     decision = decide(not_owned, enforce, NOW)
@@ -255,7 +256,7 @@ def test_an_exemption_covers_the_instance_it_names() -> None:
         ("account-not-approved", "SEC-2", "2026-11-10"),
         ("scp-gap", "SEC-2", "2026-11-10"),
     ]
-    expired = exemption.model_copy(update={"expires": date(2026, 11, 9)})
+    expired = replace(exemption, expires=date(2026, 11, 9))
     decision = decide(facts(), Policy(exemptions=(expired,)), NOW)
     assert decision.suppressed == ()
     assert sorted(rules(decision)) == ["account-not-approved", "exemption-expired", "scp-gap"]

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import ValidationError
 
 from guardrail.core.policy import (
     Exemption,
@@ -23,6 +22,7 @@ from guardrail.core.policy import (
     parse_policy,
 )
 from guardrail.core.rules import RULE_IDS
+from guardrail.core.strict import convert
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "policy" / "policy.yaml"
@@ -55,20 +55,20 @@ def test_an_empty_document_is_the_default_policy() -> None:
         ({"mode": "on"}, "mode"),
         ({"modes": "enforce"}, "modes"),
         ({"approved": {"acounts": []}}, "approved.acounts"),
-        ({"approved": {"accounts": ["12345"]}}, "approved.accounts.0"),
-        ({"approved": {"accounts": [123456789012]}}, "approved.accounts.0"),
-        ({"approved": {"organizational_units": [""]}}, "approved.organizational_units.0"),
-        ({"allowed_regions": ["us-east-1", "Frankfurt"]}, "allowed_regions.1"),
-        ({"tags": {"allowed_purposes": ["poc"]}}, "tags.allowed_purposes.0"),
+        ({"approved": {"accounts": ["12345"]}}, "approved.accounts[0]"),
+        ({"approved": {"accounts": [123456789012]}}, "approved.accounts[0]"),
+        ({"approved": {"organizational_units": [""]}}, "approved.organizational_units[0]"),
+        ({"allowed_regions": ["us-east-1", "Frankfurt"]}, "allowed_regions[1]"),
+        ({"tags": {"allowed_purposes": ["poc"]}}, "tags.allowed_purposes[0]"),
         ({"max_trial_days": 0}, "max_trial_days"),
         ({"max_trial_days": "ninety"}, "max_trial_days"),
         ({"rules": {"scp-gap": {"action": "delete"}}}, "rules.scp-gap.action"),
         ({"rules": {"scp-gap": {"severity": "urgent"}}}, "rules.scp-gap.severity"),
         ({"rules": {"scp-gap": {"enabeld": False}}}, "rules.scp-gap.enabeld"),
-        ({"exemptions": [{**EXEMPTION, "expires": "soon"}]}, "exemptions.0.expires"),
-        ({"exemptions": [{**EXEMPTION, "ticket": ""}]}, "exemptions.0.ticket"),
-        ({"exemptions": [{**EXEMPTION, "tickt": "SEC-2"}]}, "exemptions.0.tickt"),
-        ({"exemptions": [{k: v for k, v in EXEMPTION.items() if k != "reason"}]}, "exemptions.0.reason"),
+        ({"exemptions": [{**EXEMPTION, "expires": "soon"}]}, "exemptions[0].expires"),
+        ({"exemptions": [{**EXEMPTION, "ticket": ""}]}, "exemptions[0].ticket"),
+        ({"exemptions": [{**EXEMPTION, "tickt": "SEC-2"}]}, "exemptions[0].tickt"),
+        ({"exemptions": [{k: v for k, v in EXEMPTION.items() if k != "reason"}]}, "exemptions[0].reason"),
     ],
 )
 def test_a_bad_value_or_unknown_key_is_an_error_naming_the_field(data: dict[str, Any], field: str) -> None:
@@ -80,16 +80,15 @@ def test_a_bad_value_or_unknown_key_is_an_error_naming_the_field(data: dict[str,
     assert "\n" not in message
 
 
-def test_every_problem_is_reported_at_once() -> None:
+def test_the_first_problem_found_is_reported() -> None:
     with pytest.raises(PolicyError) as raised:
         parse_policy({"mode": "on", "max_trial_days": 0})
-    assert "mode: " in str(raised.value)
-    assert "max_trial_days: " in str(raised.value)
+    assert str(raised.value).startswith("policy is invalid: mode: ")
 
 
 @pytest.mark.parametrize("data", [[], "enforce", 3])
 def test_a_document_that_is_not_a_mapping_is_an_error_at_the_top_level(data: Any) -> None:
-    with pytest.raises(PolicyError, match=r"\(top level\): "):
+    with pytest.raises(PolicyError, match=r"is invalid: Expected `object`, got `\w+`$"):
         parse_policy(data)
 
 
@@ -97,9 +96,9 @@ def test_a_document_that_is_not_a_mapping_is_an_error_at_the_top_level(data: Any
 
 
 def test_an_exemption_targets_an_account_or_an_instance() -> None:
-    assert Exemption.model_validate(EXEMPTION).account_id == "555555555555"
+    assert convert(EXEMPTION, Exemption).account_id == "555555555555"
     by_instance = {**EXEMPTION, "account_id": None, "instance_arn": "arn:aws:sso:::instance/ssoins-1"}
-    assert Exemption.model_validate(by_instance).instance_arn == "arn:aws:sso:::instance/ssoins-1"
+    assert convert(by_instance, Exemption).instance_arn == "arn:aws:sso:::instance/ssoins-1"
 
 
 @pytest.mark.parametrize(
@@ -111,7 +110,7 @@ def test_an_exemption_targets_an_account_or_an_instance() -> None:
     ids=["both", "neither"],
 )
 def test_an_exemption_with_both_or_neither_target_is_an_error(target: dict[str, Any]) -> None:
-    with pytest.raises(PolicyError, match=r"exemptions\.0: .*exactly one of account_id or instance_arn"):
+    with pytest.raises(PolicyError, match=r"exemptions\[0\]: .*exactly one of account_id or instance_arn"):
         parse_policy({"exemptions": [{**EXEMPTION, **target}]})
 
 
@@ -122,13 +121,13 @@ def test_an_unknown_rule_id_in_rules_is_named_with_its_key() -> None:
     with pytest.raises(PolicyError) as raised:
         parse_policy({"rules": {"attempt-refused": {"enabled": False}}})
     message = str(raised.value)
-    assert "rules.attempt-refused.[key]: " in message
+    assert "is invalid: rules.attempt-refused: " in message
     assert "unknown rule id 'attempt-refused'" in message
     assert "attempt-denied" in message  # the known ids are listed, to spot the typo
 
 
 def test_an_unknown_rule_id_in_an_exemption_is_named_with_its_position() -> None:
-    with pytest.raises(PolicyError, match=r"exemptions\.0\.rules\.1: .*unknown rule id 'scp_gap'"):
+    with pytest.raises(PolicyError, match=r"exemptions\[0\]: rules\[1\]: unknown rule id 'scp_gap'"):
         parse_policy({"exemptions": [{**EXEMPTION, "rules": ["account-not-approved", "scp_gap"]}]})
 
 
@@ -143,7 +142,7 @@ def test_every_catalogue_rule_id_is_accepted() -> None:
 
 
 def test_the_models_themselves_reject_unknown_rule_ids() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValueError, match="unknown rule id 'nope'"):
         Exemption(
             account_id="555555555555", expires=date(2027, 1, 1), ticket="T", reason="R", rules=("nope",)
         )
@@ -187,7 +186,7 @@ def test_invalid_json_is_a_policy_error(tmp_path: Path) -> None:
 def test_errors_in_a_file_name_the_file_and_the_field(tmp_path: Path) -> None:
     bad = tmp_path / "policy.yaml"
     bad.write_text('approved:\n  accounts: ["4444"]\n')
-    with pytest.raises(PolicyError, match=r"policy\.yaml is invalid: approved\.accounts\.0: "):
+    with pytest.raises(PolicyError, match=r"policy\.yaml is invalid: approved\.accounts\[0\]: "):
         load_policy(bad)
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
+from msgspec import to_builtins
+from msgspec.structs import replace
 
 from guardrail.core.decision import Action, Decision, Verdict, decide
 from guardrail.core.facts import (
@@ -40,6 +42,7 @@ from guardrail.core.policy import (
     TagRequirements,
 )
 from guardrail.core.rules import RULE_IDS
+from guardrail.core.strict import convert
 
 MANAGEMENT = "111111111111"
 ACCOUNTS = (MANAGEMENT, "222222222222", "333333333333", "444444444444", "555555555555")
@@ -239,7 +242,7 @@ def scenarios(draw: st.DrawFn, remediating: bool = False) -> Scenario:
     call = draw(calls())
     policy = draw(policies)
     if remediating:
-        policy = policy.model_copy(update={"rules": REMEDIATE_ALL})
+        policy = replace(policy, rules=REMEDIATE_ALL)
     return Scenario(draw(facts_for(call)), policy, draw(moments))
 
 
@@ -254,9 +257,7 @@ def fired_rules(decision: Decision) -> set[str]:
 @given(scenarios())
 def test_the_decision_is_deterministic(s: Scenario) -> None:
     first = decide(s.facts, s.policy, s.now)
-    again = decide(
-        Facts.model_validate(s.facts.model_dump()), Policy.model_validate(s.policy.model_dump()), s.now
-    )
+    again = decide(convert(to_builtins(s.facts), Facts), convert(to_builtins(s.policy), Policy), s.now)
     assert first == again
 
 
@@ -325,8 +326,8 @@ def with_valid_exemption(draw: st.DrawFn) -> tuple[Scenario, Exemption]:
         target = {"account_id": call.account_id, "instance_arn": None}
         if call.instance_arn and draw(st.booleans()):
             target = {"account_id": None, "instance_arn": call.instance_arn}
-        exemption = exemption.model_copy(update=target)
-    return scenario, exemption.model_copy(update={"ticket": "NEW-1"})
+        exemption = replace(exemption, **target)
+    return scenario, replace(exemption, ticket="NEW-1")
 
 
 def covers(exemption: Exemption, call: ApiCall) -> bool:
@@ -340,7 +341,7 @@ def covers(exemption: Exemption, call: ApiCall) -> bool:
 def test_a_valid_exemption_suppresses_exactly_the_rules_it_names(case: tuple[Scenario, Exemption]) -> None:
     s, exemption = case
     without = decide(s.facts, s.policy, s.now)
-    policy = s.policy.model_copy(update={"exemptions": (*s.policy.exemptions, exemption)})
+    policy = replace(s.policy, exemptions=(*s.policy.exemptions, exemption))
     with_it = decide(s.facts, policy, s.now)
 
     fired = {f.rule for f in without.findings}
@@ -364,12 +365,10 @@ def test_an_expired_exemption_suppresses_nothing(s: Scenario, data: st.DataObjec
         exemptions(expires=st.integers(1, 400).map(lambda d: s.now.date() - timedelta(days=d)))
     )
     if data.draw(st.booleans()):
-        expired = expired.model_copy(update={"account_id": call.account_id, "instance_arn": None})
-    expired = expired.model_copy(update={"ticket": "OLD-1"})
+        expired = replace(expired, account_id=call.account_id, instance_arn=None)
+    expired = replace(expired, ticket="OLD-1")
     without = decide(s.facts, s.policy, s.now)
-    with_it = decide(
-        s.facts, s.policy.model_copy(update={"exemptions": (*s.policy.exemptions, expired)}), s.now
-    )
+    with_it = decide(s.facts, replace(s.policy, exemptions=(*s.policy.exemptions, expired)), s.now)
 
     assert "OLD-1" not in {x.ticket for x in with_it.suppressed}
 

@@ -16,7 +16,7 @@ from guardrail.core.facts import (
     Outcome,
     ServiceControlPolicy,
 )
-from guardrail.core.policy import Approvals, Exemption, Policy, Severity, TagRequirements
+from guardrail.core.policy import Approvals, Exemption, Policy, Purpose, Severity, TagRequirements
 from guardrail.core.rules import (
     ATTEMPTED,
     CREATED,
@@ -227,7 +227,7 @@ def test_missing_justification_says_what_is_wrong(tags: dict[str, str], problems
 
 def test_missing_justification_uses_the_policy_tag_keys_and_purposes() -> None:
     policy = Policy(
-        tags=TagRequirements(purpose_key="use-case", owner_key="team", allowed_purposes=("trial",))
+        tags=TagRequirements(purpose_key="use-case", owner_key="team", allowed_purposes=(Purpose.TRIAL,))
     )
     assert check("missing-justification", tagged(**{"use-case": "trial", "team": "data"}), policy) is None
     hit = check("missing-justification", tagged(**{"use-case": "isolated-users", "team": "data"}), policy)
@@ -408,8 +408,14 @@ def test_attempt_denied_reports_the_error() -> None:
 # -- exemption-expired ---------------------------------------------------------------------------
 
 
-def exemption(expires: date, **target: str) -> Exemption:
-    return Exemption(expires=expires, ticket=f"SEC-{expires.day}", reason="pilot", **target)
+def exemption(expires: date, account_id: str | None = None, instance_arn: str | None = None) -> Exemption:
+    return Exemption(
+        expires=expires,
+        ticket=f"SEC-{expires.day}",
+        reason="pilot",
+        account_id=account_id,
+        instance_arn=instance_arn,
+    )
 
 
 def test_exemption_expired_lists_the_expired_exemptions_of_the_account_or_instance() -> None:

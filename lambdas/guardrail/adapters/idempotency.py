@@ -55,13 +55,14 @@ class OncePerEvent:
             table_name=table_name, boto3_session=session, boto_config=CLIENT_CONFIG, boto3_client=client
         )
         self._run = idempotent_function(
-            data_keyword_argument="call",
+            data_keyword_argument="claim",
             persistence_store=persistence,
             config=self.config,
             key_prefix="instance-api-call",
         )(self._summarize)
 
-    def _summarize(self, call: ApiCall) -> dict[str, Any]:
+    def _summarize(self, claim: dict[str, str], call: ApiCall) -> dict[str, Any]:
+        """`claim` is what the key is taken from: Powertools reads dicts, dataclasses and pydantic."""
         self._local.ran = True
         alert = self._handle(call)
         summary = {"event_id": call.event_id, "verdict": alert.body["verdict"], "subject": alert.subject}
@@ -81,7 +82,7 @@ class OncePerEvent:
         self._local.ran = False
         self._local.published = None
         try:
-            summary: dict[str, Any] = self._run(call=call)
+            summary: dict[str, Any] = self._run(claim={"event_id": call.event_id}, call=call)
         except IdempotencyPersistenceLayerError:
             published: dict[str, Any] | None = self._local.published
             if published is None:

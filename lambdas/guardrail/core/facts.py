@@ -12,13 +12,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import msgspec
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+# Constraints in Annotated metadata are checked when data is converted into these types (facts files,
+# events, the policy), not when the Lambda builds them from what AWS returned.
+AccountId = Annotated[str, msgspec.Meta(pattern=r"^\d{12}$")]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Frozen(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Immutable, strictly typed data; msgspec rather than pydantic keeps the cold start short.
+
+    Subclasses repeat `frozen=True` for type checkers, which do not see it inherited.
+    """
 
 
 class Operation(StrEnum):
@@ -34,7 +39,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
-class Actor(_Frozen):
+class Actor(_Frozen, frozen=True):
     """Who made the call, as CloudTrail recorded it."""
 
     arn: str | None = None
@@ -44,7 +49,7 @@ class Actor(_Frozen):
     user_agent: str | None = None
 
 
-class ApiCall(_Frozen):
+class ApiCall(_Frozen, frozen=True):
     """One instance API call, normalized from its CloudTrail record."""
 
     event_id: str
@@ -57,28 +62,28 @@ class ApiCall(_Frozen):
     error_code: str | None = None
     error_message: str | None = None
     requested_name: str | None = None
-    requested_tags: dict[str, str] = Field(default_factory=dict)
-    actor: Actor = Field(default_factory=Actor)
+    requested_tags: dict[str, str] = msgspec.field(default_factory=dict)
+    actor: Actor = msgspec.field(default_factory=Actor)
 
 
-class OrganizationalUnit(_Frozen):
+class OrganizationalUnit(_Frozen, frozen=True):
     id: str
     name: str
 
 
-class OrganizationFacts(_Frozen):
+class OrganizationFacts(_Frozen, frozen=True):
     organization_id: str
     management_account_id: AccountId
 
 
-class AccountFacts(_Frozen):
+class AccountFacts(_Frozen, frozen=True):
     """The account the call was made in, as Organizations describes it."""
 
     account_id: AccountId
     name: str | None = None
     # The chain of parents from the root down to the account's own OU; the root comes first.
     parents: tuple[OrganizationalUnit, ...] = ()
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = msgspec.field(default_factory=dict)
 
     @property
     def ou_path(self) -> str:
@@ -93,7 +98,7 @@ class InstanceStatus(StrEnum):
     DELETE_IN_PROGRESS = "DELETE_IN_PROGRESS"
 
 
-class InstanceFacts(_Frozen):
+class InstanceFacts(_Frozen, frozen=True):
     """An Identity Center instance as DescribeInstance and ListInstances report it."""
 
     instance_arn: str
@@ -102,26 +107,26 @@ class InstanceFacts(_Frozen):
     name: str | None = None
     status: str | None = None
     created_date: datetime | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-class ServiceControlPolicy(_Frozen):
+class ServiceControlPolicy(_Frozen, frozen=True):
     """An SCP attached to the account, one of its OUs or the root."""
 
     policy_id: str
-    name: str | None = None
     target_id: str
     document: str
+    name: str | None = None
 
 
-class MissingFact(_Frozen):
+class MissingFact(_Frozen, frozen=True):
     """A fact that could not be gathered, and why: decisions that need it become incomplete."""
 
     fact: str
     reason: str
 
 
-class Facts(_Frozen):
+class Facts(_Frozen, frozen=True):
     """Everything the decision core may read about one call."""
 
     call: ApiCall

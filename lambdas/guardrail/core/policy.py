@@ -8,23 +8,17 @@ that a typo never silently weakens the guardrail.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
-from pydantic.config import JsonDict
+import msgspec
+from msgspec import Meta
 
 from guardrail.core.facts import AccountId
+from guardrail.core.strict import ConversionError, convert
 
 
 class Severity(StrEnum):
@@ -53,144 +47,183 @@ class Purpose(StrEnum):
 
 
 RuleAction = Literal["alert", "remediate"]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
-OrgTarget = Annotated[str, StringConstraints(min_length=1)]
+Region = Annotated[str, Meta(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+OrgTarget = Annotated[str, Meta(min_length=1)]
+# Rule ids are checked against the catalogue after conversion (the catalogue imports this module).
+RuleId = str
 
 
-def _known_rule(rule_id: str) -> str:
-    """Checked per value so that the error names the very key or list item that is wrong."""
+def check_rule_ids(fields: Mapping[str, str]) -> None:
+    """Raise if a rule id is not in the catalogue; `fields` maps where each id was found to the id."""
     from guardrail.core.rules import RULE_IDS  # the catalogue is the one authority on rule ids
 
-    if rule_id not in RULE_IDS:
-        raise ValueError(f"unknown rule id {rule_id!r}; known: {', '.join(sorted(RULE_IDS))}")
-    return rule_id
+    for field, rule_id in fields.items():
+        if rule_id not in RULE_IDS:
+            raise ValueError(f"{field}: unknown rule id {rule_id!r}; known: {', '.join(sorted(RULE_IDS))}")
 
 
-def _rule_id_enum(schema: JsonDict) -> None:
-    """Lists the rule ids in the JSON Schema (resolved late: the catalogue imports this module)."""
-    from guardrail.core.rules import RULES
-
-    schema["enum"] = [rule.id for rule in RULES]
+class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Unknown keys are errors, so that a typo never silently weakens the guardrail."""
 
 
-RuleId = Annotated[str, AfterValidator(_known_rule), Field(json_schema_extra=_rule_id_enum)]
-
-
-class _Strict(BaseModel):
-    # Attribute docstrings become descriptions in the exported JSON Schema, shown by editors.
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class Approvals(_Strict):
+class Approvals(_Strict, frozen=True):
     """Where account instances are allowed.
 
     `organizational_units` takes OU ids (`ou-…`, or the root `r-…`) or name paths below the root
     (`Workloads/Prod`); approving an OU approves everything nested in it.
     """
 
-    accounts: tuple[AccountId, ...] = ()
-    """Account ids (12 digits, quoted in YAML) approved for an account instance."""
-    organizational_units: tuple[OrgTarget, ...] = ()
-    """OU ids (`ou-…`), the root id (`r-…`) or OU name paths below the root (`Workloads/Prod`)."""
+    accounts: Annotated[
+        tuple[AccountId, ...],
+        Meta(description="Account ids (12 digits, quoted in YAML) approved for an account instance."),
+    ] = ()
+    organizational_units: Annotated[
+        tuple[OrgTarget, ...],
+        Meta(
+            description="OU ids (`ou-…`), the root id (`r-…`) or OU name paths below the root (`Workloads/Prod`)."
+        ),
+    ] = ()
 
 
-class TagRequirements(_Strict):
+class TagRequirements(_Strict, frozen=True):
     """Tags an account instance must carry to justify itself."""
 
-    purpose_key: str = "purpose"
-    """Tag holding the purpose; its value must be one of `allowed_purposes`."""
-    allowed_purposes: tuple[Purpose, ...] = tuple(Purpose)
-    """The AWS use cases accepted as a justification."""
-    owner_key: str = "owner"
-    """Tag naming who answers for the instance."""
-    expiry_key: str = "expires"
-    """Tag holding a trial's end date (YYYY-MM-DD)."""
+    purpose_key: Annotated[
+        str, Meta(description="Tag holding the purpose; its value must be one of `allowed_purposes`.")
+    ] = "purpose"
+    allowed_purposes: Annotated[
+        tuple[Purpose, ...], Meta(description="The AWS use cases accepted as a justification.")
+    ] = tuple(Purpose)
+    owner_key: Annotated[str, Meta(description="Tag naming who answers for the instance.")] = "owner"
+    expiry_key: Annotated[str, Meta(description="Tag holding a trial's end date (YYYY-MM-DD).")] = "expires"
 
 
-class Exemption(_Strict):
+class Exemption(_Strict, frozen=True):
     """A time-boxed, ticketed exception for one account or one instance."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"oneOf": [{"required": ["account_id"]}, {"required": ["instance_arn"]}]}
-    )
+    expires: Annotated[
+        date,
+        Meta(
+            description="Last day the exemption applies (YYYY-MM-DD); afterwards `exemption-expired` reports it."
+        ),
+    ]
+    ticket: Annotated[str, Meta(min_length=1, description="The ticket that approved the exemption.")]
+    reason: Annotated[str, Meta(min_length=1, description="Why the exemption was granted.")]
+    account_id: Annotated[
+        AccountId | None, Meta(description="The account exempted (give this or `instance_arn`, not both).")
+    ] = None
+    instance_arn: Annotated[
+        str | None, Meta(description="The instance exempted (give this or `account_id`, not both).")
+    ] = None
+    rules: Annotated[
+        tuple[RuleId, ...], Meta(description="Rule ids the exemption suppresses; empty means every rule.")
+    ] = ()
 
-    account_id: AccountId | None = None
-    """The account exempted (give this or `instance_arn`, not both)."""
-    instance_arn: str | None = None
-    """The instance exempted (give this or `account_id`, not both)."""
-    expires: date
-    """Last day the exemption applies (YYYY-MM-DD); afterwards `exemption-expired` reports it."""
-    ticket: str = Field(min_length=1)
-    """The ticket that approved the exemption."""
-    reason: str = Field(min_length=1)
-    """Why the exemption was granted."""
-    rules: tuple[RuleId, ...] = ()
-    """Rule ids the exemption suppresses; empty means every rule."""
-
-    @model_validator(mode="after")
-    def _one_target(self) -> Self:
+    def __post_init__(self) -> None:
         if (self.account_id is None) == (self.instance_arn is None):
             raise ValueError("an exemption names exactly one of account_id or instance_arn")
-        return self
+        check_rule_ids({f"rules[{i}]": rule_id for i, rule_id in enumerate(self.rules)})
 
 
-class RuleSettings(_Strict):
+class RuleSettings(_Strict, frozen=True):
     """Overrides for one rule of the catalogue."""
 
-    enabled: bool = True
-    """A disabled rule is not evaluated."""
-    severity: Severity | None = None
-    """Replaces the rule's default severity."""
-    action: RuleAction = "alert"
-    """`remediate` deletes the offending instance in enforce mode (dry-run only reports it)."""
+    enabled: Annotated[bool, Meta(description="A disabled rule is not evaluated.")] = True
+    severity: Annotated[Severity | None, Meta(description="Replaces the rule's default severity.")] = None
+    action: Annotated[
+        RuleAction,
+        Meta(
+            description="`remediate` deletes the offending instance in enforce mode (dry-run only reports it)."
+        ),
+    ] = "alert"
 
 
-class Policy(_Strict):
+class Policy(_Strict, frozen=True):
     """Where IAM Identity Center account instances are allowed and what an allowed one must look like."""
 
-    version: Literal[1] = 1
-    """Schema version of the policy file."""
-    mode: Mode = Mode.DRY_RUN
-    """`dry-run` only reports what remediation would do; `enforce` lets it delete."""
-    approved: Approvals = Approvals()
-    """Where account instances are allowed; anything else raises `account-not-approved`."""
-    allowed_regions: tuple[Region, ...] | None = None
-    """Regions where an account instance may live; leave out to allow every Region."""
-    tags: TagRequirements = TagRequirements()
-    """Tags an account instance must carry to justify itself."""
-    max_trial_days: int = Field(default=90, ge=1, le=3650)
-    """The longest a trial may run, from the instance's creation to its expiry tag."""
-    exemptions: tuple[Exemption, ...] = ()
-    """Time-boxed, ticketed exceptions for one account or one instance."""
-    rules: dict[RuleId, RuleSettings] = Field(default_factory=dict)
-    """Per-rule overrides, keyed by rule id; rules not listed keep their defaults."""
+    version: Annotated[Literal[1], Meta(description="Schema version of the policy file.")] = 1
+    mode: Annotated[
+        Mode, Meta(description="`dry-run` only reports what remediation would do; `enforce` lets it delete.")
+    ] = Mode.DRY_RUN
+    approved: Annotated[
+        Approvals,
+        Meta(description="Where account instances are allowed; anything else raises `account-not-approved`."),
+    ] = msgspec.field(default_factory=Approvals)
+    allowed_regions: Annotated[
+        tuple[Region, ...] | None,
+        Meta(description="Regions where an account instance may live; leave out to allow every Region."),
+    ] = None
+    tags: Annotated[
+        TagRequirements, Meta(description="Tags an account instance must carry to justify itself.")
+    ] = msgspec.field(default_factory=TagRequirements)
+    max_trial_days: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=3650,
+            description="The longest a trial may run, from the instance's creation to its expiry tag.",
+        ),
+    ] = 90
+    exemptions: Annotated[
+        tuple[Exemption, ...],
+        Meta(description="Time-boxed, ticketed exceptions for one account or one instance."),
+    ] = ()
+    rules: Annotated[
+        dict[RuleId, RuleSettings],
+        Meta(description="Per-rule overrides, keyed by rule id; rules not listed keep their defaults."),
+    ] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_rule_ids({f"rules.{rule_id}": rule_id for rule_id in self.rules})
 
     def settings(self, rule_id: str) -> RuleSettings:
-        return self.rules.get(rule_id, RuleSettings())
+        return self.rules.get(rule_id, _DEFAULT_SETTINGS)
+
+
+_DEFAULT_SETTINGS = RuleSettings()
 
 
 class PolicyError(ValueError):
     """A policy that cannot be used, with every problem named by its field."""
 
 
-def describe_errors(error: ValidationError) -> str:
-    """Every problem on one line, each led by the dotted path of its field."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-        for issue in error.errors()
-    )
-
-
 def parse_policy(data: Any, *, source: str = "policy") -> Policy:
+    """Strict conversion: wrong types, unknown keys and broken constraints name their field."""
     try:
-        return Policy.model_validate(data)
-    except ValidationError as error:
-        raise PolicyError(f"{source} is invalid: {describe_errors(error)}") from None
+        _check_rule_settings(data)
+        return convert(data, Policy)
+    except ConversionError as error:
+        raise PolicyError(f"{source} is invalid: {error}") from None
+
+
+def _check_rule_settings(data: Any) -> None:
+    """Each rule's settings on their own first: an error inside a dict would not name its key."""
+    rules = data.get("rules") if isinstance(data, dict) else None
+    for rule_id, settings in rules.items() if isinstance(rules, dict) else ():
+        try:
+            convert(settings, RuleSettings)
+        except ConversionError as error:
+            raise error.within(f"rules.{rule_id}") from None
+
+
+def policy_data(policy: Policy) -> dict[str, Any]:
+    """The policy as JSON-ready data, which `parse_policy` reads back into an equal policy."""
+    data: dict[str, Any] = msgspec.to_builtins(policy)
+    return data
 
 
 def json_schema() -> dict[str, Any]:
     """The policy file's JSON Schema, for editors (validation and completion) and reviewers."""
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **Policy.model_json_schema()}
+    from guardrail.core.rules import RULES
+
+    # Through JSON and back, so that defaults are plain JSON values (lists, not tuples).
+    definitions = msgspec.json.decode(msgspec.json.encode(msgspec.json.schema(Policy)))["$defs"]
+    rule_ids = {"enum": [rule.id for rule in RULES]}
+    definitions["Exemption"]["properties"]["rules"]["items"] |= rule_ids
+    definitions["Exemption"]["oneOf"] = [{"required": ["account_id"]}, {"required": ["instance_arn"]}]
+    policy = definitions.pop("Policy")  # at the top, where editors look for the document's keys
+    policy["properties"]["rules"]["propertyNames"] = rule_ids
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **policy, "$defs": definitions}
 
 
 def load_policy(path: str | Path) -> Policy:
