@@ -54,7 +54,7 @@ def _run(bench: Bench, events: list[dict[str, Any]]) -> tuple[list[float], float
     return latencies, wall, cpu, calls
 
 
-_FUNCTION_MODULES = ("guardrail", "botocore", "boto3", "aws_lambda_powertools", "pydantic", "concurrent")
+_FUNCTION_MODULES = ("guardrail", "botocore", "boto3", "aws_lambda_powertools", "msgspec", "concurrent")
 
 
 def _function_objects() -> int:
