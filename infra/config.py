@@ -10,29 +10,31 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
+import msgspec
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from msgspec import Meta
 
 from guardrail.core.policy import Mode, Policy, load_policy
+from guardrail.core.strict import ConversionError, convert
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-OrganizationId = Annotated[str, StringConstraints(pattern=r"^o-[a-z0-9]{10,32}$")]
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-RoleName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+=,.@-]+$", max_length=64)]
+AccountId = Annotated[str, Meta(pattern=r"^\d{12}$")]
+OrganizationId = Annotated[str, Meta(pattern=r"^o-[a-z0-9]{10,32}$")]
+Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+RoleName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_+=,.@-]+$", max_length=64)]
 RoleArn = Annotated[
-    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$", max_length=2048)
+    str, Meta(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$", max_length=2048)
 ]
-BusName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+$", max_length=256)]
+BusName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._-]+$", max_length=256)]
 # Organizations ids, as the Organizations API documents their patterns.
 ROOT_ID_PATTERN = r"r-[0-9a-z]{4,32}"
 OU_ID_PATTERN = r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}"
-RootId = Annotated[str, StringConstraints(pattern=rf"^{ROOT_ID_PATTERN}$")]
-OrgUnitOrRootId = Annotated[str, StringConstraints(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN})$")]
-PolicyTargetId = Annotated[
-    str, StringConstraints(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN}|\d{{12}})$")
-]
+RootId = Annotated[str, Meta(pattern=rf"^{ROOT_ID_PATTERN}$")]
+OrgUnitOrRootId = Annotated[str, Meta(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN})$")]
+PolicyTargetId = Annotated[str, Meta(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN}|\d{{12}})$")]
+# The policy file as written in the configuration: text, made a Path by `parse_config`.
+PolicyFileText = Annotated[str, Meta(min_length=1)]
 StackSetCallAs = Literal["DELEGATED_ADMIN", "SELF"]
 
 DEFAULT_MEMBER_ROLE_NAME = "IdentityCenterGuardrailMemberRole"
@@ -43,7 +45,7 @@ PROJECT_MARKER = "cdk.json"
 
 
 class ConfigError(ValueError):
-    """A configuration that cannot be deployed, with every problem named by its field."""
+    """A configuration that cannot be deployed, the problem named by its field first."""
 
 
 @cache
@@ -59,7 +61,15 @@ def _check_region(field: str, region: str, service: str = "sso") -> None:
         raise ValueError(f"{field}: '{region}' is not a Region where {service} is available")
 
 
-class ScpConfig(BaseModel):
+class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Unknown keys are errors, so that a misspelt setting is never silently ignored.
+
+    Keyword-only, as the settings are named in the file: a field with a default may come before
+    one without. Subclasses repeat `frozen` and `kw_only` for mypy.
+    """
+
+
+class ScpConfig(_Strict, frozen=True, kw_only=True):
     """The preventive layer: an SCP denying `sso:CreateInstance` outside what the policy approves.
 
     Off by default, because attaching an SCP changes what every account below its targets may do:
@@ -67,13 +77,11 @@ class ScpConfig(BaseModel):
     root (`r-…`), OUs (`ou-…`) or accounts (12 digits) the SCP is attached to.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     enabled: bool = False
     targets: tuple[PolicyTargetId, ...] = ()
 
 
-class GuardrailConfig(BaseModel):
+class GuardrailConfig(_Strict, frozen=True, kw_only=True):
     """Where the guardrail runs, what it watches and whom it tells.
 
     `policy_file` may be absolute. A relative path is resolved against the project root: the
@@ -82,16 +90,16 @@ class GuardrailConfig(BaseModel):
     project resolves it against its own folder. `load_config` stores the resolved absolute path.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     organization_id: OrganizationId
     management_account_id: AccountId
     # The security tooling account that receives events and runs the function.
     central_account_id: AccountId
     central_region: str
     # Regions where account instances are looked for; every Region with Identity Center by default.
-    regions: tuple[str, ...] = Field(default_factory=lambda: known_regions("sso"), min_length=1)
-    alert_emails: tuple[Email, ...] = Field(min_length=1)
+    regions: Annotated[tuple[str, ...], Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: known_regions("sso")
+    )
+    alert_emails: Annotated[tuple[Email, ...], Meta(min_length=1)]
     policy_file: Path
     member_role_name: RoleName = DEFAULT_MEMBER_ROLE_NAME
     # A read-only role in the management account for Organizations reads. Without it the function's
@@ -115,7 +123,7 @@ class GuardrailConfig(BaseModel):
     stackset_call_as: StackSetCallAs = "DELEGATED_ADMIN"
     # Grants sso:DeleteInstance to the member role, so that `enforce` mode can delete instances.
     remediation_enabled: bool = False
-    scp: ScpConfig = ScpConfig()
+    scp: ScpConfig = msgspec.field(default_factory=ScpConfig)
 
     @property
     def organizations_role(self) -> tuple[str, str] | None:
@@ -130,11 +138,11 @@ class GuardrailConfig(BaseModel):
         """The OU ids (or root id) the StackSets deploy to."""
         if self.stackset_targets:
             return self.stackset_targets
-        assert self.root_id is not None  # checked by the validator
+        assert self.root_id is not None  # checked by __post_init__
         return (self.root_id,)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
+    def __post_init__(self) -> None:
+        """The checks across fields, once every field has its type; each message starts with its field."""
         if self.central_account_id == self.management_account_id:
             raise ValueError(
                 "central_account_id: must differ from management_account_id; run the guardrail in a "
@@ -158,7 +166,6 @@ class GuardrailConfig(BaseModel):
         if self.central_bus_name == "default" or self.central_bus_name.startswith("aws."):
             raise ValueError("central_bus_name: 'default' and names starting with 'aws.' are reserved")
         self._check_organization_targets()
-        return self
 
     def _check_organization_targets(self) -> None:
         if not self.stackset_targets and self.root_id is None:
@@ -219,30 +226,34 @@ def project_root(config_path: Path) -> Path:
     return start
 
 
-def _describe(error: ValidationError, source: str) -> str:
-    problems = []
-    for issue in error.errors():
-        field = ".".join(str(part) for part in issue["loc"])
-        message = issue["msg"].removeprefix("Value error, ")
-        # Model-level checks already start with the field name they are about.
-        problems.append(message if not field else f"{field}: {message}")
-    return f"{source} is invalid: " + "; ".join(problems)
+def _with_policy_path(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with the policy file's text made a Path, which msgspec takes as it is but never makes."""
+    if "policy_file" not in data or isinstance(data["policy_file"], Path):
+        return data  # missing: the conversion names the required field
+    try:
+        text = convert(data["policy_file"], PolicyFileText)
+    except ConversionError as error:
+        raise error.within("policy_file") from None
+    return {**data, "policy_file": Path(text)}
 
 
 def parse_config(data: Any, *, source: str = "configuration", root: Path | None = None) -> GuardrailConfig:
-    """Validate configuration data; a relative `policy_file` is resolved against `root`."""
+    """Validate configuration data; a relative `policy_file` is resolved against `root`.
+
+    msgspec stops at the first problem, so the message names one field, first: `regions: ...`.
+    """
     if not isinstance(data, dict):
         raise ConfigError(f"{source} is invalid: expected a mapping of settings at the top level")
     try:
-        config = GuardrailConfig.model_validate(data)
-    except ValidationError as error:
-        raise ConfigError(_describe(error, source)) from None
+        config = convert(_with_policy_path(data), GuardrailConfig)
+    except ConversionError as error:
+        raise ConfigError(f"{source} is invalid: {error}") from None
     policy_file = config.policy_file
     if root is not None and not policy_file.is_absolute():
         policy_file = root / policy_file
     if not policy_file.is_file():
         raise ConfigError(f"{source} is invalid: policy_file: no such file {config.policy_file}")
-    return config.model_copy(update={"policy_file": policy_file.resolve()})
+    return msgspec.structs.replace(config, policy_file=policy_file.resolve())
 
 
 def load_config(path: str | Path) -> GuardrailConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from guardrail.core.policy import PolicyError
 from infra.application import CONFIG_CONTEXT_KEY, build_app
 from infra.bundling import PROJECT_ROOT
-from infra.config import ConfigError, known_regions, load_config, project_root
+from infra.config import ConfigError, known_regions, load_config, parse_config, project_root
 from tests.infra.support import EXAMPLE_CONFIG, EXAMPLE_POLICY, cdk_context, example_config_data, write_yaml
 
 
@@ -103,13 +104,14 @@ def test_organizations_role_with_a_path(tmp_path: Path) -> None:
     ("changes", "field"),
     [
         ({"management_account_id": "11111111111"}, "management_account_id"),
+        ({"management_account_id": 111111111111}, "management_account_id"),  # unquoted in YAML
         ({"central_account_id": "111111111111"}, "central_account_id"),
         ({"organization_id": "o-short"}, "organization_id"),
         ({"regions": ["us-east-1", "mars-north-1"]}, "regions"),
         ({"regions": ["us-east-1", "us-east-1"]}, "regions"),
         ({"regions": []}, "regions"),
         ({"central_region": "moon-1"}, "central_region"),
-        ({"alert_emails": ["not-an-address"]}, "alert_emails.0"),
+        ({"alert_emails": ["not-an-address"]}, "alert_emails[0]"),
         ({"alert_emails": []}, "alert_emails"),
         ({"organizations_role_arn": "arn:aws:iam::333333333333:role/Reader"}, "organizations_role_arn"),
         ({"organizations_role_arn": "not-an-arn"}, "organizations_role_arn"),
@@ -117,19 +119,23 @@ def test_organizations_role_with_a_path(tmp_path: Path) -> None:
         ({"central_bus_name": "default"}, "central_bus_name"),
         ({"member_role_name": "has space"}, "member_role_name"),
         ({"policy_file": "/nonexistent/policy.yaml"}, "policy_file"),
+        ({"policy_file": 42}, "policy_file"),
+        ({"policy_file": ""}, "policy_file"),
+        ({"policy_file": ["policy.yaml"]}, "policy_file"),
         ({"alert_email": ["typo@example.com"]}, "alert_email"),
         ({"root_id": None}, "root_id"),
         ({"root_id": "r-AB"}, "root_id"),
-        ({"stackset_targets": ["ou-bad"]}, "stackset_targets.0"),
-        ({"stackset_targets": ["Sandbox"]}, "stackset_targets.0"),
+        ({"stackset_targets": ["ou-bad"]}, "stackset_targets[0]"),
+        ({"stackset_targets": ["Sandbox"]}, "stackset_targets[0]"),
         ({"stackset_targets": ["ou-ab12-sandbox1", "ou-ab12-sandbox1"]}, "stackset_targets"),
         ({"stackset_targets": ["ou-cd34-sandbox1"]}, "stackset_targets"),
         ({"stackset_targets": ["r-cd34"]}, "stackset_targets"),
         ({"stackset_call_as": "ADMIN"}, "stackset_call_as"),
         ({"remediation_enabled": "sometimes"}, "remediation_enabled"),
+        ({"remediation_enabled": "true"}, "remediation_enabled"),  # no coercion from text
         ({"scp": {"enable": True}}, "scp.enable"),
         ({"scp": {"enabled": True}}, "scp.targets"),
-        ({"scp": {"enabled": True, "targets": ["ou-nope"]}}, "scp.targets.0"),
+        ({"scp": {"enabled": True, "targets": ["ou-nope"]}}, "scp.targets[0]"),
         ({"scp": {"enabled": True, "targets": ["111111111111"]}}, "scp.targets"),
         ({"scp": {"enabled": True, "targets": ["r-ab12", "r-ab12"]}}, "scp.targets"),
         ({"detect_role_name": "IdentityCenterGuardrailMemberRole"}, "detect_role_name"),
@@ -137,13 +143,40 @@ def test_organizations_role_with_a_path(tmp_path: Path) -> None:
     ],
 )
 def test_bad_configuration_names_the_field(tmp_path: Path, changes: dict[str, Any], field: str) -> None:
-    with pytest.raises(ConfigError, match=rf"\b{field}\b"):
+    """The field comes first in the problem, in the notation of `guardrail.core.strict`."""
+    with pytest.raises(ConfigError, match=rf"guardrail\.yaml is invalid: {re.escape(field)}: "):
         load_config(_config_file(tmp_path, **changes))
 
 
 def test_unknown_key_is_reported_as_such(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="alert_email: Extra inputs are not permitted"):
+    with pytest.raises(ConfigError, match="alert_email: unknown field"):
         load_config(_config_file(tmp_path, alert_email=["typo@example.com"]))
+    with pytest.raises(ConfigError, match=r"scp\.enable: unknown field"):
+        load_config(_config_file(tmp_path, scp={"enable": True, "targets": ["r-ab12"]}))
+
+
+def test_missing_key_is_reported_as_such(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is invalid: organization_id: required field missing"):
+        load_config(_config_file(tmp_path, organization_id=None))
+    with pytest.raises(ConfigError, match="is invalid: policy_file: required field missing"):
+        load_config(_config_file(tmp_path, policy_file=None))
+
+
+def test_policy_file_is_a_path_whether_given_as_text_or_as_a_path() -> None:
+    data = example_config_data()
+    from_text = parse_config({**data, "policy_file": str(EXAMPLE_POLICY)})
+    from_path = parse_config({**data, "policy_file": EXAMPLE_POLICY})
+    assert from_text.policy_file == from_path.policy_file == EXAMPLE_POLICY.resolve()
+    assert isinstance(from_text.policy_file, Path)
+    assert from_text == from_path
+    relative = parse_config({**data, "policy_file": "policy/policy.yaml"}, root=PROJECT_ROOT)
+    assert relative.policy_file == EXAMPLE_POLICY.resolve()
+
+
+def test_configuration_is_immutable() -> None:
+    config = load_config(EXAMPLE_CONFIG)
+    with pytest.raises(AttributeError):
+        config.regions = ("us-east-1",)  # type: ignore[misc]
 
 
 def test_unreadable_or_malformed_files(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from guardrail.core.policy import (
     json_schema,
     load_policy,
     parse_policy,
+    policy_data,
 )
 from guardrail.core.rules import RULE_IDS
 from guardrail.core.strict import convert
@@ -156,6 +157,14 @@ def test_a_json_policy_loads_like_the_yaml_one(tmp_path: Path) -> None:
     shipped = tmp_path / "policy.json"
     shipped.write_text(json.dumps(data, default=str))
     assert load_policy(shipped) == load_policy(EXAMPLE)
+
+
+def test_the_shipped_json_reads_back_into_the_same_policy() -> None:
+    """What synth ships to the function (`policy_data` as JSON) is the policy that was validated."""
+    policy = load_policy(EXAMPLE)
+    shipped = json.loads(json.dumps(policy_data(policy)))
+    assert shipped["exemptions"][0]["expires"] == "2027-03-31"
+    assert parse_policy(shipped) == policy
 
 
 def test_an_empty_yaml_file_is_the_default_policy(tmp_path: Path) -> None:
