@@ -69,7 +69,8 @@ def _report(figures: dict[str, Any]) -> str:
             f"## Cold start\n\nFresh processes, median of {c['runs']} runs, milliseconds of CPU time "
             f"(wall time: floor {c['floor_wall_ms']}, init {c['init_wall_ms']}); "
             f"{c['clients']} boto3 clients by the end of the first event. Ratio to the floor: "
-            f"**{c['ratio']}x** (goal {GOAL_RATIO}x: {met}). Peak RSS after init: {c['init_rss_mb']} MB "
+            f"**{c['ratio']}x** (goal {GOAL_RATIO}x: {met}; single runs from {c['ratio_low']}x to "
+            f"{c['ratio_high']}x). Peak RSS after init: {c['init_rss_mb']} MB "
             f"(floor {c['floor_rss_mb']} MB).\n\n" + _table(["", "ms"], rows)
         )
     if "throughput" in figures:

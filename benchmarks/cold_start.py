@@ -44,6 +44,10 @@ class ColdStartFigures:
     second_event_client_side_ms: float
     cold_start_ms: float
     ratio: float
+    # The ratio of each interleaved pair of runs (init of run i plus the median first event, over
+    # floor of run i), lowest and highest: how much one measurement can be trusted on this machine.
+    ratio_low: float
+    ratio_high: float
     clients: int
     compile_ms: float
     floor_rss_mb: float
@@ -97,6 +101,7 @@ def measure_cold_start(runs: int = 5) -> ColdStartFigures:
     init_ms = _median([i["total_ms"] for i in inits])
     first = _median([s["first"]["client_side_ms"] for s in served])
     cold = round(init_ms + first, 1)
+    pairs = [round((i["total_ms"] + first) / f["total_ms"], 2) for i, f in zip(inits, floors, strict=True)]
     return ColdStartFigures(
         runs=runs,
         floor_ms=floor_ms,
@@ -112,6 +117,8 @@ def measure_cold_start(runs: int = 5) -> ColdStartFigures:
         second_event_client_side_ms=_median([s["second"]["client_side_ms"] for s in served]),
         cold_start_ms=cold,
         ratio=round(cold / floor_ms, 2),
+        ratio_low=min(pairs),
+        ratio_high=max(pairs),
         clients=len(served[0]["clients"]),
         compile_ms=_compile_ms(),
         floor_rss_mb=_median([f["rss_mb"] for f in floors]),

@@ -87,10 +87,10 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
 
 def _tags(raw: Any) -> dict[str, str]:
     """Tags as CloudTrail may record them: [{key, value}], [{Key, Value}] or a plain map."""
-    if isinstance(raw, dict):
-        return {str(k): str(v) for k, v in raw.items() if v is not None}
     tags: dict[str, str] = {}
-    if isinstance(raw, list):
+    if isinstance(raw, dict):
+        tags = {str(k): str(v) for k, v in raw.items() if v is not None}
+    elif isinstance(raw, list):
         for item in raw:
             if isinstance(item, dict):
                 key = item.get("key", item.get("Key"))

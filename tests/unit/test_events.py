@@ -59,6 +59,34 @@ def test_tags_as_a_map_are_accepted() -> None:
     assert parse_api_call(event).requested_tags == {"purpose": "trial"}
 
 
+@pytest.mark.parametrize("shape", ["map", "list"])
+def test_request_tags_are_clipped_in_number_and_length_whatever_their_shape(shape: str) -> None:
+    tags = {f"key-{i}-" + "k" * 300: "v" * 1000 for i in range(100)}
+    event = sample("create-instance-cli-trial-tagged")
+    event["detail"]["requestParameters"]["tags"] = (
+        tags if shape == "map" else [{"key": k, "value": v} for k, v in tags.items()]
+    )
+    requested = parse_api_call(event).requested_tags
+    assert len(requested) == 75
+    assert all(len(k) <= 256 and len(v) <= 512 for k, v in requested.items())
+
+
+def test_a_naive_event_time_is_rejected() -> None:
+    event = sample("create-instance-console-success")
+    event["detail"]["eventTime"] = "2026-11-10T09:14:22"
+    with pytest.raises(InvalidEvent, match=r"detail\.eventTime: .*timezone"):
+        parse_api_call(event)
+
+
+def test_a_rejection_quoting_a_huge_value_stays_short() -> None:
+    event = sample("create-instance-console-success")
+    event["detail"]["eventName"] = "x" * 100_000
+    with pytest.raises(InvalidEvent) as raised:
+        parse_api_call(event)
+    assert str(raised.value).startswith("detail.eventName: ")
+    assert len(str(raised.value)) <= 512
+
+
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
