@@ -156,6 +156,14 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
             raise ValueError(f"regions: listed more than once: {duplicates}")
         if self.organization_instance_region is not None:
             _check_region("organization_instance_region", self.organization_instance_region)
+            if self.organizations_role_arn is None:
+                # The organization instance belongs to the management account; ListInstances shows it
+                # there, and no other account is known to see it.
+                raise ValueError(
+                    "organization_instance_region: reading the organization instance needs "
+                    "organizations_role_arn, a role in the management account (the management stack "
+                    "creates it); without it the check against the organization instance never runs"
+                )
         if self.organizations_role_arn is not None:
             role_account = self.organizations_role_arn.split(":")[4]
             if role_account != self.management_account_id:

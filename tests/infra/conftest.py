@@ -26,10 +26,14 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def synthesized_delegated_admin(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The example without an Organizations role: the central account is a delegated administrator."""
+    """The example without an Organizations role: the central account is a delegated administrator.
+
+    Without the role there is no way to read the organization instance, so none is configured.
+    """
     folder = tmp_path_factory.mktemp("delegated-admin")
     config = example_config_data()
     del config["organizations_role_arn"]
+    del config["organization_instance_region"]
     config["policy_file"] = str(EXAMPLE_POLICY)
     return synthesize(write_yaml(folder / "guardrail.yaml", config), folder / "cdk.out")
 

@@ -116,6 +116,8 @@ def test_organizations_role_with_a_path(tmp_path: Path) -> None:
         ({"organizations_role_arn": "arn:aws:iam::333333333333:role/Reader"}, "organizations_role_arn"),
         ({"organizations_role_arn": "not-an-arn"}, "organizations_role_arn"),
         ({"organization_instance_region": "xx-west-9"}, "organization_instance_region"),
+        # The organization instance can only be read through the role in the management account.
+        ({"organizations_role_arn": None}, "organization_instance_region"),
         ({"central_bus_name": "default"}, "central_bus_name"),
         ({"member_role_name": "has space"}, "member_role_name"),
         ({"policy_file": "/nonexistent/policy.yaml"}, "policy_file"),
