@@ -8,18 +8,34 @@ number of round trips an event waits for, whatever the network's speed.
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 import boto3
 
-from benchmarks.harness import Bench, create_event, emulated_function, sample_event
+from benchmarks.harness import (
+    EXAMPLE_POLICY,
+    Bench,
+    create_event,
+    emulated_function,
+    sample_event,
+)
+from emulator.environment import PROD_INSTANCE_ARN
 from emulator.organization import PROD_ACCOUNT_ID
 from emulator.wire import WireCall, longest_chain
+from guardrail.core.policy import load_policy, policy_data
+
+if TYPE_CHECKING:
+    from guardrail.handlers.detect import Runtime
 
 WARM_GOAL = 4  # sequential round trips for a CreateInstance on a warm function
 
@@ -71,10 +87,30 @@ def _measure(
     )
 
 
+def _enforcing(bench: Bench, session: boto3.session.Session, scratch: str) -> Runtime:
+    """A runtime whose policy enforces and remediates unapproved accounts: Prod's instances go."""
+    policy = policy_data(load_policy(EXAMPLE_POLICY))
+    policy["mode"] = "enforce"
+    policy["rules"]["account-not-approved"] = {"action": "remediate"}
+    path = Path(scratch) / "enforce.json"
+    path.write_text(json.dumps(policy), encoding="utf-8")
+    with mock.patch.dict(os.environ, {"POLICY_PATH": str(path)}):
+        return bench.runtime(session)
+
+
+def _instance_in(bench: Bench, account_id: str, instance_arn: str) -> None:
+    """Put the account's instance back (a deleting run removed it)."""
+    if not bench.world.identity_center.instances(account_id):
+        bench.world.identity_center.seed_instance(
+            account_id, "eu-west-1", name=f"team-{account_id}", instance_arn=instance_arn
+        )
+
+
 def measure_calls(latency: float = 0.025, runs: int = 5) -> list[CallFigures]:
     figures: list[CallFigures] = []
-    with emulated_function(latency=latency) as bench:
+    with emulated_function(latency=latency) as bench, tempfile.TemporaryDirectory() as scratch:
         newcomers = iter(bench.member_accounts(runs))
+        doomed = iter(bench.member_accounts(runs))
         loaded = boto3.session.Session()  # once used, its service models stay loaded
         warm = bench.runtime(loaded)
         bench.serve(warm, create_event())  # warms the caches: organization, Prod, its OUs, roles
@@ -113,4 +149,23 @@ def measure_calls(latency: float = 0.025, runs: int = 5) -> list[CallFigures]:
             _measure("Duplicate delivery", runs, lambda _: (warm, repeated), bench),
             _measure("Malformed event (rejected)", runs, lambda _: (warm, {"detail": "junk"}), bench),
         ]
+
+        # Enforce mode: the unapproved account's instance is deleted (put back before each run).
+        enforcing = _enforcing(bench, loaded, scratch)
+        bench.serve(enforcing, create_event())  # warms its caches, and deletes Prod's instance
+
+        def delete_same(_: int) -> tuple[Any, Any]:
+            _instance_in(bench, PROD_ACCOUNT_ID, PROD_INSTANCE_ARN)
+            return enforcing, create_event()
+
+        def delete_new(_: int) -> tuple[Any, Any]:
+            return enforcing, create_event(next(doomed))
+
+        figures += [
+            _measure("CreateInstance deleted (enforce), warm, same account", runs, delete_same, bench),
+            _measure(
+                "CreateInstance deleted (enforce), warm, new account in a known OU", runs, delete_new, bench
+            ),
+        ]
+        _instance_in(bench, PROD_ACCOUNT_ID, PROD_INSTANCE_ARN)
     return figures

@@ -11,17 +11,28 @@ Latency is the number of calls made one after another, so independent reads run 
 A fact that cannot be gathered, for any reason, is recorded as missing with the reason and never
 guessed: the decision turns incomplete instead. So is a fact that is not in by the deadline,
 which keeps an alert going out while the Lambda still has time, even when AWS hangs.
+
+Two cases cost more round trips than that, and only they do:
+
+* an instance still being created (CREATE_IN_PROGRESS) answers DescribeInstance but not
+  ListTagsForResource: it is described again after a short backoff until it settles, within the
+  deadline, and its tags are read then (`GatherSettings.settle_delays`);
+* before a deletion, `gather_fresh` reads every fact again, the cache bypassed (and refreshed with
+  what it reads): cached organization facts may be minutes old, and an account moved into an
+  approved OU meanwhile must not lose its instance.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 from botocore.exceptions import ClientError
@@ -34,6 +45,7 @@ from guardrail.core.facts import (
     ApiCall,
     Facts,
     InstanceFacts,
+    InstanceStatus,
     MissingFact,
     Operation,
     OrganizationalUnit,
@@ -58,6 +70,18 @@ class GatherSettings:
     # publish. A hung call keeps its thread, so the pool leaves room for a few of them.
     deadline_seconds: float = 30.0
     max_concurrent_calls: int = 32
+    # A new instance is CREATE_IN_PROGRESS for a while, and its tags cannot be read before it is
+    # ACTIVE: it is described again after each of these waits (while the deadline allows) until
+    # it is not. Fifteen seconds in all, well inside the deadline.
+    settle_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
+    # The fresh re-reading that confirms a deletion (`gather_fresh`) has a deadline of its own:
+    # with the first gathering's 30 s it leaves the function (60 s) time to delete and publish.
+    confirm_deadline_seconds: float = 10.0
+
+
+# A wait for an instance to settle is made only if this much of the deadline is left after it,
+# for describing the instance once more and reading its tags.
+SETTLE_MARGIN_SECONDS = 2.0
 
 
 class _Missing(Exception):
@@ -79,31 +103,41 @@ class TtlCache:
     """A small thread-safe cache: Organizations data and role sessions outlive one invocation.
 
     Concurrent requests for a missing key share one load (and its failure, which is not cached),
-    so a burst of events for a new account assumes its role once.
+    so a burst of events for a new account assumes its role once. `refresh` loads a key whatever
+    the cache holds. A value is stored only if its load started after that of the value it would
+    replace, so a slow load never overwrites a fresher one.
     """
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._seconds = seconds
         self._clock = clock
-        self._items: dict[Any, tuple[float, Any]] = {}
+        self._items: dict[Any, tuple[float, int, Any]] = {}  # key -> (expiry, load ticket, value)
         self._loading: dict[Any, Future[Any]] = {}
+        self._tickets = itertools.count()
         self._lock = threading.Lock()
 
     def peek(self, key: Any) -> tuple[bool, Any]:
         """Whether a fresh value is cached, and the value."""
         with self._lock:
             hit = self._items.get(key)
-        return (True, hit[1]) if hit is not None and hit[0] > self._clock() else (False, None)
+        return (True, hit[2]) if hit is not None and hit[0] > self._clock() else (False, None)
+
+    def _store(self, key: Any, ticket: int, value: Any) -> None:
+        """Under the lock."""
+        current = self._items.get(key)
+        if current is None or current[1] < ticket:
+            self._items[key] = (self._clock() + self._seconds, ticket, value)
 
     def get(self, key: Any, load: Callable[[], T]) -> T:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None and hit[0] > self._clock():
-                return hit[1]  # type: ignore[no-any-return]
+                return hit[2]  # type: ignore[no-any-return]
             pending = self._loading.get(key)
             owner = pending is None
             if pending is None:
                 pending = self._loading[key] = Future()
+            ticket = next(self._tickets)
         if not owner:
             return pending.result()  # type: ignore[no-any-return]
         try:
@@ -114,21 +148,57 @@ class TtlCache:
             pending.set_exception(error)
             raise
         with self._lock:
-            self._items[key] = (self._clock() + self._seconds, value)
+            self._store(key, ticket, value)
             del self._loading[key]
         pending.set_result(value)
         return value
 
+    def refresh(self, key: Any, load: Callable[[], T]) -> T:
+        """Load the key now, whatever is cached or being loaded, and cache what was loaded."""
+        with self._lock:
+            ticket = next(self._tickets)
+        value = load()  # a failure leaves the cache as it was
+        with self._lock:
+            self._store(key, ticket, value)
+        return value
+
+
+class _Reads(Protocol):
+    """Where one gathering takes the facts worth caching from: `TtlCache` or `_FreshReads`."""
+
+    def peek(self, key: Any) -> tuple[bool, Any]: ...
+
+    def get(self, key: Any, load: Callable[[], T]) -> T: ...
+
+
+class _FreshReads:
+    """The reads of one fresh gathering: each key is read from AWS once, after the gathering
+    started, whatever the cache holds; what is read refreshes the cache for later gatherings."""
+
+    def __init__(self, cache: TtlCache) -> None:
+        self._cache = cache
+        self._read = TtlCache(math.inf)  # what this gathering has read (or is reading), by key
+
+    def peek(self, key: Any) -> tuple[bool, Any]:
+        return self._read.peek(key)
+
+    def get(self, key: Any, load: Callable[[], T]) -> T:
+        return self._read.get(key, lambda: self._cache.refresh(key, load))
+
 
 class _Deadline:
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._seconds = seconds
-        self._end = time.monotonic() + seconds
+        self._clock = clock
+        self._end = clock() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._end - self._clock())
 
     def result(self, fact: str, future: Future[T]) -> T:
         """The future's value, or `_Missing` for `fact` when it failed or is not in by the deadline."""
         try:
-            return future.result(timeout=max(0.0, self._end - time.monotonic()))
+            return future.result(timeout=self.remaining())
         except FutureTimeout:
             raise _Missing(fact, f"not gathered within {self._seconds:g} s") from None
         except _Missing as gap:
@@ -144,9 +214,14 @@ class FactGatherer:
         settings: GatherSettings,
         *,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``clock`` (monotonic seconds) and ``sleep`` measure and spend the cache's lifetime, the
+        deadline and the waits for an instance to settle; tests hand in their own."""
         self._clients = clients
         self._settings = settings
+        self._clock = clock
+        self._sleep = sleep
         self._cache = TtlCache(settings.cache_seconds, clock)
         # Assumed-role credentials last an hour; keep them well inside that.
         self._sessions = TtlCache(min(settings.cache_seconds * 6, 2700.0), clock)
@@ -173,21 +248,21 @@ class FactGatherer:
     def _submit(self, work: Callable[[], T]) -> Future[T]:
         return self._calls.submit(work)
 
-    def _cached(self, key: Any, load: Callable[[], T]) -> Future[T]:
+    def _cached(self, key: Any, load: Callable[[], T], reads: _Reads) -> Future[T]:
         """A call's result from the cache, or a call started now to fill it."""
-        hit, value = self._cache.peek(key)
+        hit, value = reads.peek(key)
         if not hit:
-            return self._submit(lambda: self._cache.get(key, load))
+            return self._submit(lambda: reads.get(key, load))
         done: Future[T] = Future()
         done.set_result(value)
         return done
 
     # -- organization side -------------------------------------------------------------------
-    def _scps_of(self, target: str) -> Future[tuple[ServiceControlPolicy, ...]]:
+    def _scps_of(self, target: str, reads: _Reads) -> Future[tuple[ServiceControlPolicy, ...]]:
         """SCPs attached to one target; documents are cached by policy id (most are shared)."""
 
         def document(org: OrganizationsReader, policy_id: str) -> str:
-            return self._cache.get(("policy", policy_id), lambda: org.policy_document(policy_id))
+            return reads.get(("policy", policy_id), lambda: org.policy_document(policy_id))
 
         def load() -> tuple[ServiceControlPolicy, ...]:
             org = self._org()
@@ -198,16 +273,19 @@ class FactGatherer:
                 for policy_id, name in org.attached_policies(target)
             )
 
-        return self._cached(("scp", target), load)
+        return self._cached(("scp", target), load, reads)
 
-    def _parent_of(self, child_id: str) -> Future[tuple[str, str]]:
-        return self._cached(("parent", child_id), lambda: self._org().parent_of(child_id))
+    def _policy_document(self, policy_id: str, reads: _Reads) -> Future[str]:
+        return self._cached(("policy", policy_id), lambda: self._org().policy_document(policy_id), reads)
 
-    def _unit_name(self, unit_id: str) -> Future[str]:
-        return self._cached(("ou-name", unit_id), lambda: self._org().unit_name(unit_id))
+    def _parent_of(self, child_id: str, reads: _Reads) -> Future[tuple[str, str]]:
+        return self._cached(("parent", child_id), lambda: self._org().parent_of(child_id), reads)
+
+    def _unit_name(self, unit_id: str, reads: _Reads) -> Future[str]:
+        return self._cached(("ou-name", unit_id), lambda: self._org().unit_name(unit_id), reads)
 
     def _parents(
-        self, account_id: str, deadline: _Deadline, found: Callable[[str], object]
+        self, account_id: str, deadline: _Deadline, found: Callable[[str], object], reads: _Reads
     ) -> tuple[OrganizationalUnit, ...]:
         """The chain from the root down to the account's OU: one round trip per level, at most.
 
@@ -215,30 +293,34 @@ class FactGatherer:
         it. ``found`` is told each parent's id as soon as it is known, to start reading its SCPs.
         """
         names: list[tuple[str, Future[str]]] = []
-        parent_id, parent_type = deadline.result("account", self._parent_of(account_id))
+        parent_id, parent_type = deadline.result("account", self._parent_of(account_id, reads))
         found(parent_id)
         while parent_type != "ROOT":
             unit_id = parent_id
-            names.append((unit_id, self._unit_name(unit_id)))
-            parent_id, parent_type = deadline.result("account", self._parent_of(unit_id))
+            names.append((unit_id, self._unit_name(unit_id, reads)))
+            parent_id, parent_type = deadline.result("account", self._parent_of(unit_id, reads))
             found(parent_id)
         chain = [OrganizationalUnit(id=parent_id, name="Root")]
         chain += [OrganizationalUnit(id=u, name=deadline.result("account", f)) for u, f in reversed(names)]
         return tuple(chain)
 
-    def _account_name(self, account_id: str) -> Future[str | None]:
-        return self._cached(("account-name", account_id), lambda: self._org().account_name(account_id))
+    def _account_name(self, account_id: str, reads: _Reads) -> Future[str | None]:
+        return self._cached(("account-name", account_id), lambda: self._org().account_name(account_id), reads)
 
-    def _account_tags(self, account_id: str) -> Future[dict[str, str]]:
-        return self._cached(("account-tags", account_id), lambda: self._org().tags(account_id))
+    def _account_tags(self, account_id: str, reads: _Reads) -> Future[dict[str, str]]:
+        return self._cached(("account-tags", account_id), lambda: self._org().tags(account_id), reads)
 
     def _account(
-        self, account_id: str, deadline: _Deadline, found: Callable[[str], object] = lambda _: None
+        self,
+        account_id: str,
+        deadline: _Deadline,
+        reads: _Reads,
+        found: Callable[[str], object] = lambda _: None,
     ) -> AccountFacts:
         def load() -> AccountFacts:
-            name = self._account_name(account_id)
-            tags = self._account_tags(account_id)
-            parents = self._parents(account_id, deadline, found)
+            name = self._account_name(account_id, reads)
+            tags = self._account_tags(account_id, reads)
+            parents = self._parents(account_id, deadline, found, reads)
             return AccountFacts(
                 account_id=account_id,
                 name=deadline.result("account", name),
@@ -247,31 +329,62 @@ class FactGatherer:
             )
 
         try:
-            return self._cache.get(("account", account_id), load)
+            return reads.get(("account", account_id), load)
         except _Missing:
             raise
         except Exception as error:
             raise _Missing("account", _reason(error)) from error
 
+    def _read_again_what_was_cached(self, call: ApiCall, reads: _Reads) -> None:
+        """Start, all at once, the fresh reads of what the cache knew about the call's account.
+
+        Read one after another, the OU chain costs a round trip per level, and each SCP document
+        one more after its listing. Most often the account has not moved and no SCP has changed:
+        then, with the parent of every OU the cache placed it under, their names, SCP listings
+        and documents all being read concurrently, the walk up the chain finds each fresh value
+        already read or in flight. Whatever has changed is still read when the walk gets there;
+        what the cache suggested in vain costs a few calls, never a stale fact.
+        """
+        hit, account = self._cache.peek(("account", call.account_id))
+        if not hit:
+            return
+        targets = [call.account_id]
+        for unit in account.parents:
+            targets.append(unit.id)
+            if not unit.id.startswith("r-"):
+                self._parent_of(unit.id, reads)
+                self._unit_name(unit.id, reads)
+        for target in targets:
+            self._scps_of(target, reads)
+            known, policies = self._cache.peek(("scp", target))
+            for policy in policies if known else ():
+                self._policy_document(policy.policy_id, reads)
+
     def _organization_side(
-        self, call: ApiCall, deadline: _Deadline
+        self, call: ApiCall, deadline: _Deadline, reads: _Reads
     ) -> tuple[dict[str, Any], list[MissingFact]]:
         found: dict[str, Any] = {}
         missing: list[MissingFact] = []
         create = call.operation is Operation.CREATE
         # Everything that needs only the call starts now; the rest once the account is known.
-        organization = self._cached("org", lambda: self._org().organization())
-        own_scps = self._scps_of(call.account_id) if create else None
+        organization = self._cached("org", lambda: self._org().organization(), reads)
+        own_scps = self._scps_of(call.account_id, reads) if create else None
         region = self._settings.organization_instance_region
         org_instances = (
-            self._cached(("org-instances", region), lambda: self._instances_seen_by_org(region))
+            self._cached(("org-instances", region), lambda: self._instances_seen_by_org(region), reads)
             if create and region
             else None
         )
+        if create and isinstance(reads, _FreshReads):
+            self._read_again_what_was_cached(call, reads)
+
+        def scps_of(target: str) -> object:
+            return self._scps_of(target, reads)
+
         try:
             # For a CreateInstance, the SCPs of each OU are read as soon as the OU is known.
             found["account"] = self._account(
-                call.account_id, deadline, self._scps_of if create else lambda _: None
+                call.account_id, deadline, reads, scps_of if create else lambda _: None
             )
         except _Missing as gap:
             missing.append(gap.fact)
@@ -284,7 +397,7 @@ class FactGatherer:
 
         if "account" in found:
             try:
-                pending = [own_scps, *(self._scps_of(unit.id) for unit in found["account"].parents)]
+                pending = [own_scps, *(self._scps_of(unit.id, reads) for unit in found["account"].parents)]
                 scps = [deadline.result("service_control_policies", f) for f in pending if f is not None]
                 found["service_control_policies"] = tuple(p for target in scps for p in target)
             except _Missing as gap:
@@ -321,6 +434,7 @@ class FactGatherer:
 
     # -- member side -------------------------------------------------------------------------
     def _member_side(self, call: ApiCall, deadline: _Deadline) -> tuple[dict[str, Any], list[MissingFact]]:
+        """Nothing here is cached: every gathering, fresh or not, reads the member side anew."""
         found: dict[str, Any] = {}
         missing: list[MissingFact] = []
         describes = self._describes(call)
@@ -348,6 +462,10 @@ class FactGatherer:
             tags = self._submit(lambda: reader(call.region).tags(arn))
             try:
                 described = deadline.result("instance", instance)
+                if described.status == InstanceStatus.CREATE_IN_PROGRESS:
+                    # Its tags could not be read (the call above failed): once it has settled.
+                    described = self._settled(reader(call.region), arn, deadline)
+                    tags = self._submit(lambda: reader(call.region).tags(arn))
                 found["instance"] = msgspec.structs.replace(described, tags=deadline.result("instance", tags))
             except _Missing as gap:
                 missing.append(gap.fact)
@@ -364,6 +482,24 @@ class FactGatherer:
         else:
             found["account_instances"] = tuple(instances)
         return found, missing
+
+    def _settled(self, reader: InstanceReader, arn: str, deadline: _Deadline) -> InstanceFacts:
+        """The instance once it is no longer CREATE_IN_PROGRESS, described again after each wait
+        of the backoff that fits before the deadline; `_Missing` if it is still being created."""
+        waited = 0.0
+        for delay in self._settings.settle_delays:
+            if deadline.remaining() < delay + SETTLE_MARGIN_SECONDS:
+                break
+            self._sleep(delay)
+            waited += delay
+            described = deadline.result("instance", self._submit(lambda: reader.describe(arn)))
+            if described.status != InstanceStatus.CREATE_IN_PROGRESS:
+                return described
+        raise _Missing(
+            "instance",
+            f"the instance was still being created ({InstanceStatus.CREATE_IN_PROGRESS.value}) after "
+            f"{waited:g} s of waiting; its tags cannot be read before it is ACTIVE",
+        )
 
     @staticmethod
     def _describes(call: ApiCall) -> bool:
@@ -384,22 +520,35 @@ class FactGatherer:
         """
         account = call.account_id
         self._submit(self._org_clients)
-        self._parent_of(account)
-        self._account_name(account)
-        self._account_tags(account)
+        self._parent_of(account, self._cache)
+        self._account_name(account, self._cache)
+        self._account_tags(account, self._cache)
         if call.operation is Operation.CREATE:
             self._submit(lambda: self.member_clients(account))
-            self._scps_of(account)
+            self._scps_of(account, self._cache)
 
     def gather(self, call: ApiCall) -> Facts:
-        """All facts the decision may need for this call; Delete and Update need only the account."""
-        deadline = _Deadline(self._settings.deadline_seconds)
+        """All facts the decision may need for this call; Delete and Update need only the account.
+
+        Organization facts come from the cache when it has them (up to `cache_seconds` old)."""
+        return self._gather(call, self._cache, self._settings.deadline_seconds)
+
+    def gather_fresh(self, call: ApiCall) -> Facts:
+        """The same facts, every one read from AWS now: what a deletion is confirmed on.
+
+        The cache is not consulted but refreshed with what is read, so the events that follow see
+        the organization as it is now too. Role sessions are reused: they are credentials, not
+        facts. Runs within `confirm_deadline_seconds`."""
+        return self._gather(call, _FreshReads(self._cache), self._settings.confirm_deadline_seconds)
+
+    def _gather(self, call: ApiCall, reads: _Reads, deadline_seconds: float) -> Facts:
+        deadline = _Deadline(deadline_seconds, self._clock)
         member = (
             self._branches.submit(self._member_side, call, deadline)
             if call.operation is Operation.CREATE
             else None
         )
-        found, missing = self._organization_side(call, deadline)
+        found, missing = self._organization_side(call, deadline, reads)
         if member is not None:
             try:
                 member_found, member_missing = deadline.result("account_instances", member)

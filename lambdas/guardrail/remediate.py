@@ -1,8 +1,9 @@
 """Deleting an account instance, only after proving the guardrail may.
 
-The decision already checked ownership on the gathered facts; this module checks again against
-a fresh DescribeInstance right before deleting, because an instance can change between the two
-(deleted by its owner, still being created). Anything short of proof leaves the instance alone.
+The decision already checked ownership on facts read fresh for the purpose (`Guardrail` decides a
+deletion again on them, the cache bypassed); this module checks once more against a
+DescribeInstance right before deleting, because an instance can change between the two (deleted
+by its owner meanwhile). Anything short of proof leaves the instance alone.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """One call in, one alert out: gather the facts, decide, remediate when decided, publish.
 
+A deletion is never decided on cached facts alone: when the decision is to delete, every fact is
+read again from AWS and the decision made again; only if it still says delete is the instance
+deleted, and the alert tells what the facts read last say.
+
 Kept free of Lambda and Powertools so that the handler, the local runner and the tests drive the
 very same path.
 """
@@ -12,13 +16,19 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from guardrail.core.alert import Alert, build_alert
-from guardrail.core.decision import Action, decide
+from guardrail.core.decision import Action, Decision, decide
 from guardrail.core.facts import ApiCall, Facts
 from guardrail.core.policy import Policy
 
 
 class Gatherer(Protocol):
     def gather(self, call: ApiCall) -> Facts: ...
+
+
+class FreshGatherer(Protocol):
+    def gather_fresh(self, call: ApiCall) -> Facts:
+        """Every fact read from AWS now, no cache consulted: what a deletion is confirmed on."""
+        ...
 
 
 class Publisher(Protocol):
@@ -47,12 +57,15 @@ class Guardrail:
         policy: Policy,
         clock: Callable[[], datetime] = utc_now,
         remediator: Remediator | None = None,
+        confirmer: FreshGatherer | None = None,
     ) -> None:
+        """Deleting needs both a ``remediator`` and a ``confirmer`` to read the facts fresh."""
         self._gatherer = gatherer
         self._publisher = publisher
         self._policy = policy
         self._clock = clock
         self._remediator = remediator
+        self._confirmer = confirmer
 
     def evaluate(self, facts: Facts) -> Alert:
         """The decision as an alert, acting on nothing: what `guardrail evaluate` shows."""
@@ -66,12 +79,32 @@ class Guardrail:
         decision = decide(facts, self._policy, self._clock())
         remediation = None
         if decision.action is Action.DELETE:
-            result = (
-                self._remediator.delete(facts)
-                if self._remediator is not None
-                else RemediationResult("skipped", "no remediator is configured")
-            )
-            remediation = {"status": result.status, "detail": result.detail}
+            facts, decision, result = self._delete(call, facts, decision)
+            if result is not None:
+                remediation = {"status": result.status, "detail": result.detail}
         alert = build_alert(facts, decision, mode=self._policy.mode.value, remediation=remediation)
         self._publisher.publish(alert)
         return alert
+
+    def _delete(
+        self, call: ApiCall, facts: Facts, decision: Decision
+    ) -> tuple[Facts, Decision, RemediationResult | None]:
+        """Delete the instance if facts read now still call for it: the facts and decision the
+        alert is to tell, and what remediation did (None when the fresh decision is not to delete).
+
+        Organization facts may come from a cache minutes old, and the account may have been moved
+        into an approved OU since: a deletion decided on them is decided again on facts read now.
+        """
+        if self._remediator is None:
+            return facts, decision, RemediationResult("skipped", "no remediator is configured")
+        if self._confirmer is None:
+            return (
+                facts,
+                decision,
+                RemediationResult("skipped", "no fresh reading of the facts is configured"),
+            )
+        fresh = self._confirmer.gather_fresh(call)
+        confirmed = decide(fresh, self._policy, self._clock())
+        if confirmed.action is not Action.DELETE:
+            return fresh, confirmed, None
+        return fresh, confirmed, self._remediator.delete(fresh)

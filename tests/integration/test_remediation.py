@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from msgspec.structs import replace
 
 from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
-from emulator.organization import administrator_client
+from emulator.organization import MANAGEMENT_ACCOUNT_ID, administrator_client
 from emulator.wire import ACCESS_DENIED, AwsError, AwsWire
 from guardrail.adapters.clients import AwsClients
 from guardrail.core.policy import Mode, Policy, RuleSettings, policy_data
@@ -21,6 +25,42 @@ from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, sample
 
 PROD = "444444444444"
+PENDING_TAGS = {"purpose": "trial", "owner": "alice@example.com", "expires": "2026-12-01"}
+
+
+class FakeTime:
+    """Monotonic time that passes only when the code under test sleeps; nothing really waits.
+
+    ``then[n]`` runs after the n-th sleep: what AWS finished meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+        self.then: dict[int, Callable[[], object]] = {}
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept.append(seconds)
+        action = self.then.get(len(self.slept))
+        if action is not None:
+            action()
+
+
+@pytest.fixture
+def time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def runtime(env: EmulatedEnvironment, time: FakeTime) -> detect.Runtime:
+    """The handler's runtime, as in conftest, waiting on fake time."""
+    built = detect.build_runtime(clock=lambda: NOW, sleep=time.sleep)
+    built.once.register(LambdaContextStub())  # type: ignore[arg-type]
+    return built
 
 
 @pytest.fixture
@@ -32,6 +72,45 @@ def policy(policy: Policy) -> Policy:
 
 def prod_instances(env: EmulatedEnvironment) -> list[str]:
     return [i.instance_arn for i in env.identity_center.instances(PROD)]
+
+
+def the_alert(env: EmulatedEnvironment) -> dict[str, Any]:
+    alerts = env.received_alerts()
+    assert len(alerts) == 1, alerts
+    body: dict[str, Any] = alerts[0]["body"]
+    return body
+
+
+def new_delivery(name: str) -> dict[str, Any]:
+    event = sample(name)
+    event["detail"]["eventID"] = str(uuid.uuid4())
+    return event
+
+
+def deletions(env: EmulatedEnvironment) -> int:
+    """DeleteInstance calls served in Prod so far (a test's own setup included)."""
+    return len(
+        [c for c in env.identity_center.calls if c.account == PROD and c.operation == "DeleteInstance"]
+    )
+
+
+def pending_instance(
+    env: EmulatedEnvironment, status: str = "CREATE_IN_PROGRESS"
+) -> tuple[str, dict[str, Any]]:
+    """A new instance in Prod (eu-central-1) in ``status``, and the event of its creation."""
+    # One instance per account: remove the seeded one first.
+    administrator_client(PROD, "sso-admin", region="eu-west-1").delete_instance(InstanceArn=PROD_INSTANCE_ARN)
+    arn = env.identity_center.seed_instance(
+        PROD,
+        "eu-central-1",
+        name="pending",
+        status=status,  # type: ignore[arg-type]
+        tags=PENDING_TAGS,
+    )
+    event = sample("create-instance-console-success")
+    event["detail"]["awsRegion"] = event["region"] = "eu-central-1"
+    event["detail"]["responseElements"]["instanceArn"] = arn
+    return arn, event
 
 
 def test_an_unapproved_instance_is_deleted_and_the_alert_says_so(
@@ -61,22 +140,158 @@ def test_an_instance_gone_before_deletion_is_reported_not_failed(
 
 
 def test_an_instance_still_being_created_is_left_alone(
-    env: EmulatedEnvironment, runtime: detect.Runtime
+    env: EmulatedEnvironment, runtime: detect.Runtime, time: FakeTime
 ) -> None:
-    # One instance per account: remove the seeded one, then a new one is still being created.
-    administrator_client(PROD, "sso-admin", region="eu-west-1").delete_instance(InstanceArn=PROD_INSTANCE_ARN)
-    arn = env.identity_center.seed_instance(PROD, "eu-central-1", name="pending", status="CREATE_IN_PROGRESS")
-    event = sample("create-instance-console-success")
-    event["detail"]["awsRegion"] = event["region"] = "eu-central-1"
-    event["detail"]["responseElements"]["instanceArn"] = arn
+    # A new instance that stays CREATE_IN_PROGRESS for longer than the function waits.
+    arn, event = pending_instance(env)
+    deletes = deletions(env)
     detect.process(event, runtime)
 
-    body = env.received_alerts()[0]["body"]
+    body = the_alert(env)
     # While CREATE_IN_PROGRESS only Describe and Delete answer, so its tags are missing: withheld.
     assert body["action"] == "alert"
     assert body["action_reason"].startswith("remediation withheld")
+    reasons = {m["fact"]: m["reason"] for m in body["missing_facts"]}
+    assert "still being created" in reasons["instance"]
+    assert {u["missing_fact"] for u in body["undetermined"]} == {"instance"}
+    assert arn in prod_instances(env)
+    assert deletions(env) == deletes
+    # It was described again after each wait of the backoff, all within the gathering's deadline.
+    assert time.slept == [1.0, 2.0, 4.0, 8.0]
+    assert sum(time.slept) < GatherSettings(member_role_name="any", regions=()).deadline_seconds
+    describes = [
+        c for c in env.identity_center.calls if c.account == PROD and c.operation == "DescribeInstance"
+    ]
+    assert len(describes) == 1 + len(time.slept)
+
+
+def test_an_instance_that_settles_while_the_function_waits_is_fully_checked(
+    env: EmulatedEnvironment, runtime: detect.Runtime, time: FakeTime
+) -> None:
+    arn, event = pending_instance(env)
+    time.then[2] = env.identity_center.complete_pending  # creation ends during the second wait
+    detect.process(event, runtime)
+
+    body = the_alert(env)
+    assert time.slept == [1.0, 2.0]
+    assert (body["missing_facts"], body["undetermined"]) == ([], [])
+    assert body["instance"]["status"] == "ACTIVE"
+    assert body["instance"]["tags"] == PENDING_TAGS  # read once it was ACTIVE
+    assert body["verdict"] == "violation"
+    assert "account-not-approved" in {f["rule"] for f in body["findings"]}
+    # Every fact in, the instance ACTIVE and owned by Prod: the policy's remediation goes ahead.
+    assert (body["action"], body["remediation"]["status"]) == ("delete-instance", "deleted")
+    assert arn not in prod_instances(env)
+
+
+def test_an_instance_whose_creation_failed_is_not_waited_for(
+    env: EmulatedEnvironment, runtime: detect.Runtime, time: FakeTime
+) -> None:
+    arn, event = pending_instance(env, status="CREATE_FAILED")
+    deletes = deletions(env)
+    detect.process(event, runtime)
+
+    body = the_alert(env)
+    assert time.slept == []
+    assert body["action"] == "alert"
     assert "instance" in {m["fact"] for m in body["missing_facts"]}
-    assert arn in [i.instance_arn for i in env.identity_center.instances(PROD)]
+    assert arn in prod_instances(env)
+    assert deletions(env) == deletes
+
+
+def test_the_wait_for_an_instance_to_settle_ends_before_the_deadline(
+    env: EmulatedEnvironment, time: FakeTime
+) -> None:
+    _, event = pending_instance(env)
+    settings = dataclasses.replace(runtime_settings(), deadline_seconds=8.0)
+    gatherer = FactGatherer(AwsClients(), settings, clock=time.clock, sleep=time.sleep)
+
+    facts = gatherer.gather(parse_api_call(event))
+
+    # Waits of 1 and 2 s leave 5 s; one of 4 s would leave too little to describe and read tags.
+    assert time.slept == [1.0, 2.0]
+    reasons = {m.fact: m.reason for m in facts.missing}
+    assert reasons == {
+        "instance": "the instance was still being created (CREATE_IN_PROGRESS) after 3 s of waiting; "
+        "its tags cannot be read before it is ACTIVE"
+    }
+
+
+def move_prod_to(env: EmulatedEnvironment, ou_path: str) -> None:
+    """An administrator moves the Prod account, as in the Organizations console."""
+    organizations = administrator_client(MANAGEMENT_ACCOUNT_ID, "organizations")
+    (parent,) = organizations.list_parents(ChildId=PROD)["Parents"]
+    organizations.move_account(
+        AccountId=PROD, SourceParentId=parent["Id"], DestinationParentId=env.organization.ou_ids[ou_path]
+    )
+
+
+def test_an_account_moved_into_an_approved_ou_within_the_cache_window_keeps_its_instance(
+    env: EmulatedEnvironment, runtime: detect.Runtime
+) -> None:
+    """The audit's case: the cached OU chain says Workloads/Prod, Organizations says Sandbox."""
+    detect.process(sample("create-instance-denied-by-scp"), runtime)  # the SCP denies; Prod is cached
+    assert the_alert(env)["ou_path"] == "Workloads/Prod"
+    move_prod_to(env, "Sandbox")  # the administrator approves the team's account...
+
+    with AwsWire() as wire, wire.recording() as calls:
+        detect.process(sample("create-instance-console-success"), runtime)  # ...and the team retries
+
+    body = the_alert(env)
+    assert body["ou_path"] == "Sandbox"
+    assert "account-not-approved" not in {f["rule"] for f in body["findings"]}
+    assert body["action"] != "delete-instance"
+    assert body["remediation"] is None
+    assert prod_instances(env) == [PROD_INSTANCE_ARN]
+    assert deletions(env) == 0
+    # The cached facts asked for the deletion: the organization was read again to confirm it.
+    assert ("organizations", "ListParents") in {(c.service, c.operation) for c in calls}
+
+    # What was read refreshed the cache: the next event sees Sandbox without reading it again.
+    with AwsWire() as wire, wire.recording() as calls:
+        detect.process(new_delivery("create-instance-denied-by-scp"), runtime)
+    assert the_alert(env)["ou_path"] == "Sandbox"
+    assert [c for c in calls if c.service == "organizations"] == []
+
+
+def test_a_still_unapproved_account_loses_its_instance_on_facts_read_fresh(
+    env: EmulatedEnvironment, runtime: detect.Runtime
+) -> None:
+    detect.process(sample("create-instance-denied-by-scp"), runtime)  # every organization fact cached
+    env.received_alerts()
+
+    with AwsWire() as wire, wire.recording() as calls:
+        detect.process(sample("create-instance-console-success"), runtime)
+
+    body = the_alert(env)
+    assert body["ou_path"] == "Workloads/Prod"
+    assert (body["action"], body["remediation"]["status"]) == ("delete-instance", "deleted")
+    assert prod_instances(env) == []
+    # Although all of it was cached, the organization was read again before deleting.
+    read_again = {c.operation for c in calls if c.service == "organizations"}
+    assert {
+        "DescribeOrganization",
+        "DescribeAccount",
+        "ListParents",
+        "DescribeOrganizationalUnit",
+        "ListPoliciesForTarget",
+        "DescribePolicy",
+    } <= read_again
+    operations = [(c.service, c.operation) for c in calls]
+    assert operations.index(("sso-admin", "DeleteInstance")) > max(
+        i for i, (service, _) in enumerate(operations) if service == "organizations"
+    )
+
+
+def test_with_nothing_to_delete_a_warm_function_reads_nothing_from_organizations(
+    env: EmulatedEnvironment, runtime: detect.Runtime
+) -> None:
+    detect.process(sample("create-instance-denied-by-scp"), runtime)
+    env.received_alerts()
+    with AwsWire() as wire, wire.recording() as calls:
+        detect.process(new_delivery("create-instance-denied-by-scp"), runtime)
+    assert the_alert(env)["action"] != "delete-instance"
+    assert [c for c in calls if c.service == "organizations"] == []
 
 
 def test_dry_run_reports_what_it_would_delete_and_deletes_nothing(

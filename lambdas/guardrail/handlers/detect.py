@@ -7,6 +7,7 @@ clients, caches) is built on the first event and reused while the function stays
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,10 +57,15 @@ def _env(name: str, default: str | None = None) -> str:
     return value
 
 
-def build_runtime(clock: Callable[[], datetime] = utc_now, clients: AwsClients | None = None) -> Runtime:
+def build_runtime(
+    clock: Callable[[], datetime] = utc_now,
+    clients: AwsClients | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Runtime:
     """Built once per execution environment; a bad policy fails here, loudly, on every event.
 
-    ``clients`` lets tests and benchmarks hand in their own session.
+    ``clients`` lets tests and benchmarks hand in their own session, ``sleep`` their own waits
+    (for an instance still being created to settle).
     """
     clients = clients or AwsClients()
     # The policy ships next to the package; a relative path is taken from the function's code root.
@@ -71,13 +77,14 @@ def build_runtime(clock: Callable[[], datetime] = utc_now, clients: AwsClients |
         organization_instance_region=_env("ORGANIZATION_INSTANCE_REGION", "") or None,
         partition=_env("AWS_PARTITION", "aws"),
     )
-    gatherer = FactGatherer(clients, settings)
+    gatherer = FactGatherer(clients, settings, sleep=sleep)
     guardrail = Guardrail(
         gatherer,
         SnsAlertPublisher(clients.client("sns"), _env("ALERT_TOPIC_ARN")),
         policy,
         clock,
-        InstanceRemediator(gatherer.member_clients),
+        remediator=InstanceRemediator(gatherer.member_clients),
+        confirmer=gatherer,  # a deletion is confirmed on facts read fresh, the cache bypassed
     )
     return Runtime(
         once=OncePerEvent(
