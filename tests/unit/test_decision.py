@@ -86,7 +86,68 @@ def test_blocked_attempt_is_low_severity() -> None:
 def test_delete_and_update_are_informational(operation: Operation) -> None:
     decision = decide(facts(call=call(operation=operation)), Policy(), NOW)
     assert decision.verdict is Verdict.INFO
+    assert decision.severity is Severity.INFO
+    assert (decision.findings, decision.suppressed, decision.undetermined) == ((), (), ())
     assert decision.action is Action.NONE
+    assert decision.action_reason == f"{operation.value} is recorded for the audit trail"
+
+
+ORGANIZATION_ARN = "arn:aws:sso:::instance/ssoins-00000000000000aa"
+
+
+def org_deletion(outcome: Outcome = Outcome.SUCCEEDED, **overrides: object) -> Facts:
+    the_call = call(
+        operation=Operation.DELETE,
+        account_id=MANAGEMENT,
+        instance_arn=ORGANIZATION_ARN,
+        outcome=outcome,
+        error_code="AccessDenied" if outcome is Outcome.FAILED else None,
+    )
+    return facts(call=the_call, instance=None, account_instances=None, **overrides)
+
+
+def test_deleting_the_organization_instance_is_a_high_violation() -> None:
+    decision = decide(org_deletion(), Policy(), NOW)
+    assert decision.verdict is Verdict.VIOLATION
+    assert decision.severity is Severity.HIGH
+    assert rules(decision) == ["org-instance-deleted"]
+    assert decision.action is Action.ALERT
+
+
+def test_deleting_the_organization_instance_is_never_remediated() -> None:
+    policy = Policy(mode=Mode.ENFORCE, rules={"org-instance-deleted": RuleSettings(action="remediate")})
+    decision = decide(org_deletion(), policy, NOW)
+    assert decision.action is Action.ALERT
+    assert decision.action_reason == "remediation withheld: no instance was created"
+
+
+def test_a_refused_deletion_of_the_organization_instance_stays_informational() -> None:
+    assert decide(org_deletion(Outcome.FAILED), Policy(), NOW).verdict is Verdict.INFO
+
+
+def test_a_deletion_in_an_unknown_organization_is_incomplete() -> None:
+    """Without the organization, nobody can say the deleted instance was not the organization's."""
+    decision = decide(org_deletion(organization=None), Policy(), NOW)
+    assert decision.verdict is Verdict.INCOMPLETE
+    assert [(u.rule, u.missing_fact) for u in decision.undetermined] == [
+        ("org-instance-deleted", "organization")
+    ]
+    assert decision.action is Action.ALERT
+
+
+def test_an_exempted_deletion_of_the_organization_instance_is_informational() -> None:
+    planned = Exemption(
+        account_id=MANAGEMENT, expires=date(2026, 12, 1), ticket="CHG-7", reason="planned migration"
+    )
+    decision = decide(org_deletion(), Policy(exemptions=(planned,)), NOW)
+    assert decision.verdict is Verdict.INFO
+    assert [s.rule for s in decision.suppressed] == ["org-instance-deleted"]
+    assert decision.action is Action.NONE
+
+
+def test_a_disabled_org_instance_rule_leaves_the_deletion_informational() -> None:
+    policy = Policy(rules={"org-instance-deleted": RuleSettings(enabled=False)})
+    assert decide(org_deletion(organization=None), policy, NOW).verdict is Verdict.INFO
 
 
 def test_missing_facts_make_the_decision_incomplete_not_compliant() -> None:

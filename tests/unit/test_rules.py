@@ -20,6 +20,7 @@ from guardrail.core.policy import Approvals, Exemption, Policy, Purpose, Severit
 from guardrail.core.rules import (
     ATTEMPTED,
     CREATED,
+    DELETED,
     FAILED,
     RULE_IDS,
     RULES,
@@ -27,6 +28,7 @@ from guardrail.core.rules import (
     Evaluation,
     Hit,
     Undetermined,
+    about_organization_instance,
 )
 from tests.builders import (
     ALLOW_ALL_SCP,
@@ -45,6 +47,7 @@ OTHER_ARN = "arn:aws:sso:::instance/ssoins-0123456789abcdef"
 CATALOGUE = {
     "account-not-approved",
     "management-account-attempt",
+    "org-instance-deleted",
     "region-not-allowed",
     "missing-justification",
     "trial-expiry",
@@ -85,7 +88,7 @@ def test_the_catalogue_holds_exactly_the_documented_rules() -> None:
 def test_every_rule_is_documented(rule: Any) -> None:
     for text in (rule.summary, rule.constraint, rule.fix):
         assert text.strip().endswith((".", ")")), f"{rule.id}: {text!r}"
-    assert rule.applies_to in {CREATED, ATTEMPTED, FAILED}
+    assert rule.applies_to in {CREATED, ATTEMPTED, FAILED, DELETED}
     assert isinstance(rule.severity, Severity)
 
 
@@ -186,6 +189,57 @@ def test_management_account_attempt() -> None:
     assert check("management-account-attempt", failed_attempt(SANDBOX)) is None
 
 
+# -- org-instance-deleted ------------------------------------------------------------------------
+
+ORGANIZATION_ARN = "arn:aws:sso:::instance/ssoins-00000000000000aa"
+
+
+def deletion(
+    account_id: str = MANAGEMENT, instance_arn: str | None = ORGANIZATION_ARN, **overrides: Any
+) -> Facts:
+    the_call = call(operation=Operation.DELETE, account_id=account_id, instance_arn=instance_arn)
+    return facts(call=the_call, instance=None, account_instances=None, **overrides)
+
+
+def test_org_instance_deleted_fires_in_the_management_account() -> None:
+    hit = check("org-instance-deleted", deletion())
+    assert hit is not None
+    assert hit.reason == (
+        f"DeleteInstance removed the organization instance {ORGANIZATION_ARN} in the management account "
+        f"{MANAGEMENT}: Identity Center access ends for the whole organization"
+    )
+    assert hit.facts == {"account_id": MANAGEMENT, "instance_arn": ORGANIZATION_ARN}
+
+
+def test_org_instance_deleted_without_an_arn_in_the_event() -> None:
+    hit = check("org-instance-deleted", deletion(instance_arn=None))
+    assert hit is not None
+    assert "organization instance (ARN not recorded) in the management account" in hit.reason
+
+
+def test_org_instance_deleted_is_quiet_for_an_account_instance() -> None:
+    assert check("org-instance-deleted", deletion(SANDBOX, INSTANCE_ARN)) is None
+
+
+def test_org_instance_deleted_needs_the_organization_unless_the_arn_is_listed() -> None:
+    with pytest.raises(Undetermined, match="organization"):
+        check("org-instance-deleted", deletion(organization=None))
+    listed = instance(instance_arn=ORGANIZATION_ARN, owner_account_id=MANAGEMENT)
+    hit = check("org-instance-deleted", deletion(organization=None, organization_instances=(listed,)))
+    assert hit is not None
+
+
+def test_about_organization_instance() -> None:
+    listed = instance(instance_arn=ORGANIZATION_ARN, owner_account_id=MANAGEMENT)
+    assert about_organization_instance(deletion()) is True
+    assert about_organization_instance(deletion(SANDBOX, INSTANCE_ARN)) is False
+    assert about_organization_instance(deletion(organization=None)) is None
+    assert about_organization_instance(deletion(organization=None, organization_instances=None)) is None
+    assert about_organization_instance(deletion(SANDBOX, ORGANIZATION_ARN, organization_instances=(listed,)))
+    # An event without an instance ARN matches no listed instance.
+    assert about_organization_instance(deletion(instance_arn=None, organization_instances=(listed,))) is True
+
+
 # -- region-not-allowed --------------------------------------------------------------------------
 
 
@@ -222,7 +276,31 @@ def test_missing_justification_says_what_is_wrong(tags: dict[str, str], problems
     assert hit is not None
     for problem in problems:
         assert problem in hit.reason
-    assert hit.facts["tags"] == tags
+    assert hit.facts["tags"] == tags  # the builders' tags are only the ones the rule reads
+
+
+@pytest.mark.parametrize(
+    ("tags", "missing"),
+    [
+        ({}, ["purpose", "owner"]),
+        ({"purpose": "trial"}, ["owner"]),
+        ({"purpose": "trial", "owner": ""}, ["owner"]),
+        ({"purpose": "poc", "owner": "bob"}, []),
+        ({"purpose": "", "owner": "bob"}, []),  # there, but not an allowed purpose
+        ({"owner": "bob"}, ["purpose"]),
+    ],
+)
+def test_missing_justification_cites_only_the_tags_it_read(tags: dict[str, str], missing: list[str]) -> None:
+    # Whatever else the instance carries (75 tags of 384 characters each are allowed) stays out
+    # of the finding: the alert holds the instance's tags once, under `instance.tags`.
+    crowded = {f"team-{index:02d}": "漢" * 256 for index in range(70)}
+    hit = check("missing-justification", tagged(**tags, **crowded))
+    assert hit is not None
+    assert hit.facts == {
+        "tags": tags,
+        "missing_tags": missing,
+        "allowed_purposes": ["trial", "no-org-adoption", "isolated-users"],
+    }
 
 
 def test_missing_justification_uses_the_policy_tag_keys_and_purposes() -> None:
@@ -454,4 +532,8 @@ def test_applies_to_matches_the_call_kinds() -> None:
     assert RULES_BY_ID["attempt-denied"].applies_to == frozenset({(Operation.CREATE, Outcome.FAILED)})
     assert (Operation.CREATE, Outcome.SUCCEEDED) in RULES_BY_ID["account-not-approved"].applies_to
     assert (Operation.CREATE, Outcome.FAILED) not in RULES_BY_ID["account-not-approved"].applies_to
-    assert not any((Operation.DELETE, outcome) in rule.applies_to for rule in RULES for outcome in Outcome)
+    # Only the deletion of the organization instance is judged on a DeleteInstance; nothing judges
+    # an UpdateInstance.
+    judging_deletes = [rule.id for rule in RULES if any(op is Operation.DELETE for op, _ in rule.applies_to)]
+    assert judging_deletes == ["org-instance-deleted"]
+    assert not any(op is Operation.UPDATE for rule in RULES for op, _ in rule.applies_to)

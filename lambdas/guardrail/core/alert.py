@@ -2,19 +2,70 @@
 
 The body's keys are a contract (documented in the README, versioned by `schema_version`): add
 keys freely, never rename or remove one without raising the version.
+
+Every alert fits one SNS message. The body carries text the guardrail does not control (instance
+tags, the caller's user agent, error messages), so it is serialized as UTF-8, the way SNS counts
+its 262,144 bytes, and a last, deterministic guard shortens the largest of those parts when the
+message and its attributes would not fit, saying in `truncated` what it shortened. What a person
+acts on (verdict, severity, findings' rules and reasons, action, account, Region, instance ARN,
+remediation outcome) is never dropped.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Iterator
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
 from guardrail.core.decision import Decision, Verdict
 from guardrail.core.facts import Facts, Operation, Outcome
+from guardrail.core.rules import about_organization_instance
 
 SCHEMA_VERSION = 1
 SUBJECT_LIMIT = 99  # SNS allows 100 characters; stay below it
+# SNS takes at most this many bytes per message, the message attributes included (UTF-8).
+SNS_MESSAGE_LIMIT = 262_144
+# Kept free below the limit besides the attributes: the subject (under 100 bytes) and a margin.
+HEADROOM = 4_096
+# A shortened text keeps this many characters and ends with the marker.
+SHORT_TEXT = 256
+# The last resort shortens even kept texts (reasons, the instance ARN) to this many characters.
+KEPT_TEXT = 1_024
+MARKER = "...[truncated]"
+
+# Characters JSON allows raw but UTF-8 cannot encode (lone surrogates), or SQS refuses to carry.
+_UNENCODABLE = re.compile(r"[\ud800-\udfff\ufffe\uffff]")
+
+
+def encode(value: Any) -> str:
+    """JSON as SNS should get it: UTF-8 text (a CJK character costs 3 bytes, not a 6-byte escape).
+
+    Only the few characters UTF-8 or SQS cannot carry are escaped; they occur only inside JSON
+    strings, where the escape means the same character.
+    """
+    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return _UNENCODABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def attribute_size(attributes: dict[str, str | list[str]]) -> int:
+    """The bytes SNS counts for the message attributes: name, data type and value of each.
+
+    Mirrors how `adapters.alerts.SnsAlertPublisher` sends them: a list as a JSON `String.Array`.
+    """
+    total = 0
+    for name, value in attributes.items():
+        data_type, text = (
+            ("String.Array", json.dumps(value)) if isinstance(value, list) else ("String", value)
+        )
+        total += utf8_size(name) + utf8_size(data_type) + utf8_size(text)
+    return total
 
 
 @dataclass(frozen=True)
@@ -24,7 +75,11 @@ class Alert:
     attributes: dict[str, str | list[str]]
 
     def message(self) -> str:
-        return json.dumps(self.body, sort_keys=True, default=str)
+        return encode(self.body)
+
+    def size(self) -> int:
+        """What SNS counts against its limit: the message and the message attributes, in bytes."""
+        return utf8_size(self.message()) + attribute_size(self.attributes)
 
 
 def _ascii(text: str) -> str:
@@ -40,7 +95,8 @@ def _headline(facts: Facts) -> str:
     verb = "deleted" if call.operation is Operation.DELETE else "updated"
     if call.outcome is Outcome.FAILED:
         return f"Failed {call.operation.value}"
-    return f"Account instance {verb}"
+    kind = {True: "Organization instance", False: "Account instance", None: "Instance"}
+    return f"{kind[about_organization_instance(facts)]} {verb}"
 
 
 def subject(facts: Facts, decision: Decision) -> str:
@@ -116,6 +172,7 @@ def build_alert(
         "action_reason": decision.action_reason,
         "mode": mode,
         "remediation": remediation,
+        "truncated": [],
     }
     attributes: dict[str, str | list[str]] = {
         "severity": decision.severity.value,
@@ -124,4 +181,161 @@ def build_alert(
         "event_name": call.operation.value,
         "rules": sorted({f.rule for f in decision.findings}),
     }
-    return Alert(subject(facts, decision), body, attributes)
+    headline = subject(facts, decision)
+    budget = SNS_MESSAGE_LIMIT - HEADROOM - attribute_size(attributes)
+    return Alert(headline, fit(body, budget), attributes)
+
+
+# -- the size guard ------------------------------------------------------------------------------
+
+# Never shortened by the first pass: what a person acts on, and the small values naming things.
+# A path is the keys from the body down, `*` standing for any list index or any key.
+_KEPT: frozenset[tuple[str, ...]] = frozenset(
+    {
+        ("schema_version",),
+        ("event_id",),
+        ("event_name",),
+        ("event_time",),
+        ("account_id",),
+        ("region",),
+        ("instance_arn",),
+        ("outcome",),
+        ("verdict",),
+        ("severity",),
+        ("action",),
+        ("action_reason",),
+        ("mode",),
+        ("findings", "*", "rule"),
+        ("findings", "*", "severity"),
+        ("findings", "*", "reason"),
+        ("remediation", "*"),
+        ("suppressed", "*", "rule"),
+        ("undetermined", "*", "rule"),
+        ("undetermined", "*", "missing_fact"),
+        ("missing_facts", "*", "fact"),
+    }
+)
+# Maps emptied as a whole: tags anyone can set, and the facts behind a finding (its reason states them).
+_MAPS = frozenset({"tags", "requested_tags", "facts"})
+# Lists the last resort may empty: all but `findings`, which hold at most one entry per rule.
+_LISTS = frozenset({"suppressed", "undetermined", "missing_facts"})
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One value the guard may shorten: where it is, and what it becomes."""
+
+    path: tuple[str | int, ...]
+    value: Any
+    shorter: Any
+
+    @property
+    def field(self) -> str:
+        text = ""
+        for step in self.path:
+            text += f"[{step}]" if isinstance(step, int) else f".{step}" if text else step
+        return text
+
+    def note(self) -> dict[str, Any]:
+        note: dict[str, Any] = {"field": self.field, "bytes": utf8_size(encode(self.value))}
+        if not isinstance(self.value, str):
+            note["items"] = len(self.value)
+        return note
+
+    def apply(self, body: dict[str, Any]) -> None:
+        target: Any = body
+        for step in self.path[:-1]:
+            target = target[step]
+        target[self.path[-1]] = self.shorter
+
+
+def _clip(text: str, limit: int) -> str:
+    return text[:limit] + MARKER
+
+
+def _kept(path: tuple[str | int, ...]) -> bool:
+    return any(
+        len(pattern) == len(path) and all(key in ("*", step) for key, step in zip(pattern, path, strict=True))
+        for pattern in _KEPT
+    )
+
+
+def _walk(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every value below the body's top, with its path; maps in `_MAPS` are not entered."""
+    if isinstance(value, dict):
+        children: list[tuple[str | int, Any]] = list(value.items())
+    elif isinstance(value, list):
+        children = list(enumerate(value))
+    else:
+        return
+    for key, child in children:
+        where = (*path, key)
+        yield where, child
+        if not (isinstance(child, dict) and key in _MAPS):
+            yield from _walk(child, where)
+
+
+def _optional_parts(body: dict[str, Any]) -> list[_Part]:
+    """The untrusted bulk: tag and facts maps, and long texts outside `_KEPT`."""
+    parts = []
+    for path, value in _walk(body):
+        if path[0] == "truncated" or _kept(path):
+            continue
+        if isinstance(value, dict) and value and path[-1] in _MAPS:
+            parts.append(_Part(path, value, {}))
+        elif isinstance(value, str) and len(value) > SHORT_TEXT + len(MARKER):
+            parts.append(_Part(path, value, _clip(value, SHORT_TEXT)))
+    return parts
+
+
+def _last_resort_parts(body: dict[str, Any]) -> list[_Part]:
+    """Only for facts no AWS account produces (thousands of missing facts, texts of megabytes)."""
+    parts = [_Part((key,), body[key], []) for key in sorted(_LISTS) if body.get(key)]
+    for path, value in _walk(body):
+        outside = path[0] not in _LISTS and path[0] != "truncated"
+        if outside and isinstance(value, str) and len(value) > KEPT_TEXT + len(MARKER):
+            parts.append(_Part(path, value, _clip(value, KEPT_TEXT)))
+    return parts
+
+
+def _size(body: dict[str, Any]) -> int:
+    return utf8_size(encode(body))
+
+
+def _shrink(body: dict[str, Any], budget: int, parts_of: Callable[[dict[str, Any]], list[_Part]]) -> None:
+    """Shorten the largest parts first until the body fits; each saving is exact, JSON composes."""
+    size = _size(body)
+    notes: list[dict[str, Any]] = body["truncated"]
+    for part in sorted(parts_of(body), key=lambda p: (-utf8_size(encode(p.value)), p.field)):
+        if size <= budget:
+            return
+        note = part.note()
+        added = utf8_size(encode(note)) + (2 if notes else 0)  # and ", " after a previous note
+        saved = utf8_size(encode(part.value)) - utf8_size(encode(part.shorter)) - added
+        if saved <= 0:
+            continue
+        part.apply(body)
+        if isinstance(part.value, list):
+            # An emptied list takes the notes about its own entries with it.
+            prefix = f"{part.field}["
+            notes[:] = [n for n in notes if not n["field"].startswith(prefix)]
+            notes.append(note)
+            size = _size(body)
+        else:
+            notes.append(note)
+            size -= saved
+
+
+def fit(body: dict[str, Any], budget: int) -> dict[str, Any]:
+    """The body, or a copy shortened to fit `budget` bytes, with `truncated` saying what changed.
+
+    Deterministic: the largest part goes first (ties by field name). First the untrusted bulk is
+    shortened; if that is not enough, the lists other than `findings` are emptied and the kept
+    texts clipped to `KEPT_TEXT` characters, which bounds the body by the size of the catalogue.
+    """
+    if _size(body) <= budget:
+        return body
+    shrunk = deepcopy(body)
+    _shrink(shrunk, budget, _optional_parts)
+    _shrink(shrunk, budget, _last_resort_parts)
+    return shrunk

@@ -117,19 +117,12 @@ def _action(
 
 
 def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
-    """Evaluate every applicable rule against the facts."""
-    call = facts.call
-    if call.operation is not Operation.CREATE:
-        return Decision(
-            Verdict.INFO,
-            Severity.INFO,
-            (),
-            (),
-            (),
-            Action.NONE,
-            f"{call.operation.value} is recorded for the audit trail",
-        )
+    """Evaluate every applicable rule against the facts.
 
+    A DeleteInstance or UpdateInstance that no rule judges is `info`, recorded for the audit trail;
+    one a rule does judge (deleting the organization instance) is decided like a CreateInstance.
+    """
+    call = facts.call
     evaluation = Evaluation(facts, policy, now)
     findings: list[Finding] = []
     suppressed: list[Suppression] = []
@@ -159,6 +152,16 @@ def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
         severity = max((f.severity for f in found), key=lambda s: s.rank)
     elif undetermined:
         verdict, severity = Verdict.INCOMPLETE, Severity.MEDIUM
+    elif call.operation is not Operation.CREATE:
+        return Decision(
+            Verdict.INFO,
+            Severity.INFO,
+            (),
+            tuple(suppressed),
+            (),
+            Action.NONE,
+            f"{call.operation.value} is recorded for the audit trail",
+        )
     else:
         verdict, severity = Verdict.COMPLIANT, Severity.INFO
     action, reason = _action(facts, policy, found, complete=not undetermined)

@@ -132,6 +132,22 @@ class Rule:
 CREATED = frozenset({(Operation.CREATE, Outcome.SUCCEEDED)})
 ATTEMPTED = frozenset({(Operation.CREATE, Outcome.SUCCEEDED), (Operation.CREATE, Outcome.FAILED)})
 FAILED = frozenset({(Operation.CREATE, Outcome.FAILED)})
+DELETED = frozenset({(Operation.DELETE, Outcome.SUCCEEDED)})
+
+
+def about_organization_instance(facts: Facts) -> bool | None:
+    """Whether the call is about the organization instance; None when the facts cannot tell.
+
+    The management account owns the organization instance and cannot hold an account instance,
+    so a call there is about the organization instance; so is one naming a listed one's ARN.
+    """
+    call = facts.call
+    listed = facts.organization_instances or ()
+    if call.instance_arn is not None and any(i.instance_arn == call.instance_arn for i in listed):
+        return True
+    if facts.organization is None:
+        return None
+    return call.account_id == facts.organization.management_account_id
 
 
 def _account_not_approved(e: Evaluation) -> Hit | None:
@@ -152,6 +168,21 @@ def _management_account_attempt(e: Evaluation) -> Hit | None:
     return Hit(
         f"CreateInstance was called in the organization management account {management}",
         {"management_account_id": management, "error_code": e.facts.call.error_code},
+    )
+
+
+def _organization_instance_deleted(e: Evaluation) -> Hit | None:
+    about = about_organization_instance(e.facts)
+    if about is None:
+        raise Undetermined("organization")
+    if not about:
+        return None
+    call = e.facts.call
+    return Hit(
+        f"DeleteInstance removed the organization instance {call.instance_arn or '(ARN not recorded)'} "
+        f"in the management account {call.account_id}: Identity Center access ends for the whole "
+        "organization",
+        {"account_id": call.account_id, "instance_arn": call.instance_arn},
     )
 
 
@@ -179,9 +210,13 @@ def _missing_justification(e: Evaluation) -> Hit | None:
         problems.append(f"no '{req.owner_key}' tag")
     if not problems:
         return None
+    # Only the tags this rule read: the instance's other tags are in the alert once, not here.
+    looked_at = {key: value for key in (req.purpose_key, req.owner_key) if (value := e.tag(key)) is not None}
+    absent = ((req.purpose_key, purpose is None), (req.owner_key, not owner))
+    missing = [key for key, is_absent in absent if is_absent]
     return Hit(
         f"The instance does not justify itself: {'; '.join(problems)}",
-        {"tags": dict(e.instance().tags), "allowed_purposes": list(req.allowed_purposes)},
+        {"tags": looked_at, "missing_tags": missing, "allowed_purposes": list(req.allowed_purposes)},
     )
 
 
@@ -321,6 +356,17 @@ RULES: tuple[Rule, ...] = (
         "Find out who made the call and why; the management account should hold only the "
         "organization instance.",
         _management_account_attempt,
+    ),
+    Rule(
+        "org-instance-deleted",
+        Severity.HIGH,
+        DELETED,
+        "DeleteInstance removed the organization instance (a call in the management account).",
+        "The organization instance is the organization's workforce access: deleting it removes its "
+        "users, groups, permission sets and assignments in every account, and cannot be undone.",
+        "Find out who made the call and why; rebuild the instance, its identity source, permission "
+        "sets and assignments, and limit who may call sso:DeleteInstance in the management account.",
+        _organization_instance_deleted,
     ),
     Rule(
         "region-not-allowed",
