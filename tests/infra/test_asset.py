@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import marshal
 import re
 import sys
 from importlib.metadata import version
@@ -12,14 +14,18 @@ import pytest
 
 from guardrail.core.policy import load_policy, policy_data
 from infra.bundling import (
+    LAMBDA_PLATFORM,
     LAMBDA_SOURCE,
     POLICY_FILE_NAME,
     PROJECT_ROOT,
     REQUIREMENTS_FILE_NAME,
+    BytecodeError,
     DependencyInstallError,
+    GuardrailBundling,
+    compile_bytecode,
     install_dependencies,
 )
-from tests.infra.support import Synthesized
+from tests.infra.support import EXAMPLE_POLICY, Synthesized
 
 EM_AARCH64 = 183  # ELF e_machine of 64-bit ARM
 
@@ -46,9 +52,13 @@ def test_asset_contains_the_package_the_policy_and_msgspec_only(synthesized: Syn
     assert (folder / "msgspec" / "__init__.py").is_file()
 
 
-def test_asset_package_is_a_copy_of_the_source_without_caches(synthesized: Synthesized) -> None:
+def test_asset_package_is_a_copy_of_the_source(synthesized: Synthesized) -> None:
     folder = _asset_dir(synthesized) / "guardrail"
-    shipped = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    shipped = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
     source = LAMBDA_SOURCE / "guardrail"
     expected = sorted(
         p.relative_to(source).as_posix()
@@ -60,9 +70,55 @@ def test_asset_package_is_a_copy_of_the_source_without_caches(synthesized: Synth
     assert not [name for name in shipped if any(part in name for part in forbidden)]
 
 
-def test_asset_holds_no_bytecode(synthesized: Synthesized) -> None:
+def _bytecode(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.pyc")}
+
+
+def test_asset_ships_bytecode_lambda_can_use_when_synthesized_with_its_python(
+    synthesized: Synthesized,
+) -> None:
+    """Lambda's code directory is read-only: without bytecode, every cold start compiles."""
     folder = _asset_dir(synthesized)
-    assert not [p for p in folder.rglob("*") if p.name == "__pycache__" or p.suffix in {".pyc", ".pyo"}]
+    bytecode = _bytecode(folder)
+    if not LAMBDA_PLATFORM.compiles_here:
+        assert bytecode == {}
+        return
+    tag = sys.implementation.cache_tag  # cpython-313
+    expected = {
+        (p.parent / "__pycache__" / f"{p.stem}.{tag}.pyc").relative_to(folder).as_posix()
+        for p in folder.rglob("*.py")
+    }
+    assert set(bytecode) == expected
+    for data in bytecode.values():
+        assert data[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, source never checked
+    assert not [p for p in folder.rglob("*") if p.suffix == ".pyo"]
+
+
+@pytest.mark.skipif(
+    not LAMBDA_PLATFORM.compiles_here, reason="bytecode is compiled with the runtime's Python only"
+)
+def test_bundling_is_reproducible_byte_for_byte(tmp_path: Path) -> None:
+    """The same sources give the same asset, so its hash (and a deployment) changes only with them."""
+    policy = load_policy(EXAMPLE_POLICY)
+    trees = []
+    for name in ("first", "second"):
+        target = tmp_path / name
+        target.mkdir()
+        GuardrailBundling(policy).try_bundle(str(target), image=None)  # type: ignore[arg-type]
+        trees.append(
+            {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+        )
+    assert trees[0] == trees[1]
+    pyc = trees[0][f"guardrail/__pycache__/events.{sys.implementation.cache_tag}.pyc"]
+    code = marshal.loads(pyc[16:])  # noqa: S302 - bytecode this test just built
+    assert code.co_filename == "/var/task/guardrail/events.py"  # as Lambda tracebacks show
+
+
+def test_a_syntax_error_stops_the_bundling(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("def broken(:\n", encoding="utf-8")
+    with pytest.raises(BytecodeError, match=r"broken\.py"):
+        compile_bytecode(tmp_path)
 
 
 def test_asset_policy_is_the_validated_policy_as_json(synthesized: Synthesized) -> None:
