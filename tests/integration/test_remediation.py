@@ -363,3 +363,23 @@ def runtime_settings() -> GatherSettings:
         organizations_role_arn="arn:aws:iam::111111111111:role/IdentityCenterGuardrailOrganizationsReader",
         organization_instance_region="us-east-1",
     )
+
+
+def test_when_the_fresh_reading_fails_nothing_is_deleted_and_the_alert_says_why(
+    env: EmulatedEnvironment, runtime: detect.Runtime
+) -> None:
+    """The cached facts call for a deletion, but Organizations refuses the confirming reads."""
+    detect.process(sample("create-instance-denied-by-scp"), runtime)  # every organization fact cached
+    env.received_alerts()
+
+    with AwsWire() as wire:
+        refused = wire.fail("organizations", error=ACCESS_DENIED)
+        detect.process(sample("create-instance-console-success"), runtime)
+
+    assert refused.hits >= 1  # only the confirming reads went to Organizations: the rest was cached
+    body = the_alert(env)
+    assert body["action"] not in {"delete-instance", "would-delete-instance"}
+    assert body["remediation"] is None
+    assert {"organization", "account"} <= {m["fact"] for m in body["missing_facts"]}
+    assert prod_instances(env) == [PROD_INSTANCE_ARN]
+    assert deletions(env) == 0
