@@ -33,8 +33,6 @@ OU_ID_PATTERN = r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}"
 RootId = Annotated[str, Meta(pattern=rf"^{ROOT_ID_PATTERN}$")]
 OrgUnitOrRootId = Annotated[str, Meta(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN})$")]
 PolicyTargetId = Annotated[str, Meta(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN}|\d{{12}})$")]
-# The policy file as written in the configuration: text, made a Path by `parse_config`.
-PolicyFileText = Annotated[str, Meta(min_length=1)]
 StackSetCallAs = Literal["DELEGATED_ADMIN", "SELF"]
 
 DEFAULT_MEMBER_ROLE_NAME = "IdentityCenterGuardrailMemberRole"
@@ -234,17 +232,6 @@ def project_root(config_path: Path) -> Path:
     return start
 
 
-def _with_policy_path(data: dict[str, Any]) -> dict[str, Any]:
-    """`data` with the policy file's text made a Path, which msgspec takes as it is but never makes."""
-    if "policy_file" not in data or isinstance(data["policy_file"], Path):
-        return data  # missing: the conversion names the required field
-    try:
-        text = convert(data["policy_file"], PolicyFileText)
-    except ConversionError as error:
-        raise error.within("policy_file") from None
-    return {**data, "policy_file": Path(text)}
-
-
 def parse_config(data: Any, *, source: str = "configuration", root: Path | None = None) -> GuardrailConfig:
     """Validate configuration data; a relative `policy_file` is resolved against `root`.
 
@@ -253,7 +240,7 @@ def parse_config(data: Any, *, source: str = "configuration", root: Path | None 
     if not isinstance(data, dict):
         raise ConfigError(f"{source} is invalid: expected a mapping of settings at the top level")
     try:
-        config = convert(_with_policy_path(data), GuardrailConfig)
+        config = convert(data, GuardrailConfig)
     except ConversionError as error:
         raise ConfigError(f"{source} is invalid: {error}") from None
     policy_file = config.policy_file

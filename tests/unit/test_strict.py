@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -63,3 +64,19 @@ def test_valid_data_converts_into_the_type() -> None:
     assert convert({"items": [{"account": "111111111111"}], "count": 2}, Outer) == Outer(
         items=(Inner(account="111111111111"),), count=2
     )
+
+
+class Located(msgspec.Struct, frozen=True):
+    file: Path
+
+
+@pytest.mark.parametrize("value", ["policy/policy.yaml", Path("policy/policy.yaml")])
+def test_a_path_is_made_from_text_or_taken_as_it_is(value: str | Path) -> None:
+    assert convert({"file": value}, Located) == Located(file=Path("policy/policy.yaml"))
+
+
+@pytest.mark.parametrize(("value", "kind"), [("", "str"), (42, "int"), (["a"], "list")])
+def test_a_path_needs_non_empty_text(value: object, kind: str) -> None:
+    with pytest.raises(ConversionError) as raised:
+        convert({"file": value}, Located)
+    assert str(raised.value) == f"file: Expected a non-empty path, got `{kind}`"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -30,11 +31,18 @@ class ConversionError(ValueError):
 def convert[T](data: Any, into: type[T]) -> T:
     """`msgspec.convert`: no coercion between types; unknown keys rejected where the type says so."""
     try:
-        return msgspec.convert(data, into)
+        return msgspec.convert(data, into, dec_hook=_decode)
     except msgspec.ValidationError as error:
         raise _conversion_error(str(error)) from None
     except UnicodeEncodeError:  # msgspec reads str as UTF-8, which unpaired surrogates are not
         raise ConversionError("", "text that is not valid Unicode (unpaired surrogates)") from None
+
+
+def _decode(into: type, value: Any) -> Any:
+    """The types msgspec leaves to its caller: a `Path`, from non-empty text (or a `Path`)."""
+    if into is Path and (isinstance(value, Path) or (isinstance(value, str) and value)):
+        return Path(value)
+    raise ValueError(f"Expected a non-empty path, got `{type(value).__name__}`")
 
 
 def _conversion_error(message: str) -> ConversionError:
