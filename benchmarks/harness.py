@@ -36,8 +36,8 @@ def sample_event(name: str, **detail: Any) -> dict[str, Any]:
     """A sample event with a new event id and the given detail fields."""
     event: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
     event["detail"].update({"eventID": str(uuid.uuid4()), **detail})
-    if "recipientAccountId" in detail:
-        event["account"] = detail["recipientAccountId"]
+    # The envelope states where the call was made too, and must agree with the record.
+    event["account"], event["region"] = event["detail"]["recipientAccountId"], event["detail"]["awsRegion"]
     return event
 
 

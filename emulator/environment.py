@@ -96,7 +96,8 @@ class EmulatedEnvironment:
     """Context manager: the example organization, its Identity Center instances and alert plumbing.
 
     ``seed_instances=False`` starts with no Identity Center instance at all, for tests that create
-    them through the API. ``organization_instance_visible_to_members`` is passed to the emulator.
+    them through the API. ``organization_instance_visible_to_members`` and ``owner_in_listings`` are
+    passed to the emulator.
     Everything, including environment variables and boto3's default session, is restored on exit.
     """
 
@@ -114,8 +115,10 @@ class EmulatedEnvironment:
         seed_instances: bool = True,
         region: str = CENTRAL_REGION,
         organization_instance_visible_to_members: bool = False,
+        owner_in_listings: bool = True,
     ) -> None:
         self.region = region
+        self._owner_in_listings = owner_in_listings
         self.central_account_id = SECURITY_ACCOUNT_ID
         self._seed_instances = seed_instances
         self._organization_instance_visible = organization_instance_visible_to_members
@@ -169,6 +172,7 @@ class EmulatedEnvironment:
             IdentityCenterEmulator(
                 MANAGEMENT_ACCOUNT_ID,
                 organization_instance_visible_to_members=self._organization_instance_visible,
+                owner_in_listings=self._owner_in_listings,
             )
         )
         if self._seed_instances:

@@ -104,15 +104,16 @@ class InstanceRecord:
     client_token: str | None = None
     encryption: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(_DEFAULT_ENCRYPTION))
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self, *, with_owner: bool = True) -> dict[str, Any]:
         """The InstanceMetadata shape ListInstances returns (CreatedDate as epoch seconds)."""
         item: dict[str, Any] = {
             "InstanceArn": self.instance_arn,
             "IdentityStoreId": self.identity_store_id,
-            "OwnerAccountId": self.owner_account_id,
             "CreatedDate": self.created_date.timestamp(),
             "Status": self.status,
         }
+        if with_owner:
+            item["OwnerAccountId"] = self.owner_account_id
         if self.name is not None:
             item["Name"] = self.name
         if self.status_reason is not None:
@@ -135,6 +136,8 @@ class IdentityCenterEmulator:
     organization's member accounts also show the management account's instance in its Region:
     AWS documents ListInstances as returning instances "created in or visible to" the caller
     without saying whether that includes the organization instance, so both cases can be tested.
+    ``owner_in_listings`` False models older ListInstances responses, which carry no
+    ``OwnerAccountId`` (DescribeInstance still does).
     """
 
     _installed: ClassVar[IdentityCenterEmulator | None] = None
@@ -146,8 +149,10 @@ class IdentityCenterEmulator:
         initial_status: Literal["ACTIVE", "CREATE_IN_PROGRESS", "CREATE_FAILED"] = "ACTIVE",
         delete_immediately: bool = True,
         organization_instance_visible_to_members: bool = False,
+        owner_in_listings: bool = True,
     ) -> None:
         self.management_account_id = management_account_id
+        self.owner_in_listings = owner_in_listings
         self.initial_status: Literal["ACTIVE", "CREATE_IN_PROGRESS", "CREATE_FAILED"] = initial_status
         self.delete_immediately = delete_immediately
         self.organization_instance_visible_to_members = organization_instance_visible_to_members
@@ -384,7 +389,9 @@ class IdentityCenterEmulator:
             key=lambda r: (r.created_date, r.instance_arn),
         )
         end = start + min(max_results, _MAX_PAGE)
-        page: dict[str, Any] = {"Instances": [r.metadata() for r in visible[start:end]]}
+        page: dict[str, Any] = {
+            "Instances": [r.metadata(with_owner=self.owner_in_listings) for r in visible[start:end]]
+        }
         if end < len(visible):
             page["NextToken"] = _encode_token(end)
         return page

@@ -32,7 +32,7 @@ from guardrail.core.alert import Alert
 from guardrail.core.decision import Action, Verdict
 from guardrail.core.facts import Facts
 from guardrail.core.policy import Policy, RuleId, Severity, check_rule_ids
-from guardrail.core.strict import ConversionError, convert
+from guardrail.core.strict import ConversionError, convert, read_yaml
 from guardrail.events import parse_api_call
 from guardrail.service import Guardrail
 
@@ -63,7 +63,7 @@ class Case(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def read_data(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
-    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    return json.loads(text) if path.suffix == ".json" else read_yaml(text)
 
 
 def facts_for(event: Any, facts: dict[str, Any]) -> Facts:

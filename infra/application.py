@@ -42,7 +42,8 @@ def build_app(
     - `IdentityCenterGuardrailCentral`: central account and Region (and the member StackSets when
       `stackset_call_as` is DELEGATED_ADMIN);
     - `IdentityCenterGuardrailManagement`: management account, central Region;
-    - `IdentityCenterGuardrailManagement-<region>`: management account, each configured Region.
+    - `IdentityCenterGuardrailManagement-<region>`: management account, each watched Region the
+      management account has enabled (`GuardrailConfig.management_forwarding_regions`).
 
     `today` decides which policy exemptions the SCP still excepts (UTC today by default).
     Raises `ConfigError` or `PolicyError` (both `ValueError`) before anything is synthesized.
@@ -65,7 +66,7 @@ def build_app(
         member_templates=member_templates,
         scp_document=scp_document,
     )
-    for region in config.regions:
+    for region in config.management_forwarding_regions:
         regional = ManagementRegionStack(
             app, management_region_stack_name(region), config=config, region=region
         )

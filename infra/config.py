@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 import yaml
@@ -34,6 +34,32 @@ RootId = Annotated[str, Meta(pattern=rf"^{ROOT_ID_PATTERN}$")]
 OrgUnitOrRootId = Annotated[str, Meta(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN})$")]
 PolicyTargetId = Annotated[str, Meta(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN}|\d{{12}})$")]
 StackSetCallAs = Literal["DELEGATED_ADMIN", "SELF"]
+
+# Regions every AWS account has enabled. The AWS Account Management Reference Guide ("Enable or
+# disable AWS Regions in your account"): Regions launched before 20 March 2019 are enabled by default
+# and cannot be disabled; every Region launched after is an opt-in Region, disabled until the account
+# enables it. The list is closed, so a Region that botocore's endpoint data adds later is opt-in.
+REGIONS_ENABLED_BY_DEFAULT: Final = frozenset(
+    {
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-north-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+    }
+)
 
 DEFAULT_MEMBER_ROLE_NAME = "IdentityCenterGuardrailMemberRole"
 DEFAULT_CENTRAL_BUS_NAME = "identity-center-guardrail"
@@ -93,10 +119,13 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
     # The security tooling account that receives events and runs the function.
     central_account_id: AccountId
     central_region: str
-    # Regions where account instances are looked for; every Region with Identity Center by default.
+    # Regions where account instances are looked for; every Region with Identity Center by default,
+    # opt-in Regions included: an account that has not enabled one cannot create an instance there.
     regions: Annotated[tuple[str, ...], Meta(min_length=1)] = msgspec.field(
         default_factory=lambda: known_regions("sso")
     )
+    # Regions the management account has enabled; `management_account_regions` gives the default.
+    management_enabled_regions: tuple[str, ...] | None = None
     alert_emails: Annotated[tuple[Email, ...], Meta(min_length=1)]
     policy_file: Path
     member_role_name: RoleName = DEFAULT_MEMBER_ROLE_NAME
@@ -130,6 +159,30 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
             return None
         path, _, name = self.organizations_role_arn.split(":role", 1)[1].rpartition("/")
         return f"{path}/", name
+
+    @property
+    def management_account_regions(self) -> tuple[str, ...]:
+        """The Regions the management account has enabled, as configured or as known without asking.
+
+        Known without asking: the Regions enabled by default in every account, the central Region
+        (the management stack is deployed there) and the organization instance's Region (it exists
+        there). An opt-in Region beyond those must be listed in `management_enabled_regions`.
+        """
+        if self.management_enabled_regions is not None:
+            return self.management_enabled_regions
+        in_use = {self.central_region, self.organization_instance_region}
+        return tuple(r for r in known_regions("sso") if r in REGIONS_ENABLED_BY_DEFAULT or r in in_use)
+
+    @property
+    def management_forwarding_regions(self) -> tuple[str, ...]:
+        """The watched Regions the management account has enabled, in the order of `regions`.
+
+        `cdk deploy` fails in a Region the account has not enabled, and nothing is lost without a
+        rule there: the management account cannot create account instances (CreateInstance is
+        refused there), and no call at all can be made in a Region it has not enabled.
+        """
+        enabled = set(self.management_account_regions)
+        return tuple(r for r in self.regions if r in enabled)
 
     @property
     def deployment_targets(self) -> tuple[str, ...]:
@@ -171,7 +224,35 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
                 )
         if self.central_bus_name == "default" or self.central_bus_name.startswith("aws."):
             raise ValueError("central_bus_name: 'default' and names starting with 'aws.' are reserved")
+        self._check_management_regions()
         self._check_organization_targets()
+
+    def _check_management_regions(self) -> None:
+        org_region = self.organization_instance_region
+        if org_region is not None and org_region not in self.regions:
+            raise ValueError(
+                f"organization_instance_region: '{org_region}' is not in regions; a DeleteInstance of "
+                "the organization instance there would never be seen"
+            )
+        listed = self.management_enabled_regions
+        if listed is None:
+            return
+        for region in listed:
+            if region != self.central_region:
+                _check_region("management_enabled_regions", region)
+        duplicates = sorted({r for r in listed if listed.count(r) > 1})
+        if duplicates:
+            raise ValueError(f"management_enabled_regions: listed more than once: {duplicates}")
+        if self.central_region not in listed:
+            raise ValueError(
+                f"management_enabled_regions: must include central_region '{self.central_region}', "
+                "where the management stack is deployed"
+            )
+        if org_region is not None and org_region not in listed:
+            raise ValueError(
+                f"management_enabled_regions: must include organization_instance_region '{org_region}', "
+                "where the organization instance is and its DeleteInstance is called"
+            )
 
     def _check_organization_targets(self) -> None:
         if not self.stackset_targets and self.root_id is None:

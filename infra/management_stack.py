@@ -2,8 +2,10 @@
 
 `ManagementStack` holds what exists once per account (IAM is global) and what only the management
 account may create (the SCP; the StackSets when `stackset_call_as` is SELF). One small
-`ManagementRegionStack` per configured Region holds the forwarding rule of that Region: plain stacks
-rather than a self-managed StackSet, which would first need the StackSet administration and
+`ManagementRegionStack` per watched Region that the management account has enabled
+(`GuardrailConfig.management_forwarding_regions`) holds the forwarding rule of that Region: a stack
+in a Region the account has not enabled would fail to deploy, and would catch nothing there. Plain
+stacks rather than a self-managed StackSet, which would first need the StackSet administration and
 execution roles in the management account, and `cdk deploy` shows each one's changes.
 
 They use `LegacyStackSynthesizer`, which deploys with the caller's credentials instead of the
@@ -88,7 +90,11 @@ class ManagementStack(Stack):
 
 
 class ManagementRegionStack(Stack):
-    """The management account's forwarding rule in one Region."""
+    """The management account's forwarding rule in one Region it has enabled.
+
+    The management account cannot create account instances, so the rule is there to see a refused
+    CreateInstance attempt and, in the organization instance's Region, its DeleteInstance.
+    """
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: GuardrailConfig, region: str, **kwargs: Any

@@ -28,13 +28,23 @@ from infra.member_templates import MemberTemplates
 ROLES_STACKSET_NAME: Final = "IdentityCenterGuardrail-MemberRoles"
 FORWARDING_STACKSET_NAME: Final = "IdentityCenterGuardrail-EventForwarding"
 
-# Deploy to every Region at once and to a quarter of the accounts at a time, and carry on past a
-# few failing accounts (an SCP or a missing opt-in Region) instead of stopping the whole roll-out;
-# the failed instances show in the StackSet's operation results.
-OPERATION_PREFERENCES: Final = cloudformation.CfnStackSet.OperationPreferencesProperty(
+# The roles go to one Region every account has: a failure there is real (an SCP denying IAM, a role
+# name already taken) and leaves the function unable to read that account. Carry on past a few such
+# accounts, so that one of them does not hold back (and roll back) everyone else's roles, but stop,
+# and so fail the deployment, once failures are common enough to be systematic.
+ROLES_OPERATION_PREFERENCES: Final = cloudformation.CfnStackSet.OperationPreferencesProperty(
     region_concurrency_type="PARALLEL",
     max_concurrent_percentage=25,
     failure_tolerance_percentage=10,
+    concurrency_mode="SOFT_FAILURE_TOLERANCE",
+)
+# The rules go to every Region where Identity Center is available, opt-in Regions included, which
+# most accounts have not enabled: there most instances fail by design, so every one may fail. With no
+# number of failures able to stop the roll-out, holding accounts back would only make it slower.
+FORWARDING_OPERATION_PREFERENCES: Final = cloudformation.CfnStackSet.OperationPreferencesProperty(
+    region_concurrency_type="PARALLEL",
+    max_concurrent_percentage=100,
+    failure_tolerance_percentage=100,
     concurrency_mode="SOFT_FAILURE_TOLERANCE",
 )
 
@@ -53,6 +63,41 @@ class MemberStackSets(Construct):
     `call_as` is `DELEGATED_ADMIN` when this construct is in the central stack (the central account
     is registered as a delegated administrator for StackSets) and `SELF` when it is in the
     management stack; `config.stackset_call_as` chooses between the two.
+
+    Operation preferences, and why (AWS CloudFormation documentation, by page title):
+
+    - "Prepare to perform StackSet operations in AWS Regions that are disabled by default" (User
+      Guide): a stack instance is created or updated only in a Region that the target account has
+      enabled, and the management account too. No option skips such an instance (the only skip
+      StackSets documents is `SKIPPED_SUSPENDED_ACCOUNT`, "StackInstanceComprehensiveStatus"), so
+      it fails. "Create CloudFormation StackSets with service-managed permissions": a delegated
+      administrator's operations are performed by the management account, so its Regions count in
+      both call modes.
+    - "StackSetOperationPreferences" (API Reference), "AWS::CloudFormation::StackSet
+      OperationPreferences" (Template Reference): failure tolerance counts accounts per Region;
+      past it the operation stops in that Region and is not attempted in later ones. A percentage
+      is rounded down, so with 100 % every account of a Region may fail without stopping anything.
+      STRICT_FAILURE_TOLERANCE (the default) runs at most tolerance + 1 accounts at once and fewer
+      after each failure; SOFT_FAILURE_TOLERANCE keeps MaxConcurrent ("Choose the Concurrency Mode
+      for CloudFormation StackSets", User Guide).
+    - "StackSetOperation" (API Reference): SUCCEEDED means the failure tolerance was not exceeded,
+      FAILED that it was. The `AWS::CloudFormation::StackSet` resource waits for its operation and
+      fails only on FAILED or STOPPED (`BaseHandlerStd` in
+      aws-cloudformation/aws-cloudformation-resource-providers-cloudformation), so failures within
+      tolerance leave it, and the stack holding it, in CREATE/UPDATE_COMPLETE.
+
+    Hence 100 % per Region, SOFT, for the forwarding rules: they go to every Region where Identity
+    Center is available, and most accounts have not enabled most opt-in Regions; an account cannot
+    create an instance in a Region it has not enabled, so the rule missing there loses nothing. The
+    price: a rule failing where it was needed does not fail the deployment either; the README's
+    Verify step lists the failed instances. A rule that cannot deploy anywhere still fails visibly,
+    in the management Region stacks `cdk deploy` deploys from the same template. The roles go to the
+    central Region only, one Region every account has (unless it is an opt-in Region), so a failure
+    there is real: 10 %, SOFT (`ROLES_OPERATION_PREFERENCES`).
+
+    The preferences do not apply to automatic deployments ("StackSetOperationPreferences"): for an
+    account that joins later StackSets uses its defaults; failures in Regions that account has not
+    enabled show in that operation's results and affect none of our stacks.
     """
 
     @classmethod
@@ -89,6 +134,7 @@ class MemberStackSets(Construct):
             template=roles_template,
             regions=[config.central_region],
             capabilities=["CAPABILITY_NAMED_IAM"],
+            preferences=ROLES_OPERATION_PREFERENCES,
         )
         self.forwarding = self._stack_set(
             "EventForwarding",
@@ -99,6 +145,7 @@ class MemberStackSets(Construct):
             template=forwarding_template,
             regions=list(config.regions),
             capabilities=None,
+            preferences=FORWARDING_OPERATION_PREFERENCES,
         )
         self.forwarding.add_dependency(self.roles)
 
@@ -112,6 +159,7 @@ class MemberStackSets(Construct):
         template: dict[str, Any],
         regions: list[str],
         capabilities: list[str] | None,
+        preferences: cloudformation.CfnStackSet.OperationPreferencesProperty,
     ) -> cloudformation.CfnStackSet:
         return cloudformation.CfnStackSet(
             self,
@@ -125,7 +173,7 @@ class MemberStackSets(Construct):
             ),
             capabilities=capabilities,
             managed_execution={"Active": True},
-            operation_preferences=OPERATION_PREFERENCES,
+            operation_preferences=preferences,
             stack_instances_group=[
                 cloudformation.CfnStackSet.StackInstancesProperty(
                     deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(

@@ -1,8 +1,15 @@
 """Parsing CloudTrail records of the instance API, as EventBridge delivers them.
 
 AWS publishes no sample of these records, so the models accept what CloudTrail may plausibly
-send (null or missing request and response elements, tags as a list or a map) and reject only
-what makes an event unusable: no id, not an instance call, no account or Region.
+send (null or missing request and response elements, tags as a list or a map) and reject what
+makes an event unusable or would make its alert a guess: no id, not an instance call, a field of
+the wrong type (an instance ARN that is a number, or not an instance's ARN), no account or Region.
+
+Where the call was made comes from CloudTrail's record (`detail.recipientAccountId`,
+`detail.awsRegion`), which every management event carries. EventBridge's envelope (`account`,
+`region`) states the same for an event of the account's own bus, and forwarding keeps them: so
+no envelope field stands in for a missing detail field, and an envelope that disagrees with the
+record is rejected rather than believed either way.
 
 Anything else in an event is untrusted text that ends up in alerts and logs: free-text fields are
 clipped, so that no event, however large or odd, can make the alert exceed what SNS accepts.
@@ -10,7 +17,6 @@ clipped, so that no event, however large or odd, can make the alert exceed what 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -30,7 +36,10 @@ MAX_TEXT = 2048
 MAX_REASON = 512
 MAX_TAGS = 75
 # Region names of every partition: us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1, ...
-REGION_PATTERN = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
+REGION_PATTERN = r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$"
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+# The sso-admin service model's pattern of an instance ARN (it holds neither account nor Region).
+INSTANCE_ARN_PATTERN = r"^arn:aws(-[a-z]{1,5}){0,3}:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$"
 
 
 class InvalidEvent(ValueError):
@@ -43,18 +52,33 @@ class UserIdentity(msgspec.Struct, frozen=True):
     account_id: str | None = field(default=None, name="accountId")
 
 
+InstanceArn = Annotated[str, Meta(pattern=INSTANCE_ARN_PATTERN)]
+
+
+class RequestParameters(msgspec.Struct, frozen=True):
+    """The request keys the guardrail reads; others are ignored. Tags are checked in `_tags`."""
+
+    instance_arn: InstanceArn | None = field(default=None, name="instanceArn")
+    name: str | None = None
+    tags: Any = None
+
+
+class ResponseElements(msgspec.Struct, frozen=True):
+    instance_arn: InstanceArn | None = field(default=None, name="instanceArn")
+
+
 class CloudTrailDetail(msgspec.Struct, frozen=True):
     event_id: Annotated[str, Meta(min_length=1, max_length=MAX_EVENT_ID)] = field(name="eventID")
     event_source: Literal["sso.amazonaws.com"] = field(name="eventSource")
     event_name: Operation = field(name="eventName")
     event_time: Annotated[datetime, Meta(tz=True)] = field(name="eventTime")  # CloudTrail's is UTC
-    aws_region: str | None = field(default=None, name="awsRegion")
-    recipient_account_id: str | None = field(default=None, name="recipientAccountId")
+    aws_region: Annotated[str, Meta(pattern=REGION_PATTERN)] = field(name="awsRegion")
+    recipient_account_id: Annotated[str, Meta(pattern=ACCOUNT_ID_PATTERN)] = field(name="recipientAccountId")
     source_ip_address: str | None = field(default=None, name="sourceIPAddress")
     user_agent: str | None = field(default=None, name="userAgent")
     user_identity: UserIdentity | None = field(default=None, name="userIdentity")
-    request_parameters: dict[str, Any] | None = field(default=None, name="requestParameters")
-    response_elements: dict[str, Any] | None = field(default=None, name="responseElements")
+    request_parameters: RequestParameters | None = field(default=None, name="requestParameters")
+    response_elements: ResponseElements | None = field(default=None, name="responseElements")
     error_code: str | None = field(default=None, name="errorCode")
     error_message: str | None = field(default=None, name="errorMessage")
 
@@ -86,7 +110,11 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
 
 
 def _tags(raw: Any) -> dict[str, str]:
-    """Tags as CloudTrail may record them: [{key, value}], [{Key, Value}] or a plain map."""
+    """Tags as CloudTrail may record them: [{key, value}], [{Key, Value}] or a plain map.
+
+    The requested tags are informational (the instance's tags are read from sso-admin) and their
+    recorded shape is not documented, so a shape other than these is ignored, not rejected.
+    """
     tags: dict[str, str] = {}
     if isinstance(raw, dict):
         tags = {str(k): str(v) for k, v in raw.items() if v is not None}
@@ -114,18 +142,20 @@ def parse_api_call(event: Any) -> ApiCall:
         raise InvalidEvent(_clip(reason, MAX_REASON)) from None
 
     detail = parsed.detail
-    request = detail.request_parameters or {}
-    response = detail.response_elements or {}
-    account_id = detail.recipient_account_id or parsed.account
-    region = detail.aws_region or parsed.region
-    if not (account_id.isascii() and account_id.isdigit() and len(account_id) == 12):
-        raise InvalidEvent(f"no 12-digit account id in the event (got {_clip(repr(account_id), 64)})")
-    if not region:
-        raise InvalidEvent("no Region in the event")
-    if not REGION_PATTERN.fullmatch(region):
-        raise InvalidEvent(f"not a Region name: {_clip(repr(region), 64)}")
+    request = detail.request_parameters or RequestParameters()
+    response = detail.response_elements or ResponseElements()
+    account_id, region = detail.recipient_account_id, detail.aws_region
+    for where, envelope, record in (
+        ("account", parsed.account, account_id),
+        ("region", parsed.region, region),
+    ):
+        if envelope != record:
+            raise InvalidEvent(
+                f"{where}: the envelope says {_clip(repr(envelope), 64)}, the CloudTrail record "
+                f"{record!r}; an event whose envelope and record disagree is not trusted"
+            )
     identity = detail.user_identity or UserIdentity()
-    instance_arn = _text(response.get("instanceArn")) or _text(request.get("instanceArn"))
+    instance_arn = response.instance_arn or request.instance_arn
     return ApiCall(
         event_id=detail.event_id,
         operation=detail.event_name,
@@ -136,8 +166,8 @@ def parse_api_call(event: Any) -> ApiCall:
         instance_arn=instance_arn,
         error_code=_text(detail.error_code),
         error_message=_text(detail.error_message),
-        requested_name=_text(request.get("name")),
-        requested_tags=_tags(request.get("tags")),
+        requested_name=_text(request.name),
+        requested_tags=_tags(request.tags),
         actor=Actor(
             arn=_text(identity.arn),
             type=_text(identity.type),

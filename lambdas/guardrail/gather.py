@@ -419,11 +419,13 @@ class FactGatherer:
             )
         else:
             try:
+                # The management account cannot hold an account instance: what it lists is the
+                # organization instance, with its owner, or without one in older responses.
                 management = found["organization"].management_account_id
                 found["organization_instances"] = tuple(
                     i
                     for i in deadline.result("organization_instances", org_instances)
-                    if i.owner_account_id == management
+                    if i.owner_account_id in (None, management)
                 )
             except _Missing as gap:
                 missing.append(gap.fact)

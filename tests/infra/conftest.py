@@ -44,7 +44,8 @@ def synthesized_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
 
     StackSets created by the management account itself (SELF) and targeting two OUs, remediation
     on, and the SCP on, attached to the root, for a policy that approves one account by id (plus
-    the example's running exemption of 555555555555).
+    the example's running exemption of 555555555555). Only the Regions the policy allows are
+    watched, which `cdk synth` warns about.
     """
     folder = tmp_path_factory.mktemp("variant")
     policy = example_policy_data()
@@ -56,5 +57,6 @@ def synthesized_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
         stackset_targets=[SANDBOX_OU, WORKLOADS_OU],
         remediation_enabled=True,
         scp={"enabled": True, "targets": ["r-ab12"]},
+        regions=list(policy["allowed_regions"]),
     )
     return synthesize(write_yaml(folder / "guardrail.yaml", config), folder / "cdk.out")

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
+from infra.config import known_regions
 from infra.constructs.detect_function import (
     ORGANIZATIONS_READ_ACTIONS,
     POWERTOOLS_LAYER_NAME,
@@ -105,7 +106,7 @@ def test_function_environment_is_the_handler_contract(synthesized: Synthesized) 
         "IDEMPOTENCY_TABLE_NAME": _ref(synthesized.logical_id("AWS::DynamoDB::Table")),
         "MEMBER_ROLE_NAME": "IdentityCenterGuardrailMemberRole",
         "ORGANIZATIONS_ROLE_ARN": "arn:aws:iam::111111111111:role/IdentityCenterGuardrailOrganizationsReader",
-        "INSTANCE_REGIONS": "us-east-1,eu-west-1,eu-central-1",
+        "INSTANCE_REGIONS": ",".join(known_regions("sso")),
         "ORGANIZATION_INSTANCE_REGION": "us-east-1",
         "POLICY_PATH": "policy.json",
         "POWERTOOLS_SERVICE_NAME": "identity-center-guardrail",

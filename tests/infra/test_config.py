@@ -15,7 +15,14 @@ import pytest
 from guardrail.core.policy import PolicyError
 from infra.application import CONFIG_CONTEXT_KEY, build_app
 from infra.bundling import PROJECT_ROOT
-from infra.config import ConfigError, known_regions, load_config, parse_config, project_root
+from infra.config import (
+    REGIONS_ENABLED_BY_DEFAULT,
+    ConfigError,
+    known_regions,
+    load_config,
+    parse_config,
+    project_root,
+)
 from tests.infra.support import EXAMPLE_CONFIG, EXAMPLE_POLICY, cdk_context, example_config_data, write_yaml
 
 
@@ -33,9 +40,16 @@ def _config_file(folder: Path, **changes: Any) -> Path:
 def test_example_configuration_is_valid() -> None:
     config = load_config(EXAMPLE_CONFIG)
     assert config.organization_id == "o-exampleorg1"
-    assert config.regions == ("us-east-1", "eu-west-1", "eu-central-1")
     assert config.policy_file == EXAMPLE_POLICY.resolve()
     assert config.load_policy().mode == "dry-run"
+
+
+def test_example_configuration_watches_every_identity_center_region() -> None:
+    """Opt-in Regions included: an instance is seen only in a watched Region."""
+    config = load_config(EXAMPLE_CONFIG)
+    assert config.regions == known_regions("sso")
+    assert "ap-east-1" in config.regions
+    assert not set(config.regions) <= set(config.load_policy().allowed_regions or ())
 
 
 def test_relative_policy_file_is_taken_from_the_project_root() -> None:
@@ -53,6 +67,7 @@ def test_defaults(tmp_path: Path) -> None:
         _config_file(
             tmp_path,
             regions=None,
+            management_enabled_regions=None,
             member_role_name=None,
             central_bus_name=None,
             organizations_role_arn=None,
@@ -68,6 +83,10 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.regions == known_regions("sso")
     assert "us-east-1" in config.regions
     assert len(config.regions) > 20
+    assert config.management_enabled_regions is None
+    # Without an organization instance: the Regions every account has (the central one among them).
+    assert set(config.management_account_regions) == REGIONS_ENABLED_BY_DEFAULT
+    assert set(config.management_forwarding_regions) == REGIONS_ENABLED_BY_DEFAULT
     assert config.member_role_name == "IdentityCenterGuardrailMemberRole"
     assert config.central_bus_name == "identity-center-guardrail"
     assert config.organizations_role_arn is None
@@ -100,6 +119,40 @@ def test_organizations_role_with_a_path(tmp_path: Path) -> None:
     assert config.organizations_role == ("/security/guardrail/", "Reader")
 
 
+# --- Regions ---------------------------------------------------------------------------------------
+
+
+def test_regions_enabled_by_default_are_the_seventeen_launched_before_20_march_2019() -> None:
+    """Every one has Identity Center; later Regions, such as Hong Kong (April 2019), are opt-in."""
+    assert len(REGIONS_ENABLED_BY_DEFAULT) == 17
+    assert set(known_regions("sso")) >= REGIONS_ENABLED_BY_DEFAULT
+    assert {"ap-northeast-3", "eu-north-1", "sa-east-1"} <= REGIONS_ENABLED_BY_DEFAULT
+    assert not {"ap-east-1", "me-south-1", "af-south-1", "eu-south-1", "il-central-1"} & (
+        REGIONS_ENABLED_BY_DEFAULT
+    )
+
+
+def test_management_regions_default_to_those_enabled_by_default_and_those_in_use(tmp_path: Path) -> None:
+    """An organization instance in an opt-in Region: the management account has enabled that one."""
+    config = load_config(_config_file(tmp_path, regions=None, organization_instance_region="ap-east-1"))
+    assert set(config.management_account_regions) == REGIONS_ENABLED_BY_DEFAULT | {"ap-east-1"}
+    assert set(config.management_forwarding_regions) == REGIONS_ENABLED_BY_DEFAULT | {"ap-east-1"}
+    assert "me-south-1" not in config.management_forwarding_regions  # opt-in, not known to be enabled
+
+
+def test_management_forwarding_is_in_the_watched_regions_it_has_enabled(tmp_path: Path) -> None:
+    """Listed: the watched Regions among them, in the order of `regions`."""
+    config = load_config(
+        _config_file(
+            tmp_path,
+            regions=["eu-west-1", "me-south-1", "us-east-1", "ap-east-1"],
+            management_enabled_regions=["us-east-1", "ap-east-1", "eu-west-1", "us-west-2"],
+        )
+    )
+    assert config.management_account_regions == ("us-east-1", "ap-east-1", "eu-west-1", "us-west-2")
+    assert config.management_forwarding_regions == ("eu-west-1", "us-east-1", "ap-east-1")
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
@@ -116,6 +169,8 @@ def test_organizations_role_with_a_path(tmp_path: Path) -> None:
         ({"organizations_role_arn": "arn:aws:iam::333333333333:role/Reader"}, "organizations_role_arn"),
         ({"organizations_role_arn": "not-an-arn"}, "organizations_role_arn"),
         ({"organization_instance_region": "xx-west-9"}, "organization_instance_region"),
+        # Its DeleteInstance would never be forwarded.
+        ({"regions": ["eu-west-1"]}, "organization_instance_region"),
         # The organization instance can only be read through the role in the management account.
         ({"organizations_role_arn": None}, "organization_instance_region"),
         ({"central_bus_name": "default"}, "central_bus_name"),
@@ -147,6 +202,30 @@ def test_organizations_role_with_a_path(tmp_path: Path) -> None:
 def test_bad_configuration_names_the_field(tmp_path: Path, changes: dict[str, Any], field: str) -> None:
     """The field comes first in the problem, in the notation of `guardrail.core.strict`."""
     with pytest.raises(ConfigError, match=rf"guardrail\.yaml is invalid: {re.escape(field)}: "):
+        load_config(_config_file(tmp_path, **changes))
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"management_enabled_regions": ["us-east-1", "mars-north-1"]}, "'mars-north-1' is not a Region"),
+        ({"management_enabled_regions": ["us-east-1", "us-east-1"]}, "listed more than once"),
+        ({"management_enabled_regions": "us-east-1"}, "Expected `array | null`, got `str`"),
+        # The management stack is deployed in the central Region; the organization instance is there.
+        (
+            {"central_region": "eu-west-1", "management_enabled_regions": ["us-east-1"]},
+            "must include central_region 'eu-west-1'",
+        ),
+        (
+            {"organization_instance_region": "eu-west-1", "management_enabled_regions": ["us-east-1"]},
+            "must include organization_instance_region 'eu-west-1'",
+        ),
+    ],
+)
+def test_management_enabled_regions_must_hold_the_regions_the_account_uses(
+    tmp_path: Path, changes: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"management_enabled_regions: .*{re.escape(problem)}"):
         load_config(_config_file(tmp_path, **changes))
 
 

@@ -8,6 +8,7 @@ from typing import cast
 import pytest
 
 from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
+from infra.config import REGIONS_ENABLED_BY_DEFAULT
 from infra.constructs.detect_function import ORGANIZATIONS_READ_ACTIONS
 from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME
 from tests.infra.support import (
@@ -32,15 +33,23 @@ def _manifest(s: Synthesized) -> Document:
 
 
 def test_app_has_the_central_the_management_and_one_stack_per_region(synthesized: Synthesized) -> None:
+    """One per watched Region the management account has enabled: by default, those every account has."""
     assert synthesized.stack_names() == sorted(
         [
             CENTRAL_STACK_NAME,
             MANAGEMENT_STACK_NAME,
-            f"{MANAGEMENT_STACK_NAME}-us-east-1",
-            f"{MANAGEMENT_STACK_NAME}-eu-west-1",
-            f"{MANAGEMENT_STACK_NAME}-eu-central-1",
+            *(f"{MANAGEMENT_STACK_NAME}-{region}" for region in REGIONS_ENABLED_BY_DEFAULT),
         ]
     )
+
+
+def test_no_management_region_stack_where_the_account_is_not_known_to_have_the_region(
+    synthesized: Synthesized,
+) -> None:
+    """`cdk deploy` would fail in an opt-in Region the management account has not enabled."""
+    opt_in = [region for region in synthesized.config.regions if region not in REGIONS_ENABLED_BY_DEFAULT]
+    assert "ap-east-1" in opt_in
+    assert not {f"{MANAGEMENT_STACK_NAME}-{region}" for region in opt_in} & set(synthesized.stack_names())
 
 
 def test_management_stacks_are_pinned_to_the_management_account(synthesized: Synthesized) -> None:
@@ -51,9 +60,10 @@ def test_management_stacks_are_pinned_to_the_management_account(synthesized: Syn
     }
     assert environments == {
         MANAGEMENT_STACK_NAME: ("111111111111", "us-east-1"),
-        f"{MANAGEMENT_STACK_NAME}-us-east-1": ("111111111111", "us-east-1"),
-        f"{MANAGEMENT_STACK_NAME}-eu-west-1": ("111111111111", "eu-west-1"),
-        f"{MANAGEMENT_STACK_NAME}-eu-central-1": ("111111111111", "eu-central-1"),
+        **{
+            f"{MANAGEMENT_STACK_NAME}-{region}": ("111111111111", region)
+            for region in synthesized.config.management_forwarding_regions
+        },
     }
 
 
@@ -76,7 +86,7 @@ def test_management_stacks_deploy_with_the_callers_credentials_and_no_bootstrap(
 
 def test_region_stacks_depend_on_the_management_stack(synthesized: Synthesized) -> None:
     artifacts = _manifest(synthesized)["artifacts"]
-    for region in synthesized.config.regions:
+    for region in synthesized.config.management_forwarding_regions:
         assert MANAGEMENT_STACK_NAME in artifacts[f"{MANAGEMENT_STACK_NAME}-{region}"]["dependencies"]
 
 

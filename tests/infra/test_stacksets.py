@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
+from infra.config import known_regions
 from infra.constructs.instance_event_rules import INSTANCE_EVENT_PATTERN
 from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME, ROLES_STACKSET_NAME
 from tests.infra.support import (
@@ -66,7 +67,35 @@ def test_stacksets_are_service_managed_and_follow_the_organization(
     assert stack_set["ManagedExecution"] == {"Active": True}
     preferences = stack_set["OperationPreferences"]
     assert preferences["RegionConcurrencyType"] == "PARALLEL"
-    assert 0 < preferences["FailureTolerancePercentage"] < preferences["MaxConcurrentPercentage"] <= 100
+    # Failures do not slow the roll-out; the tolerance alone decides when it stops.
+    assert preferences["ConcurrencyMode"] == "SOFT_FAILURE_TOLERANCE"
+    assert "FailureToleranceCount" not in preferences
+    assert "MaxConcurrentCount" not in preferences
+
+
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_forwarding_tolerates_every_account_failing_in_any_region(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    """Most accounts have not enabled most opt-in Regions: their instances there fail, harmlessly.
+
+    The tolerance counts accounts per Region and rounds down; at 100 % no number of failed accounts
+    exceeds it, so the operation succeeds and the StackSet resource (and its stack) completes.
+    """
+    s: Synthesized = request.getfixturevalue(fixture)
+    preferences = s.stack_sets()[FORWARDING_STACKSET_NAME]["OperationPreferences"]
+    assert preferences["FailureTolerancePercentage"] == 100
+    assert preferences["MaxConcurrentPercentage"] == 100
+
+
+def test_roles_stackset_stops_on_systematic_failures(synthesized: Synthesized) -> None:
+    """One Region every account has: a failure is real, so only a few accounts may fail."""
+    stack_sets = synthesized.stack_sets()
+    roles = stack_sets[ROLES_STACKSET_NAME]["OperationPreferences"]
+    forwarding = stack_sets[FORWARDING_STACKSET_NAME]["OperationPreferences"]
+    assert 0 < roles["FailureTolerancePercentage"] <= 10
+    assert roles["FailureTolerancePercentage"] < forwarding["FailureTolerancePercentage"]
+    assert roles["FailureTolerancePercentage"] < roles["MaxConcurrentPercentage"] < 100
 
 
 def test_stacksets_target_the_root_by_default(synthesized: Synthesized) -> None:
@@ -82,14 +111,12 @@ def test_stacksets_target_the_configured_ous(synthesized_variant: Synthesized) -
 
 
 def test_forwarding_goes_to_every_region_and_roles_once_per_account(synthesized: Synthesized) -> None:
+    """Every Region where Identity Center is available, opt-in Regions included."""
     stack_sets = synthesized.stack_sets()
     (forwarding,) = stack_sets[FORWARDING_STACKSET_NAME]["StackInstancesGroup"]
     (roles,) = stack_sets[ROLES_STACKSET_NAME]["StackInstancesGroup"]
-    assert (
-        forwarding["Regions"]
-        == list(synthesized.config.regions)
-        == ["us-east-1", "eu-west-1", "eu-central-1"]
-    )
+    assert forwarding["Regions"] == list(synthesized.config.regions) == list(known_regions("sso"))
+    assert "ap-east-1" in forwarding["Regions"]
     assert roles["Regions"] == [synthesized.config.central_region]
 
 

@@ -43,8 +43,8 @@ def fresh(name_or_event: str | dict[str, Any], **detail: Any) -> dict[str, Any]:
     """A sample event (or a copy of one) with a new event id and the given detail fields."""
     event = sample(name_or_event) if isinstance(name_or_event, str) else json.loads(json.dumps(name_or_event))
     event["detail"].update({"eventID": str(uuid.uuid4()), **detail})
-    if "recipientAccountId" in detail:
-        event["account"] = detail["recipientAccountId"]
+    # The envelope states where the call was made too, and must agree with the record.
+    event["account"], event["region"] = event["detail"]["recipientAccountId"], event["detail"]["awsRegion"]
     return event
 
 

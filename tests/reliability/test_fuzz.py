@@ -126,10 +126,11 @@ def plausible_events(draw: st.DrawFn) -> dict[str, Any]:
         st.sampled_from([MANAGEMENT_ACCOUNT_ID, SANDBOX_ACCOUNT_ID, PROD_ACCOUNT_ID, OUTSIDE_ACCOUNT_ID])
         | st.from_regex(r"[0-9]{12}", fullmatch=True)
     )
+    region = draw(st.sampled_from(["us-east-1", "eu-west-1", "ap-southeast-7", "us-gov-west-1"]))
     detail.update(
         eventID=str(uuid.uuid4()),
         recipientAccountId=account,
-        awsRegion=draw(st.sampled_from(["us-east-1", "eu-west-1", "ap-southeast-7", "us-gov-west-1"])),
+        awsRegion=region,
         eventName=draw(st.sampled_from(["CreateInstance", "DeleteInstance", "UpdateInstance"])),
     )
     if draw(st.booleans()):
@@ -137,11 +138,10 @@ def plausible_events(draw: st.DrawFn) -> dict[str, Any]:
             draw(st.sampled_from(["AccessDenied", "ConflictException"])),
             "x",
         )
-    arn = draw(
-        st.none() | st.from_regex(r"arn:aws:sso:::instance/ssoins-[0-9a-f]{16}", fullmatch=True) | odd_text
-    )
+    # An instance ARN of another shape is not plausible: the mutated samples send those.
+    arn = draw(st.none() | st.from_regex(r"arn:aws:sso:::instance/ssoins-[0-9a-f]{16}", fullmatch=True))
     detail["responseElements"] = None if arn is None else {"instanceArn": arn}
-    event["account"] = account
+    event["account"], event["region"] = account, region
     return event
 
 

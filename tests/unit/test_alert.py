@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -21,9 +22,10 @@ from guardrail.core.alert import (
     build_alert,
     encode,
     fit,
+    subject,
     utf8_size,
 )
-from guardrail.core.decision import decide
+from guardrail.core.decision import Finding, Verdict, decide
 from guardrail.core.facts import (
     AccountFacts,
     Actor,
@@ -34,7 +36,8 @@ from guardrail.core.facts import (
     OrganizationalUnit,
     Outcome,
 )
-from guardrail.core.policy import Approvals, Policy
+from guardrail.core.policy import Approvals, Policy, Severity
+from guardrail.core.rules import RULES
 from guardrail.events import MAX_TAGS, MAX_TEXT
 from tests.builders import MANAGEMENT, NOW, PROD, SANDBOX, call, facts, instance
 
@@ -99,25 +102,76 @@ def test_subject_is_short_ascii_single_line_whatever_the_account_name() -> None:
     assert len(subject) <= SUBJECT_LIMIT
     assert subject.isascii()
     assert "\n" not in subject
-    assert subject.endswith("...")
+    # The name is shortened, not the rule or the count of the others.
+    assert "?quipe donn" in subject
+    assert "... (us-east-1): account-not-approved +1" in subject
+
+
+# The longest rule id, the longest severity tag and a Region name of the longest kind.
+LONGEST_RULE = max((rule.id for rule in RULES), key=len)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.text(max_size=60),
+    others=st.integers(min_value=0, max_value=len(RULES) - 1),
+    region=st.sampled_from(["us-east-1", "ap-southeast-2", "eusc-de-east-1", "us-gov-west-1"]),
+    operation=st.sampled_from(list(Operation)),
+    outcome=st.sampled_from(list(Outcome)),
+)
+def test_the_subject_keeps_the_lead_rule_whole_and_the_count_visible(
+    name: str, others: int, region: str, operation: Operation, outcome: Outcome
+) -> None:
+    the_facts = facts(
+        call=call(operation=operation, outcome=outcome, region=region, error_code="AccessDenied"),
+        account=AccountFacts(account_id=SANDBOX, name=name or None),
+    )
+    decision = decide(the_facts, Policy(), NOW)
+    findings = (
+        Finding(LONGEST_RULE, Severity.CRITICAL, "why", {}),
+        *tuple(Finding("scp-gap", Severity.LOW, "why", {}) for _ in range(others)),
+    )
+    worst = dataclasses.replace(
+        decision, findings=findings, verdict=Verdict.VIOLATION, severity=Severity.CRITICAL
+    )
+    text = subject(the_facts, worst)
+    assert len(text) <= SUBJECT_LIMIT
+    assert text.isascii()
+    assert text.startswith("[CRITICAL] ")
+    assert f" in {SANDBOX}" in text
+    assert f"({region}): {LONGEST_RULE}" in text
+    assert text.endswith(f" +{others}" if others else LONGEST_RULE)
 
 
 @pytest.mark.parametrize(
-    ("operation", "outcome", "headline"),
+    ("operation", "outcome", "error", "headline"),
     [
-        (Operation.CREATE, Outcome.SUCCEEDED, "Account instance created"),
-        (Operation.CREATE, Outcome.FAILED, "Blocked CreateInstance"),
-        (Operation.DELETE, Outcome.SUCCEEDED, "Account instance deleted"),
-        (Operation.UPDATE, Outcome.SUCCEEDED, "Account instance updated"),
-        (Operation.DELETE, Outcome.FAILED, "Failed DeleteInstance"),
-        (Operation.UPDATE, Outcome.FAILED, "Failed UpdateInstance"),
+        (Operation.CREATE, Outcome.SUCCEEDED, None, "Account instance created"),
+        (Operation.CREATE, Outcome.FAILED, "AccessDenied", "Blocked CreateInstance"),
+        (Operation.CREATE, Outcome.FAILED, "AccessDeniedException", "Blocked CreateInstance"),
+        (Operation.CREATE, Outcome.FAILED, "ConflictException", "Refused CreateInstance"),
+        (Operation.CREATE, Outcome.FAILED, "ThrottlingException", "Throttled CreateInstance"),
+        (Operation.CREATE, Outcome.FAILED, "InternalServerException", "Failed CreateInstance"),
+        (Operation.DELETE, Outcome.SUCCEEDED, None, "Account instance deleted"),
+        (Operation.UPDATE, Outcome.SUCCEEDED, None, "Account instance updated"),
+        (Operation.DELETE, Outcome.FAILED, "X", "Failed DeleteInstance"),
+        (Operation.UPDATE, Outcome.FAILED, "AccessDenied", "Blocked UpdateInstance"),
     ],
 )
-def test_subject_headline_per_call(operation: Operation, outcome: Outcome, headline: str) -> None:
-    the_call = call(
-        operation=operation, outcome=outcome, error_code="X" if outcome is Outcome.FAILED else None
-    )
+def test_subject_headline_per_call(
+    operation: Operation, outcome: Outcome, error: str | None, headline: str
+) -> None:
+    the_call = call(operation=operation, outcome=outcome, error_code=error)
     assert f"] {headline} in 333333333333 Sandbox Bob (us-east-1)" in alert_for(facts(call=the_call)).subject
+
+
+def test_the_subject_leads_with_the_most_severe_finding() -> None:
+    expired = facts(instance=instance(tags={"purpose": "trial", "owner": "bob", "expires": "2026-11-01"}))
+    policy = Policy(approved=Approvals(accounts=(SANDBOX,)), allowed_regions=("eu-west-1",))
+    alert = alert_for(expired, policy)
+    # Catalogue order puts region-not-allowed (medium) first; the subject names trial-expired (high).
+    assert [f["rule"] for f in alert.body["findings"]] == ["region-not-allowed", "trial-expired"]
+    assert alert.subject.endswith("(us-east-1): trial-expired +1")
 
 
 def test_subject_tail_per_verdict() -> None:
@@ -195,7 +249,7 @@ def test_other_calls_on_the_organization_instance_name_it() -> None:
         "[INFO] Organization instance updated in 111111111111 Management (us-east-1)"
     )
     assert alert_for(in_management(Operation.DELETE, Outcome.FAILED)).subject.startswith(
-        "[INFO] Failed DeleteInstance in 111111111111"
+        "[INFO] Blocked DeleteInstance in 111111111111"
     )
     # Without the organization the function cannot tell which instance it was: a person must check.
     unknown = alert_for(in_management(Operation.DELETE, organization=None)).subject

@@ -303,7 +303,7 @@ def test_diff_of_lists_names_what_is_missing_and_unexpected() -> None:
         ({"case.yaml": "name: x\nevent: {}\nexpect: {verdict: fine}\n"}, "case.yaml: expect.verdict: "),
         (
             {"case.yaml": "name: x\nevent: {}\nexpect: {verdict: compliant, rules: [scp_gap]}\n"},
-            "expect: rules[0]: unknown rule id",
+            "expect.rules[0]: unknown rule id",
         ),
         ({"case.yaml": "name: x\nevent: none.json\nexpect: {verdict: compliant}\n"}, "cannot read event"),
         ({"case.yaml": "name: x\nevent: {}\nexpect: {verdict: compliant}\n"}, "case.yaml: "),

@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 import pytest
@@ -47,10 +48,48 @@ def test_null_or_missing_optional_fields_are_tolerated(field: str) -> None:
     assert parse_api_call(event).account_id == "444444444444"
 
 
-def test_account_falls_back_to_the_envelope() -> None:
+@pytest.mark.parametrize("field", ["recipientAccountId", "awsRegion"])
+def test_the_envelope_does_not_stand_in_for_the_record(field: str) -> None:
     event = sample("create-instance-console-success")
-    del event["detail"]["recipientAccountId"]
-    assert parse_api_call(event).account_id == event["account"]
+    del event["detail"][field]
+    with pytest.raises(InvalidEvent, match=rf"detail\.{field}: required field missing"):
+        parse_api_call(event)
+
+
+@pytest.mark.parametrize(("envelope", "value"), [("account", "333333333333"), ("region", "us-east-1")])
+def test_an_envelope_that_disagrees_with_the_record_is_rejected(envelope: str, value: str) -> None:
+    event = sample("create-instance-console-success")
+    event[envelope] = value
+    with pytest.raises(InvalidEvent, match=rf"^{envelope}: the envelope says '{value}'"):
+        parse_api_call(event)
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "says"),
+    [
+        ("responseElements", 42, "Expected `str | null`, got `int`"),
+        ("responseElements", "arn:aws:sso:::permissionSet/ssoins-1/ps-1", "Expected `str` matching"),
+        ("requestParameters", ["arn"], "Expected `str | null`, got `array`"),
+    ],
+)
+def test_an_instance_arn_of_the_wrong_type_or_shape_is_rejected(where: str, value: Any, says: str) -> None:
+    event = sample("create-instance-console-success")
+    event["detail"][where] = {"instanceArn": value}
+    with pytest.raises(InvalidEvent, match=rf"detail\.{where}\.instanceArn: {re.escape(says)}"):
+        parse_api_call(event)
+
+
+def test_a_name_that_is_not_text_is_rejected() -> None:
+    event = sample("create-instance-cli-trial-tagged")
+    event["detail"]["requestParameters"]["name"] = 7
+    with pytest.raises(InvalidEvent, match=r"detail\.requestParameters\.name: Expected `str \| null`"):
+        parse_api_call(event)
+
+
+def test_requested_tags_of_an_unknown_shape_are_ignored_not_guessed() -> None:
+    event = sample("create-instance-cli-trial-tagged")
+    event["detail"]["requestParameters"]["tags"] = "purpose=trial"
+    assert parse_api_call(event).requested_tags == {}
 
 
 def test_tags_as_a_map_are_accepted() -> None:
@@ -97,7 +136,8 @@ def test_a_rejection_quoting_a_huge_value_stays_short() -> None:
         (lambda e: e["detail"].__setitem__("eventName", "CreatePermissionSet"), "eventName"),
         (lambda e: e["detail"].__setitem__("eventSource", "ec2.amazonaws.com"), "eventSource"),
         (lambda e: e.__setitem__("detail-type", "AWS Service Event via CloudTrail"), "detail-type"),
-        (lambda e: (e["detail"].pop("recipientAccountId"), e.__setitem__("account", "12")), "account id"),
+        (lambda e: e["detail"].__setitem__("recipientAccountId", "12"), "recipientAccountId"),
+        (lambda e: e["detail"].__setitem__("awsRegion", "Europe"), "awsRegion"),
     ],
 )
 def test_unusable_events_are_rejected_with_a_reason_naming_the_field(mutate: Any, expected: str) -> None:

@@ -34,7 +34,7 @@ EXEMPTION = {"account_id": "555555555555", "expires": "2027-03-31", "ticket": "S
 def test_the_example_policy_is_valid() -> None:
     policy = load_policy(EXAMPLE)
     assert policy.mode is Mode.DRY_RUN
-    assert policy.approved.organizational_units == ("Sandbox",)
+    assert policy.approved.organizational_units == ("Sandbox", "Workloads/Experiments", "ou-ab12-labs0001")
     assert policy.max_trial_days == 60
     assert policy.exemptions[0].expires == date(2027, 3, 31)
     assert policy.settings("trial-expired").action == "remediate"
@@ -128,7 +128,7 @@ def test_an_unknown_rule_id_in_rules_is_named_with_its_key() -> None:
 
 
 def test_an_unknown_rule_id_in_an_exemption_is_named_with_its_position() -> None:
-    with pytest.raises(PolicyError, match=r"exemptions\[0\]: rules\[1\]: unknown rule id 'scp_gap'"):
+    with pytest.raises(PolicyError, match=r"exemptions\[0\]\.rules\[1\]: unknown rule id 'scp_gap'"):
         parse_policy({"exemptions": [{**EXEMPTION, "rules": ["account-not-approved", "scp_gap"]}]})
 
 
@@ -167,10 +167,12 @@ def test_the_shipped_json_reads_back_into_the_same_policy() -> None:
     assert parse_policy(shipped) == policy
 
 
-def test_an_empty_yaml_file_is_the_default_policy(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["", "# nothing yet\n", "{}\n"])
+def test_an_empty_policy_file_is_refused_naming_the_file(tmp_path: Path, text: str) -> None:
     empty = tmp_path / "policy.yaml"
-    empty.write_text("# nothing yet\n")
-    assert load_policy(empty) == Policy()
+    empty.write_text(text)
+    with pytest.raises(PolicyError, match=r"policy\.yaml is empty"):
+        load_policy(empty)
 
 
 def test_a_missing_file_is_a_policy_error(tmp_path: Path) -> None:

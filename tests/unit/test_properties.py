@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, find, given, settings
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from msgspec import to_builtins
 from msgspec.structs import replace
 
+from guardrail.core.dates import parse_day
 from guardrail.core.decision import Action, Decision, Verdict, decide
 from guardrail.core.facts import (
     AccountFacts,
@@ -41,7 +42,7 @@ from guardrail.core.policy import (
     Severity,
     TagRequirements,
 )
-from guardrail.core.rules import RULE_IDS
+from guardrail.core.rules import RULE_IDS, Evaluation
 from guardrail.core.strict import convert
 
 MANAGEMENT = "111111111111"
@@ -141,7 +142,10 @@ def calls(draw: st.DrawFn) -> ApiCall:
         if not created
         else None,
         error_message=draw(st.one_of(st.none(), st.just("refused"))),
-        actor=Actor(arn="arn:aws:iam::333333333333:user/bob", type="IAMUser"),
+        actor=Actor(
+            arn="arn:aws:iam::333333333333:user/bob",
+            type=draw(st.sampled_from(["IAMUser", "IAMUser", "AssumedRole", "Root"])),
+        ),
     )
 
 
@@ -266,10 +270,10 @@ def test_the_decision_is_deterministic(s: Scenario) -> None:
 def test_verdict_invariants(s: Scenario) -> None:
     decision = decide(s.facts, s.policy, s.now)  # never raises on valid facts
     if s.facts.call.operation is not Operation.CREATE:
-        # Only the deletion of the organization instance is judged; anything else is info.
+        # Only the deletion of the organization instance and the caller are judged; else info.
         judged = {f.rule for f in decision.findings} | {x.rule for x in decision.suppressed}
         judged |= {u.rule for u in decision.undetermined}
-        assert judged <= {"org-instance-deleted"}
+        assert judged <= {"org-instance-deleted", "root-user"}
         if not decision.findings and not decision.undetermined:
             assert decision.verdict is Verdict.INFO
             assert decision.action is Action.NONE
@@ -386,3 +390,107 @@ def test_an_expired_exemption_suppresses_nothing(s: Scenario, data: st.DataObjec
     reported = [f for f in with_it.findings if f.rule == "exemption-expired"]
     if reported:
         assert any(e["ticket"] == "OLD-1" for e in reported[0].facts["exemptions"]) == covers(expired, call)
+
+
+# -- approval: names never pass for ids, paths are sequences of names ------------------------------
+
+# OU names as Organizations allows them: any 1 to 128 characters. Drawn mostly from the characters
+# that matter here, and from the whole of Unicode.
+ou_names = st.one_of(
+    st.text(alphabet=st.sampled_from("ou-r/ab12 \\"), min_size=1, max_size=20),
+    st.text(min_size=1, max_size=128),
+    st.sampled_from(["ou-ab12-prod", "r-ab12", "Workloads/Prod", "Sandbox", "/", "Workloads"]),
+)
+unit_ids = st.integers(0, 10**8).map(lambda n: f"ou-ab12-{n:08d}")
+
+
+@st.composite
+def chains(draw: st.DrawFn) -> tuple[OrganizationalUnit, ...]:
+    """The parents of an account: the root, then OUs of any names and distinct ids."""
+    ids = draw(st.lists(unit_ids, max_size=5, unique=True))
+    return (ROOT, *(OrganizationalUnit(id=unit_id, name=draw(ou_names)) for unit_id in ids))
+
+
+def approval_of(parents: tuple[OrganizationalUnit, ...], entries: tuple[str, ...]) -> str | None:
+    the_facts = Facts(
+        call=ApiCall(
+            event_id="evt-1",
+            operation=Operation.CREATE,
+            event_time=START,
+            account_id="333333333333",
+            region="us-east-1",
+            outcome=Outcome.SUCCEEDED,
+        ),
+        account=AccountFacts(account_id="333333333333", parents=parents),
+    )
+    policy = Policy(approved=Approvals(organizational_units=entries))
+    return Evaluation(the_facts, policy, START).approval()
+
+
+@SETTINGS
+@given(chains(), st.lists(st.one_of(unit_ids, st.just("r-ab12"), st.just("r-other")), max_size=4))
+def test_with_ids_only_the_names_of_the_ous_never_matter(
+    parents: tuple[OrganizationalUnit, ...], entries: list[str]
+) -> None:
+    # Names drawn to look like the very ids approved, or like paths: only the ids decide.
+    approving = approval_of(parents, tuple(entries))
+    ids = {unit.id for unit in parents}
+    assert (approving is not None) == any(entry in ids for entry in entries)
+    renamed = tuple(replace(unit, name=entries[0] if entries else "x") for unit in parents)
+    assert approval_of(renamed, tuple(entries)) == approving
+
+
+@SETTINGS
+@given(chains())
+def test_a_name_that_looks_like_an_approved_id_or_path_never_approves(
+    parents: tuple[OrganizationalUnit, ...],
+) -> None:
+    # Approve exactly the text of every name on the chain, and every joined prefix of the names.
+    names = [unit.name for unit in parents[1:]]
+    entries = set(names) | {"/".join(names[:k]) for k in range(1, len(names) + 1)}
+    ids = {unit.id for unit in parents}
+    # Entries as a policy can hold them, and none that is really the id of an OU on the chain.
+    writable = {e for e in entries if all(0 < len(name) <= 128 for name in e.split("/")) and e not in ids}
+    approving = approval_of(parents, tuple(sorted(writable)))
+    # A genuine approval needs a prefix of names none of which holds '/' and whose first names are
+    # not id-shaped (an entry shaped as an id matches ids only, and these ids were never listed).
+    first = names[0] if names else None
+    genuine = first is not None and "/" not in first and not first.startswith(("ou-", "r-"))
+    assert (approving is not None) == genuine
+    if approving is not None:
+        assert approving.split("/") == names[: len(approving.split("/"))]
+        assert not any("/" in name for name in names[: len(approving.split("/"))])
+
+
+# -- dates: the same instant gives the same decision, whatever its offset --------------------------
+
+offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+
+
+def at(moment: datetime | None, offset: timezone) -> datetime | None:
+    return None if moment is None else moment.astimezone(offset)
+
+
+@SETTINGS
+@given(scenarios(), offsets, offsets, offsets)
+def test_the_offset_of_a_time_never_changes_the_decision(
+    s: Scenario, now_offset: timezone, created_offset: timezone, event_offset: timezone
+) -> None:
+    facts = s.facts
+    shifted = replace(
+        facts,
+        call=replace(facts.call, event_time=at(facts.call.event_time, event_offset)),
+        instance=None
+        if facts.instance is None
+        else replace(facts.instance, created_date=at(facts.instance.created_date, created_offset)),
+    )
+    decision = decide(facts, s.policy, s.now)
+    assert decide(shifted, s.policy, s.now.astimezone(now_offset)) == decision
+
+
+@SETTINGS
+@given(moments, offsets)
+def test_an_expiry_timestamp_reads_as_its_utc_date(moment: datetime, offset: timezone) -> None:
+    written = moment.astimezone(offset).isoformat()
+    assert parse_day(written) == moment.astimezone(UTC).date()
+    assert parse_day(moment.date().isoformat()) == moment.date()

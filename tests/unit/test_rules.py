@@ -18,6 +18,7 @@ from guardrail.core.facts import (
 )
 from guardrail.core.policy import Approvals, Exemption, Policy, Purpose, Severity, TagRequirements
 from guardrail.core.rules import (
+    ANY_CALL,
     ATTEMPTED,
     CREATED,
     DELETED,
@@ -56,6 +57,7 @@ CATALOGUE = {
     "second-instance",
     "scp-gap",
     "attempt-denied",
+    "root-user",
     "exemption-expired",
 }
 
@@ -88,7 +90,7 @@ def test_the_catalogue_holds_exactly_the_documented_rules() -> None:
 def test_every_rule_is_documented(rule: Any) -> None:
     for text in (rule.summary, rule.constraint, rule.fix):
         assert text.strip().endswith((".", ")")), f"{rule.id}: {text!r}"
-    assert rule.applies_to in {CREATED, ATTEMPTED, FAILED, DELETED}
+    assert rule.applies_to in {CREATED, ATTEMPTED, FAILED, DELETED, ANY_CALL}
     assert isinstance(rule.severity, Severity)
 
 
@@ -442,8 +444,39 @@ def scps(*documents: str) -> tuple[ServiceControlPolicy, ...]:
 def test_scp_gap_fires_for_an_unapproved_account_without_a_deny() -> None:
     hit = check("scp-gap", facts(service_control_policies=scps(ALLOW_ALL_SCP, "{}")))
     assert hit is not None
-    assert hit.facts == {"scps_checked": ["p-0", "p-1"]}
-    assert "none of the 2 SCPs" in hit.reason
+    assert hit.facts == {
+        "scps_checked": ["p-0", "p-1"],
+        "doubts": ["p-1 was not read: its Statement is missing or neither an object nor a list"],
+    }
+    assert "none of the 2 SCPs in force on it certainly denies" in hit.reason
+
+
+def test_scp_gap_says_which_statement_it_could_not_evaluate() -> None:
+    statement = {
+        "Sid": "DenyOutsideEurope",
+        "Effect": "Deny",
+        "Action": "sso:CreateInstance",
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}},
+    }
+    hit = check("scp-gap", facts(service_control_policies=scps(json.dumps({"Statement": [statement]}))))
+    assert hit is not None
+    note = "p-0 statement 'DenyOutsideEurope' was not counted: condition key aws:RequestedRegion cannot be evaluated"
+    assert hit.facts["doubts"][0].startswith(note)
+    assert note in hit.reason
+
+
+def test_scp_gap_reads_resources_in_the_partition_of_the_region() -> None:
+    document = json.dumps(
+        {
+            "Statement": [
+                {"Effect": "Deny", "Action": "sso:CreateInstance", "Resource": "arn:aws-cn:sso:::instance/*"}
+            ]
+        }
+    )
+    china = facts(call=call(region="cn-north-1"), service_control_policies=scps(document))
+    assert check("scp-gap", china) is None
+    assert check("scp-gap", facts(service_control_policies=scps(document))) is not None
 
 
 def test_scp_gap_is_closed_by_a_deny_or_an_approval_and_never_applies_to_management() -> None:
@@ -532,8 +565,9 @@ def test_applies_to_matches_the_call_kinds() -> None:
     assert RULES_BY_ID["attempt-denied"].applies_to == frozenset({(Operation.CREATE, Outcome.FAILED)})
     assert (Operation.CREATE, Outcome.SUCCEEDED) in RULES_BY_ID["account-not-approved"].applies_to
     assert (Operation.CREATE, Outcome.FAILED) not in RULES_BY_ID["account-not-approved"].applies_to
-    # Only the deletion of the organization instance is judged on a DeleteInstance; nothing judges
-    # an UpdateInstance.
+    # On a DeleteInstance only the deletion of the organization instance and the caller are judged;
+    # on an UpdateInstance only the caller.
     judging_deletes = [rule.id for rule in RULES if any(op is Operation.DELETE for op, _ in rule.applies_to)]
-    assert judging_deletes == ["org-instance-deleted"]
-    assert not any(op is Operation.UPDATE for rule in RULES for op, _ in rule.applies_to)
+    assert judging_deletes == ["org-instance-deleted", "root-user"]
+    judging_updates = [rule.id for rule in RULES if any(op is Operation.UPDATE for op, _ in rule.applies_to)]
+    assert judging_updates == ["root-user"]

@@ -35,7 +35,7 @@ class Outer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         ({"cont": 1}, "cont: unknown field"),
         (
             {"items": [{"account": "111111111111", "note": "forbidden"}]},
-            "items[0]: note: this note is not allowed",
+            "items[0].note: this note is not allowed",
         ),
         ([], "Expected `object`, got `array`"),
     ],

@@ -88,18 +88,54 @@ def _ascii(text: str) -> str:
     return " ".join(cleaned.split())
 
 
+# How a failed call failed, by CloudTrail's errorCode: only a refusal by a policy is "Blocked".
+_FAILURE_WORDS = {
+    "AccessDenied": "Blocked",
+    "AccessDeniedException": "Blocked",
+    "ConflictException": "Refused",
+    "ValidationException": "Refused",
+    "ServiceQuotaExceededException": "Refused",
+    "ThrottlingException": "Throttled",
+    "TooManyRequestsException": "Throttled",
+    "RequestLimitExceeded": "Throttled",
+}
+
+
 def _headline(facts: Facts) -> str:
     call = facts.call
-    if call.operation is Operation.CREATE:
-        return "Account instance created" if call.outcome is Outcome.SUCCEEDED else "Blocked CreateInstance"
-    verb = "deleted" if call.operation is Operation.DELETE else "updated"
     if call.outcome is Outcome.FAILED:
-        return f"Failed {call.operation.value}"
+        return f"{_FAILURE_WORDS.get(call.error_code or '', 'Failed')} {call.operation.value}"
+    if call.operation is Operation.CREATE:
+        return "Account instance created"
+    verb = "deleted" if call.operation is Operation.DELETE else "updated"
     kind = {True: "Organization instance", False: "Account instance", None: "Instance"}
     return f"{kind[about_organization_instance(facts)]} {verb}"
 
 
+def _tail(decision: Decision) -> str:
+    """The most severe finding's rule (the first of those in catalogue order) and how many more."""
+    if decision.findings:
+        lead = max(decision.findings, key=lambda finding: finding.severity.rank)
+        more = len(decision.findings) - 1
+        return f": {lead.rule}" + (f" +{more}" if more else "")
+    if decision.verdict is Verdict.INCOMPLETE:
+        return ": facts missing"
+    if decision.verdict is Verdict.COMPLIANT:
+        return ": compliant"
+    return ""
+
+
+def _shortened(text: str, room: int) -> str:
+    """`text` in at most `room` characters, cut at the end with '...'; empty when nothing fits."""
+    if len(text) <= room:
+        return text
+    return text[: room - 3].rstrip() + "..." if room > 3 else ""
+
+
 def subject(facts: Facts, decision: Decision) -> str:
+    """One line under SNS's 100 characters. Kept whole: the verdict tag, the account id, the
+    Region, the lead rule and the count of the others; the account name is shortened first, and
+    only if that is not enough, the headline."""
     call = facts.call
     tag = {
         Verdict.VIOLATION: decision.severity.value.upper(),
@@ -107,20 +143,15 @@ def subject(facts: Facts, decision: Decision) -> str:
         Verdict.INFO: "INFO",
         Verdict.INCOMPLETE: "CHECK",
     }[decision.verdict]
-    name = f" {facts.account.name}" if facts.account and facts.account.name else ""
-    tail = ""
-    if decision.findings:
-        tail = f": {decision.findings[0].rule}"
-        if len(decision.findings) > 1:
-            tail += f" +{len(decision.findings) - 1}"
-    elif decision.verdict is Verdict.INCOMPLETE:
-        tail = ": facts missing"
-    elif decision.verdict is Verdict.COMPLIANT:
-        tail = ": compliant"
-    text = _ascii(f"[{tag}] {_headline(facts)} in {call.account_id}{name} ({call.region}){tail}")
-    if len(text) > SUBJECT_LIMIT:
-        text = text[: SUBJECT_LIMIT - 3].rstrip() + "..."
-    return text
+    name = _ascii(facts.account.name) if facts.account and facts.account.name else ""
+    headline = _ascii(_headline(facts))
+    kept = f"[{tag}] " + f" in {call.account_id}" + f" ({_ascii(call.region)})" + _tail(decision)
+    room = SUBJECT_LIMIT - len(kept) - len(headline)
+    name = _shortened(name, room - 1)
+    if not name:
+        headline = _shortened(headline, SUBJECT_LIMIT - len(kept))
+    text = f"[{tag}] {headline} in {call.account_id}{' ' + name if name else ''} ({_ascii(call.region)})"
+    return text + _tail(decision)
 
 
 def build_alert(

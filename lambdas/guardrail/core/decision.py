@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from guardrail.core.dates import utc_date
 from guardrail.core.facts import Facts, InstanceStatus, Operation, Outcome
 from guardrail.core.policy import Exemption, Mode, Policy, Severity
 from guardrail.core.rules import RULES, Evaluation, Undetermined
@@ -72,7 +73,7 @@ def _exemption_for(rule_id: str, facts: Facts, policy: Policy, now: datetime) ->
         )
         if (
             covers_target
-            and exemption.expires >= now.date()
+            and exemption.expires >= utc_date(now)
             and (not exemption.rules or rule_id in exemption.rules)
         ):
             return exemption

@@ -87,8 +87,16 @@ class AccountFacts(_Frozen, frozen=True):
 
     @property
     def ou_path(self) -> str:
-        """Names of the OUs below the root, joined with '/', e.g. 'Workloads/Prod'."""
-        return "/".join(unit.name for unit in self.parents if not unit.id.startswith("r-"))
+        """Names of the OUs below the root, joined with '/', e.g. 'Workloads/Prod'.
+
+        An OU name may hold '/' itself: inside a name, '\\' and '/' are escaped with a backslash, so
+        that the path names one chain of OUs ('Work\\/loads/Prod' is two OUs, not three).
+        """
+        return "/".join(
+            unit.name.replace("\\", "\\\\").replace("/", "\\/")
+            for unit in self.parents
+            if not unit.id.startswith("r-")
+        )
 
 
 class InstanceStatus(StrEnum):

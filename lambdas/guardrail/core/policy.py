@@ -7,6 +7,7 @@ that a typo never silently weakens the guardrail.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from datetime import date
@@ -17,8 +18,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from guardrail.core.approval import is_id_entry, path_segments
 from guardrail.core.facts import AccountId
-from guardrail.core.strict import ConversionError, convert
+from guardrail.core.regions import IDENTITY_CENTER_REGIONS
+from guardrail.core.strict import ConversionError, convert, read_yaml
 
 
 class Severity(StrEnum):
@@ -47,8 +50,10 @@ class Purpose(StrEnum):
 
 
 RuleAction = Literal["alert", "remediate"]
-Region = Annotated[str, Meta(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+Region = Annotated[str, Meta(min_length=1)]  # checked against IDENTITY_CENTER_REGIONS
 OrgTarget = Annotated[str, Meta(min_length=1)]
+# Organizations allows OU names of 1 to 128 characters.
+MAX_OU_NAME = 128
 # Rule ids are checked against the catalogue after conversion (the catalogue imports this module).
 RuleId = str
 
@@ -70,7 +75,9 @@ class Approvals(_Strict, frozen=True):
     """Where account instances are allowed.
 
     `organizational_units` takes OU ids (`ou-…`, or the root `r-…`) or name paths below the root
-    (`Workloads/Prod`); approving an OU approves everything nested in it.
+    (`Workloads/Prod`); approving an OU approves everything nested in it. An entry starting with
+    `ou-` or `r-` is an id and matches ids only; any other is a path of OU names, compared name by
+    name (`guardrail.core.approval`): an OU whose name holds `/` can be approved by id only.
     """
 
     accounts: Annotated[
@@ -84,6 +91,21 @@ class Approvals(_Strict, frozen=True):
         ),
     ] = ()
 
+    def __post_init__(self) -> None:
+        for index, entry in enumerate(self.organizational_units):
+            if is_id_entry(entry):
+                continue
+            segments = path_segments(entry)
+            if "" in segments:
+                raise ValueError(
+                    f"organizational_units[{index}]: {entry!r} has an empty OU name; write a path of OU "
+                    "names below the root such as 'Workloads/Prod', or an OU id (ou-…)"
+                )
+            if any(len(name) > MAX_OU_NAME for name in segments):
+                raise ValueError(
+                    f"organizational_units[{index}]: an OU name is at most {MAX_OU_NAME} characters"
+                )
+
 
 class TagRequirements(_Strict, frozen=True):
     """Tags an account instance must carry to justify itself."""
@@ -95,7 +117,12 @@ class TagRequirements(_Strict, frozen=True):
         tuple[Purpose, ...], Meta(description="The AWS use cases accepted as a justification.")
     ] = tuple(Purpose)
     owner_key: Annotated[str, Meta(description="Tag naming who answers for the instance.")] = "owner"
-    expiry_key: Annotated[str, Meta(description="Tag holding a trial's end date (YYYY-MM-DD).")] = "expires"
+    expiry_key: Annotated[
+        str,
+        Meta(
+            description="Tag holding a trial's end date: YYYY-MM-DD, or an RFC 3339 timestamp (its UTC date)."
+        ),
+    ] = "expires"
 
 
 class Exemption(_Strict, frozen=True):
@@ -175,6 +202,14 @@ class Policy(_Strict, frozen=True):
 
     def __post_init__(self) -> None:
         check_rule_ids({f"rules.{rule_id}": rule_id for rule_id in self.rules})
+        for index, region in enumerate(self.allowed_regions or ()):
+            if region not in IDENTITY_CENTER_REGIONS:
+                close = difflib.get_close_matches(region, sorted(IDENTITY_CENTER_REGIONS), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ValueError(
+                    f"allowed_regions[{index}]: {region!r} is not a Region where IAM Identity Center "
+                    f"is available{hint}"
+                )
 
     def settings(self, rule_id: str) -> RuleSettings:
         return self.rules.get(rule_id, _DEFAULT_SETTINGS)
@@ -239,10 +274,13 @@ def load_policy(path: str | Path) -> Policy:
         except json.JSONDecodeError as error:
             raise PolicyError(f"{path} is not valid JSON: {error}") from None
     else:
-        import yaml  # only people's tooling reads YAML; the function reads the JSON it is shipped
+        import yaml
 
         try:
-            data = yaml.safe_load(text)
+            data = read_yaml(text)
         except yaml.YAMLError as error:
             raise PolicyError(f"{path} is not valid YAML: {error}") from None
-    return parse_policy(data if data is not None else {}, source=str(path))
+    if data is None or data == {}:
+        # Every key has a default, but an empty file is a mistake, not a policy of defaults.
+        raise PolicyError(f"{path} is empty: a policy states at least its `version: 1`")
+    return parse_policy(data, source=str(path))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from guardrail.core.approval import approving_unit
+from guardrail.core.dates import parse_day, utc_date
 from guardrail.core.facts import (
     AccountFacts,
     Facts,
@@ -22,7 +24,8 @@ from guardrail.core.facts import (
     ServiceControlPolicy,
 )
 from guardrail.core.policy import Policy, Purpose, Severity
-from guardrail.core.scp import any_denies_create_instance
+from guardrail.core.regions import partition_of
+from guardrail.core.scp import read_create_instance_denial
 
 
 class Undetermined(Exception):
@@ -51,7 +54,8 @@ class Evaluation:
 
     @property
     def today(self) -> date:
-        return self.now.date()
+        """The UTC date of `now`, whatever offset it was given with."""
+        return utc_date(self.now)
 
     def organization(self) -> OrganizationFacts:
         if self.facts.organization is None:
@@ -91,15 +95,7 @@ class Evaluation:
             return account_id
         if not approved.organizational_units:
             return None
-        account = self.account()
-        names: list[str] = []
-        for unit in account.parents:
-            if not unit.id.startswith("r-"):
-                names.append(unit.name)
-            for target in (unit.id, "/".join(names)):
-                if target and target in approved.organizational_units:
-                    return target
-        return None
+        return approving_unit(self.account().parents, approved.organizational_units)
 
     def org_path(self) -> str | None:
         """The account's aws:PrincipalOrgPaths value, `o-…/r-…/ou-…/`, when both facts are known."""
@@ -133,6 +129,7 @@ CREATED = frozenset({(Operation.CREATE, Outcome.SUCCEEDED)})
 ATTEMPTED = frozenset({(Operation.CREATE, Outcome.SUCCEEDED), (Operation.CREATE, Outcome.FAILED)})
 FAILED = frozenset({(Operation.CREATE, Outcome.FAILED)})
 DELETED = frozenset({(Operation.DELETE, Outcome.SUCCEEDED)})
+ANY_CALL = frozenset((operation, outcome) for operation in Operation for outcome in Outcome)
 
 
 def about_organization_instance(facts: Facts) -> bool | None:
@@ -220,31 +217,40 @@ def _missing_justification(e: Evaluation) -> Hit | None:
     )
 
 
-def _trial_expiry(e: Evaluation) -> tuple[date | None, str | None]:
+@dataclass(frozen=True)
+class _Expiry:
+    """A trial's expiry tag as written, and the date it names (None when it names none, and why)."""
+
+    raw: str | None
+    day: date | None = None
+    problem: str | None = None
+
+
+def _trial_expiry(e: Evaluation) -> _Expiry:
     raw = e.tag(e.policy.tags.expiry_key)
     if raw is None:
-        return None, None
+        return _Expiry(None)
     try:
-        return date.fromisoformat(raw.strip()), raw
-    except ValueError:
-        return None, raw
+        return _Expiry(raw, parse_day(raw))
+    except ValueError as error:
+        return _Expiry(raw, problem=str(error))
 
 
 def _trial_expiry_rule(e: Evaluation) -> Hit | None:
     if e.purpose() != Purpose.TRIAL:
         return None
     key, longest = e.policy.tags.expiry_key, e.policy.max_trial_days
-    expiry, raw = _trial_expiry(e)
-    created = e.instance().created_date or e.facts.call.event_time
-    facts = {"expires": raw, "created": created.date().isoformat(), "max_trial_days": longest}
-    if raw is None:
+    expiry = _trial_expiry(e)
+    created = utc_date(e.instance().created_date or e.facts.call.event_time)
+    facts = {"expires": expiry.raw, "created": created.isoformat(), "max_trial_days": longest}
+    if expiry.raw is None:
         return Hit(f"The trial has no '{key}' tag", facts)
-    if expiry is None:
-        return Hit(f"The trial's '{key}' tag '{raw}' is not a date (YYYY-MM-DD)", facts)
-    days = (expiry - created.date()).days
+    if expiry.day is None:
+        return Hit(f"The trial's '{key}' tag is unreadable: {expiry.problem}", facts)
+    days = (expiry.day - created).days
     if days > longest:
         return Hit(
-            f"The trial runs {days} days (to {expiry}), longer than the {longest} days the policy allows",
+            f"The trial runs {days} days (to {expiry.day}), longer than the {longest} days the policy allows",
             facts,
         )
     return None
@@ -253,7 +259,7 @@ def _trial_expiry_rule(e: Evaluation) -> Hit | None:
 def _trial_expired(e: Evaluation) -> Hit | None:
     if e.purpose() != Purpose.TRIAL:
         return None
-    expiry, _ = _trial_expiry(e)
+    expiry = _trial_expiry(e).day
     if expiry is None or expiry >= e.today:
         return None
     return Hit(
@@ -276,15 +282,27 @@ def _purpose_conflicts(e: Evaluation) -> Hit | None:
 
 
 def _second_instance(e: Evaluation) -> Hit | None:
+    """Another instance of the account's own, besides the call's.
+
+    A member account's ListInstances shows the organization instance too, and older responses
+    carry no `OwnerAccountId`: an instance is the account's own only when its owner says so, or,
+    with no owner given, when it is not one of the organization instances, which must then be known.
+    """
     call = e.facts.call
     organization = e.facts.organization
     if organization is not None and call.account_id == organization.management_account_id:
         return None  # its instance is the organization instance; management-account-attempt speaks
-    others = [
-        instance
-        for instance in e.account_instances()
-        if instance.instance_arn != call.instance_arn and instance.owner_account_id in (None, call.account_id)
-    ]
+    known = {i.instance_arn for i in e.facts.organization_instances or ()}
+
+    def own(instance: InstanceFacts) -> bool:
+        if instance.instance_arn == call.instance_arn or instance.instance_arn in known:
+            return False
+        if instance.owner_account_id is not None:
+            return instance.owner_account_id == call.account_id
+        # No owner given: the account's own unless it is an organization instance, which must be known.
+        return instance.instance_arn not in {i.instance_arn for i in e.organization_instances()}
+
+    others = [instance for instance in e.account_instances() if own(instance)]
     if not others:
         return None
     listed = ", ".join(f"{i.instance_arn} ({i.region})" for i in others)
@@ -301,12 +319,24 @@ def _scp_gap(e: Evaluation) -> Hit | None:
     if account_id == e.organization().management_account_id:
         return None  # SCPs never apply to the management account: nothing to close there
     policies = e.service_control_policies()
-    if any_denies_create_instance((p.document for p in policies), account_id, e.org_path()):
+    reading = read_create_instance_denial(
+        ((p.policy_id, p.document) for p in policies),
+        account_id,
+        e.org_path(),
+        partition_of(e.facts.call.region),
+    )
+    if reading.denied:
         return None
+    # A statement that might deny but could not be read is not counted: the finding says which.
+    doubts = (
+        f"; not counted, as they could not be evaluated: {' | '.join(reading.doubts)}"
+        if reading.doubts
+        else ""
+    )
     return Hit(
         f"Account {account_id} is not approved, yet none of the {len(policies)} SCPs in force on it "
-        "denies sso:CreateInstance",
-        {"scps_checked": [p.policy_id for p in policies]},
+        f"certainly denies sso:CreateInstance{doubts}",
+        {"scps_checked": [p.policy_id for p in policies], "doubts": list(reading.doubts)},
     )
 
 
@@ -315,6 +345,17 @@ def _attempt_denied(e: Evaluation) -> Hit | None:
     return Hit(
         f"CreateInstance failed with {call.error_code or 'an error'}: {call.error_message or 'no message'}",
         {"error_code": call.error_code, "error_message": call.error_message},
+    )
+
+
+def _root_user(e: Evaluation) -> Hit | None:
+    call = e.facts.call
+    if call.actor.type != "Root":
+        return None
+    outcome = "" if call.outcome is Outcome.SUCCEEDED else f" (it failed: {call.error_code or 'an error'})"
+    return Hit(
+        f"{call.operation.value} was called by the root user of account {call.account_id}{outcome}",
+        {"actor_arn": call.actor.arn, "source_ip": call.actor.source_ip, "user_agent": call.actor.user_agent},
     )
 
 
@@ -435,10 +476,21 @@ RULES: tuple[Rule, ...] = (
         "attempt-denied",
         Severity.LOW,
         FAILED,
-        "The CreateInstance call failed: an SCP or AWS refused it.",
-        "A blocked attempt means someone wanted an account instance; worth a conversation.",
+        "The CreateInstance call failed: an SCP or AWS refused it, or it was throttled.",
+        "A failed attempt means someone wanted an account instance; worth a conversation.",
         "Nothing was created; talk to the caller about what they needed.",
         _attempt_denied,
+    ),
+    Rule(
+        "root-user",
+        Severity.HIGH,
+        ANY_CALL,
+        "An instance call was made by an account's root user.",
+        "The root user is for the few tasks that need it; using it for an identity change bypasses "
+        "every IAM control and audit trail built on roles.",
+        "Find out who used the root credentials and why; secure them (MFA, no access keys) and use a "
+        "role for Identity Center changes.",
+        _root_user,
     ),
     Rule(
         "exemption-expired",

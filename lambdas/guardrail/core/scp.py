@@ -1,113 +1,509 @@
-"""Does a set of service control policies deny `sso:CreateInstance` to an account?
+"""Do the service control policies in force on an account certainly deny `sso:CreateInstance`?
 
-A pure reading of SCP documents, deliberately conservative: a statement counts as denying only
-when it certainly applies to the account. A Deny whose Condition could exempt the account (or
-that we cannot read) does not count, so the guardrail errs towards reporting a gap.
+A pure reading of SCP documents, deliberately cautious: a statement counts as denying only when its
+Effect is exactly `Deny` and its action, its resource and every condition certainly apply to a
+CreateInstance call made in the account. Whatever cannot be told (an unknown condition key or
+operator, a Resource that may or may not cover the new instance, a malformed statement, a document
+that is not JSON) leaves the statement uncounted, so that the guardrail errs towards reporting a
+gap, and adds a note saying which policy and statement and why. A statement that certainly does
+not apply (an Allow, another action, a condition that excepts the account) gets no note.
+
+What IAM evaluates, and where it says so:
+
+- "Actions, resources, and condition keys for AWS IAM Identity Center" (Service Authorization
+  Reference, service prefix `sso`): `CreateInstance` (access level Write) lists one resource type,
+  `Instance*` (required), whose ARN is `arn:${Partition}:sso:::instance/${InstanceId}`, and the
+  condition keys `aws:RequestTag/${TagKey}`, `aws:ResourceTag/${TagKey}`, `aws:TagKeys` and
+  `sso:PrimaryRegion`. (An earlier edition of the page, "... AWS IAM Identity Center (successor to
+  AWS Single Sign-On)", listed `Instance*` too, with only `aws:RequestTag/${TagKey}` and
+  `aws:TagKeys`, and `iam:CreateServiceLinkedRole` and `organizations:DescribeOrganization` as
+  dependent actions.) The same page says that an action listing no resource type takes only `"*"`
+  as its Resource. CreateInstance lists one, so Resource and NotResource are matched against the
+  ARN of the instance being created, whose id nobody knows before the call: a pattern covers the
+  call only if it matches `arn:<partition>:sso:::instance/` followed by any non-empty id (without
+  a colon: the id lies in the ARN's last segment), and misses it only if it matches no such ARN;
+  anything in between is a doubt. Ids look like `ssoins-` and 16 characters today, but the reader
+  does not rely on it: `.../instance/ssoins-*` is a doubt.
+- "IAM JSON policy elements: Resource" (IAM User Guide): `*` and `?` are the wildcards of ARNs,
+  meant to be used within a colon-separated segment; a `*` that is the last character of a segment
+  can expand beyond the colon; the service segment takes no wildcard. Names in ARNs are case
+  sensitive, and ARNs are matched case-sensitively here. As the spanning rule is loosely stated,
+  both readings are taken: a pattern covers the instance only if it does with its wildcards kept
+  within their segment (bar a segment-final `*`; a pattern with a wildcard in the service segment
+  then matches nothing), and misses it only if it does even when every wildcard spans colons.
+- Actions match case-insensitively, the `...Like` condition operators case-sensitively (a
+  case-insensitive string match is the separate StringEqualsIgnoreCase); both know only `*` (any
+  run of characters, possibly empty) and `?` (exactly one). Every other character, `[` included,
+  is literal.
+
+Conditions judged: `aws:PrincipalAccount` and `aws:ResourceAccount` (the account the call is made
+in) with StringEquals, StringLike, StringNotEquals and StringNotLike; `aws:PrincipalOrgPaths` (the
+account's one OU path, when given) with ForAllValues: or ForAnyValue: StringLike and StringNotLike.
+Key names ignore case, operator names do not. `...IfExists` reads as the operator itself, as these
+keys are present in every such call. Policy variables (`${...}`, under Version 2012-10-17) are not
+resolved: a value holding one is a doubt. A statement without Resource or NotResource applies to
+every resource.
+
+Notes read `<policy id> statement '<Sid>' was not counted: <why>`, or `<policy id> Statement[<n>]`
+(n from 0) for a statement without a Sid, and `<policy id> was not read: <why>` for a document.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import itertools
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final, Literal
 
-ACTION = "sso:createinstance"
+ACTION: Final = "sso:CreateInstance"
 
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+# --- IAM's wildcards ---------------------------------------------------------------------------------
 
 
-def _matches(pattern: Any, action: str) -> bool:
-    return isinstance(pattern, str) and fnmatch.fnmatchcase(action, pattern.lower())
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """One pattern character: a literal, `?` (one character) or `*` (any run, possibly empty)."""
+
+    kind: Literal["literal", "one", "many"]
+    char: str = ""
+    spans_colon: bool = True
 
 
-def _covers_action(statement: Mapping[str, Any]) -> bool:
-    if "Action" in statement:
-        return any(_matches(pattern, ACTION) for pattern in _as_list(statement["Action"]))
-    if "NotAction" in statement:
-        return not any(_matches(pattern, ACTION) for pattern in _as_list(statement["NotAction"]))
-    return False
+_Tokens = tuple[_Token, ...]
+_Positions = frozenset[int]
 
 
-# Condition operators we can judge for an account id: operator -> (negated, wildcards allowed).
-_ACCOUNT_OPERATORS = {
+def _compile(pattern: str) -> _Tokens:
+    return tuple(
+        _Token("many") if c == "*" else _Token("one") if c == "?" else _Token("literal", c) for c in pattern
+    )
+
+
+def _compile_within_segments(pattern: str) -> _Tokens | None:
+    """The narrow ARN reading: wildcards stay in their segment unless a `*` ends it.
+
+    None when a wildcard stands in the service segment, which IAM does not allow: it matches nothing.
+    """
+    tokens: list[_Token] = []
+    segment = 0
+    for index, char in enumerate(pattern):
+        if char not in "*?":
+            tokens.append(_Token("literal", char))
+            if char == ":":
+                segment += 1
+            continue
+        if segment == 2:
+            return None
+        ends_segment = char == "*" and pattern[index + 1 : index + 2] in ("", ":")
+        tokens.append(_Token("many" if char == "*" else "one", spans_colon=ends_segment))
+    return tuple(tokens)
+
+
+def _closure(tokens: _Tokens, positions: Iterable[int]) -> _Positions:
+    """Positions reachable without reading: a `*` may match nothing."""
+    reached: set[int] = set()
+    pending = list(positions)
+    while pending:
+        position = pending.pop()
+        if position in reached:
+            continue
+        reached.add(position)
+        if position < len(tokens) and tokens[position].kind == "many":
+            pending.append(position + 1)
+    return frozenset(reached)
+
+
+def _step(tokens: _Tokens, positions: _Positions, char: str, ignore_case: bool = False) -> _Positions:
+    following: list[int] = []
+    for position in positions:
+        if position == len(tokens):
+            continue
+        token = tokens[position]
+        if token.kind == "literal":
+            if token.char == char or (ignore_case and token.char.casefold() == char.casefold()):
+                following.append(position + 1)
+        elif char != ":" or token.spans_colon:
+            following.append(position if token.kind == "many" else position + 1)
+    return _closure(tokens, following)
+
+
+def _run(tokens: _Tokens, text: str, ignore_case: bool = False) -> _Positions:
+    positions = _closure(tokens, [0])
+    for char in text:
+        if not positions:
+            break
+        positions = _step(tokens, positions, char, ignore_case)
+    return positions
+
+
+def matches_wildcard(pattern: str, text: str, *, ignore_case: bool = False) -> bool:
+    """IAM's matching: `*` any run of characters, `?` exactly one, every other character literal.
+
+    Simulated as a set of pattern positions, so it takes linear time whatever the pattern.
+    """
+    tokens = _compile(pattern)
+    return len(tokens) in _run(tokens, text, ignore_case)
+
+
+# Bounds on exploring which instance ids a set of ARN patterns matches; past them, a doubt.
+_MAX_STATES: Final = 2_000
+_MAX_WORK: Final = 500_000
+
+
+def _id_coverage(patterns: Sequence[_Tokens], prefix: str) -> tuple[bool, bool] | None:
+    """Over every `prefix + id` with a non-empty id: (all matched by a pattern, some matched).
+
+    An id holds no colon (it lies within the ARN's last segment). Explores the patterns' joint
+    states over a finite alphabet that stands for every other character: each literal of the
+    patterns and one character that is none of them. None when the patterns are too intricate to
+    explore within the bounds.
+    """
+    literals = {t.char for tokens in patterns for t in tokens if t.kind == "literal"} - {":"}
+    other = next(chr(code) for code in itertools.count(0xE000) if chr(code) not in literals)
+    alphabet = sorted(literals | {other})
+    work = 0
+
+    def step(state: tuple[_Positions, ...], char: str) -> tuple[_Positions, ...]:
+        nonlocal work
+        work += sum(len(positions) for positions in state) + 1
+        return tuple(_step(t, p, char) for t, p in zip(patterns, state, strict=True))
+
+    start = tuple(_run(tokens, prefix) for tokens in patterns)
+    pending = [step(start, char) for char in alphabet]
+    seen: set[tuple[_Positions, ...]] = set()
+    every, some = True, False
+    while pending:
+        state = pending.pop()
+        if state in seen:
+            continue
+        seen.add(state)
+        if len(seen) > _MAX_STATES or work > _MAX_WORK:
+            return None
+        if any(len(t) in p for t, p in zip(patterns, state, strict=True)):
+            some = True
+        else:
+            every = False
+        if some and not every:
+            break
+        pending.extend(step(state, char) for char in alphabet)
+    return every, some
+
+
+# --- judging a statement -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Judgement:
+    """Three-valued truth of a part of a statement: True, False, or None with why it cannot be told."""
+
+    holds: bool | None
+    doubts: tuple[str, ...] = ()
+
+
+_TRUE: Final = _Judgement(True)
+_FALSE: Final = _Judgement(False)
+
+
+def _known(holds: bool) -> _Judgement:
+    return _TRUE if holds else _FALSE
+
+
+def _unknown(reason: str) -> _Judgement:
+    return _Judgement(None, (reason,))
+
+
+def _all(judgements: Iterable[_Judgement]) -> _Judgement:
+    """Conjunction: one certain False settles it (later parts are not judged), else doubts add up."""
+    doubts: list[str] = []
+    for judgement in judgements:
+        if judgement.holds is False:
+            return _FALSE
+        doubts.extend(judgement.doubts)
+    return _Judgement(None, tuple(dict.fromkeys(doubts))) if doubts else _TRUE
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """The CreateInstance call judged, and whether the policy's Version makes `${...}` variables."""
+
+    account_id: str
+    org_path: str | None
+    partition: str
+    variables: bool = False
+
+    @property
+    def instance_arn_prefix(self) -> str:
+        return f"arn:{self.partition}:sso:::instance/"
+
+
+def _show(value: Any, limit: int = 80, *, quote: bool = False) -> str:
+    """A short, stable rendering of a policy value for a note: a string as is, else JSON.
+
+    Tuples are the reader's own lists of patterns: one of them reads as that pattern.
+    """
+    if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], str):
+        value = value[0]
+    if isinstance(value, str) and not quote:
+        text = value
+    else:
+        try:
+            text = json.dumps(
+                list(value) if isinstance(value, tuple) else value, ensure_ascii=False, default=str
+            )
+        except (TypeError, ValueError, RecursionError):
+            text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    """A string or a non-empty list of strings, as IAM requires of Action and Resource; else None."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
+def _condition_values(value: Any) -> tuple[str, ...] | None:
+    """Condition values as IAM compares them (strings; numbers and booleans as written in JSON)."""
+    items = value if isinstance(value, list | tuple) else () if value is None else (value,)
+    texts: list[str] = []
+    for item in items:
+        if isinstance(item, bool):
+            texts.append("true" if item else "false")
+        elif isinstance(item, str | int):
+            texts.append(str(item))
+        else:
+            return None
+    return tuple(texts)
+
+
+_ELEMENTS: Final = frozenset({"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"})
+
+
+def _judge_elements(statement: Mapping[Any, Any]) -> _Judgement:
+    unknown = sorted(str(key) for key in statement if key not in _ELEMENTS)
+    if unknown:
+        return _unknown(f"{', '.join(unknown)} is not an SCP statement element")
+    return _TRUE
+
+
+def _judge_effect(statement: Mapping[Any, Any]) -> _Judgement:
+    effect = statement.get("Effect")
+    if effect == "Deny":
+        return _TRUE
+    if effect == "Allow":
+        return _FALSE
+    if "Effect" not in statement:
+        return _unknown("it has no Effect")
+    return _unknown(f'Effect {_show(effect)} is neither "Deny" nor "Allow" (IAM takes no other spelling)')
+
+
+def _judge_action(statement: Mapping[Any, Any]) -> _Judgement:
+    has_action, has_not_action = "Action" in statement, "NotAction" in statement
+    if has_action == has_not_action:
+        return _unknown(
+            "it has both Action and NotAction" if has_action else "it has neither Action nor NotAction"
+        )
+    element = "Action" if has_action else "NotAction"
+    patterns = _strings(statement[element])
+    if patterns is None:
+        return _unknown(f"{element} {_show(statement[element])} is not a string or a list of strings")
+    matched = any(matches_wildcard(pattern, ACTION, ignore_case=True) for pattern in patterns)
+    return _known(matched == has_action)
+
+
+def _judge_resource(statement: Mapping[Any, Any], call: _Call) -> _Judgement:
+    has_resource, has_not_resource = "Resource" in statement, "NotResource" in statement
+    if has_resource and has_not_resource:
+        return _unknown("it has both Resource and NotResource")
+    if not (has_resource or has_not_resource):
+        return _TRUE
+    element = "Resource" if has_resource else "NotResource"
+    patterns = _strings(statement[element])
+    if patterns is None:
+        return _unknown(f"{element} {_show(statement[element])} is not a string or a list of strings")
+    variable = [p for p in patterns if call.variables and "${" in p]
+    plain = [p for p in patterns if p not in variable]
+    prefix = call.instance_arn_prefix
+    narrow = _id_coverage([t for p in plain if (t := _compile_within_segments(p)) is not None], prefix)
+    broad = _id_coverage([_compile(p) for p in plain], prefix)
+    if narrow is None or broad is None:
+        return _unknown(f"{element} {_show(patterns)} is too intricate to evaluate")
+    if narrow[0]:
+        return _known(has_resource)  # matches the new instance whatever its id
+    if variable:
+        return _unknown(f"{element} {_show(variable)} holds a policy variable, not resolved here")
+    if not broad[1]:
+        return _known(not has_resource)  # matches no instance ARN of the partition
+    return _unknown(
+        f"{element} {_show(patterns)} may or may not match the new instance ({prefix} followed by an id "
+        "not known before the call)"
+    )
+
+
+# Operators judged on the account id: operator -> (negated, wildcards allowed).
+_ACCOUNT_OPERATORS: Final = {
     "StringEquals": (False, False),
     "StringLike": (False, True),
     "StringNotEquals": (True, False),
     "StringNotLike": (True, True),
 }
+_ACCOUNT_KEYS: Final = frozenset({"aws:principalaccount", "aws:resourceaccount"})
 
-
-# Operators on the multivalued aws:PrincipalOrgPaths: operator -> (negated). An account has one
-# path, so ForAllValues and ForAnyValue agree on it.
-_ORG_PATH_OPERATORS = {
-    "ForAllValues:StringLike": False,
-    "ForAnyValue:StringLike": False,
-    "ForAllValues:StringNotLike": True,
-    "ForAnyValue:StringNotLike": True,
+# Operators on the multivalued aws:PrincipalOrgPaths: an account has one path, so ForAllValues and
+# ForAnyValue agree on it.
+_ORG_PATH_OPERATORS: Final = {
+    "ForAllValues:StringLike": (False, True),
+    "ForAnyValue:StringLike": (False, True),
+    "ForAllValues:StringNotLike": (True, True),
+    "ForAnyValue:StringNotLike": (True, True),
 }
+_ORG_PATH_KEY: Final = "aws:principalorgpaths"
 
 
-def _clause_holds(operator: str, key: str, values: Any, account_id: str, org_path: str | None) -> bool:
-    listed = [str(v) for v in _as_list(values)]
-    if key in {"aws:principalaccount", "aws:resourceaccount"} and operator in _ACCOUNT_OPERATORS:
-        negated, wildcards = _ACCOUNT_OPERATORS[operator]
-        # The ...Equals operators compare literally: only the ...Like ones know wildcards.
-        matched = any(fnmatch.fnmatchcase(account_id, v) if wildcards else account_id == v for v in listed)
-        return matched != negated
-    if key == "aws:principalorgpaths" and operator in _ORG_PATH_OPERATORS and org_path is not None:
-        matched = any(fnmatch.fnmatchcase(org_path, v) for v in listed)
-        return matched != _ORG_PATH_OPERATORS[operator]
-    return False  # a condition on anything else may or may not hold: not certain
+def _judge_clause(operator: str, key: str, values: Any, call: _Call) -> _Judgement:
+    base = operator.removesuffix("IfExists")  # the keys judged are always present in the call
+    lowered = key.lower()
+    rule: tuple[bool, bool] | None
+    subject: str | None
+    if lowered in _ACCOUNT_KEYS:
+        rule, subject = _ACCOUNT_OPERATORS.get(base), call.account_id
+    elif lowered == _ORG_PATH_KEY:
+        rule, subject = _ORG_PATH_OPERATORS.get(base), call.org_path
+    else:
+        return _unknown(f"condition key {key} cannot be evaluated for a call not yet made")
+    if rule is None:
+        return _unknown(f"operator {operator} on {key} is not evaluated")
+    if subject is None:
+        return _unknown(f"condition key {key} needs the account's OU path, which is not known")
+    listed = _condition_values(values)
+    if listed is None:
+        return _unknown(f"{operator} {key} has a value that is not a string: {_show(values)}")
+    if call.variables and any("${" in value for value in listed):
+        return _unknown(f"{operator} {key} holds a policy variable, not resolved here")
+    negated, wildcards = rule
+    # Only the ...Like operators know wildcards: the ...Equals ones compare literally.
+    matched = any(matches_wildcard(v, subject) if wildcards else v == subject for v in listed)
+    return _known(matched != negated)
 
 
-def _condition_applies(condition: Any, account_id: str, org_path: str | None) -> bool:
-    """True only when the condition certainly holds for calls made in `account_id`."""
-    if not condition:
-        return True
+def _judge_condition(statement: Mapping[Any, Any], call: _Call) -> _Judgement:
+    condition = statement.get("Condition")
+    if condition is None or (isinstance(condition, Mapping) and not condition):
+        return _TRUE
     if not isinstance(condition, Mapping):
-        return False
-    for operator, clauses in condition.items():
-        if not isinstance(clauses, Mapping):
-            return False
-        for key, values in clauses.items():
-            if not _clause_holds(str(operator), str(key).lower(), values, account_id, org_path):
-                return False
-    return True
+        return _unknown(f"Condition {_show(condition)} is not a JSON object")
+
+    def clauses() -> Iterator[_Judgement]:
+        for operator, clause in condition.items():
+            if not isinstance(clause, Mapping):
+                yield _unknown(f"Condition {operator} is not a JSON object of keys")
+                continue
+            for key, values in clause.items():
+                yield _judge_clause(str(operator), str(key), values, call)
+
+    return _all(clauses())
+
+
+def _judge_statement(statement: Any, call: _Call) -> _Judgement:
+    """Whether the statement denies the call: cheap parts first, as a certain False ends it."""
+    if not isinstance(statement, Mapping):
+        return _unknown(f"it is not a JSON object: {_show(statement, quote=True)}")
+
+    def parts() -> Iterator[_Judgement]:  # lazily: _all stops at the first certain False
+        yield _judge_effect(statement)
+        yield _judge_action(statement)
+        yield _judge_elements(statement)
+        yield _judge_condition(statement, call)
+        yield _judge_resource(statement, call)
+
+    return _all(parts())
+
+
+# --- reading policies ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DenialReading:
+    """What the SCPs say of `sso:CreateInstance` for an account, and what they left unsaid."""
+
+    denied_by: tuple[str, ...]
+    """Ids of the policies that certainly deny the call, in the order given."""
+    doubts: tuple[str, ...]
+    """One note per statement that might deny but was not counted (or document not read), and why."""
+
+    @property
+    def denied(self) -> bool:
+        return bool(self.denied_by)
+
+
+def _parse(document: Any) -> tuple[Mapping[Any, Any] | None, str]:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except (ValueError, RecursionError):
+            return None, "the document is not JSON"
+    if not isinstance(document, Mapping):
+        return None, "the document is not a JSON object"
+    return document, ""
+
+
+def _label(default: str, statement: Any) -> str:
+    sid = statement.get("Sid") if isinstance(statement, Mapping) else None
+    return f"statement {_show(sid, 60)!r}" if isinstance(sid, str) and sid else default
+
+
+def _read_policy(policy_id: str, document: Any, call: _Call) -> tuple[bool, list[str]]:
+    """Whether one policy certainly denies the call, and its notes."""
+    policy, problem = _parse(document)
+    if policy is None:
+        return False, [f"{policy_id} was not read: {problem}"]
+    call = replace(call, variables=policy.get("Version") == "2012-10-17")
+    statements = policy.get("Statement")
+    if isinstance(statements, Mapping):
+        labelled = [("Statement", statements)]
+    elif isinstance(statements, list):
+        labelled = [(f"Statement[{index}]", statement) for index, statement in enumerate(statements)]
+    else:
+        return False, [f"{policy_id} was not read: its Statement is missing or neither an object nor a list"]
+    denies, notes = False, []
+    for default, statement in labelled:
+        judgement = _judge_statement(statement, call)
+        if judgement.holds:
+            denies = True
+        elif judgement.holds is None:
+            label = _label(default, statement)
+            notes.append(f"{policy_id} {label} was not counted: {'; '.join(judgement.doubts)}")
+    return denies, notes
+
+
+def read_create_instance_denial(
+    policies: Iterable[tuple[str, str | Mapping[str, Any]]],
+    account_id: str,
+    org_path: str | None = None,
+    partition: str = "aws",
+) -> DenialReading:
+    """Read the SCPs in force on `account_id` for a CreateInstance call made there.
+
+    `policies` are `(policy_id, document)` pairs, the document as JSON text or parsed. `org_path` is
+    the account's `aws:PrincipalOrgPaths` value (`o-…/r-…/ou-…/`), when known; `partition` is the
+    ARN partition of the account (`aws`, `aws-cn`, `aws-us-gov`, …).
+    """
+    call = _Call(account_id=account_id, org_path=org_path, partition=partition)
+    denied_by: dict[str, None] = {}
+    doubts: dict[str, None] = {}
+    for policy_id, document in policies:
+        denies, notes = _read_policy(str(policy_id), document, call)
+        if denies:
+            denied_by[str(policy_id)] = None
+        doubts.update(dict.fromkeys(notes))
+    return DenialReading(denied_by=tuple(denied_by), doubts=tuple(doubts))
 
 
 def denies_create_instance(
     document: str | Mapping[str, Any], account_id: str, org_path: str | None = None
 ) -> bool:
-    """Whether one SCP document certainly denies `sso:CreateInstance` for `account_id`.
-
-    `org_path` is the account's `aws:PrincipalOrgPaths` value (`o-…/r-…/ou-…/`), when known.
-    """
-    try:
-        policy = json.loads(document) if isinstance(document, str) else document
-    except json.JSONDecodeError:
-        return False
-    if not isinstance(policy, Mapping):
-        return False
-    for statement in _as_list(policy.get("Statement")):
-        if (
-            isinstance(statement, Mapping)
-            and statement.get("Effect") == "Deny"
-            and _covers_action(statement)
-            # NotResource may carve out the very resource: not certain, so not counted.
-            and "NotResource" not in statement
-            and _as_list(statement.get("Resource", "*")) == ["*"]
-            and _condition_applies(statement.get("Condition"), account_id, org_path)
-        ):
-            return True
-    return False
-
-
-def any_denies_create_instance(
-    documents: Iterable[str | Mapping[str, Any]], account_id: str, org_path: str | None = None
-) -> bool:
-    return any(denies_create_instance(document, account_id, org_path) for document in documents)
+    """Whether one SCP document certainly denies `sso:CreateInstance` for `account_id`."""
+    return read_create_instance_denial([("policy", document)], account_id, org_path).denied
