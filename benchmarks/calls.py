@@ -32,7 +32,8 @@ from benchmarks.harness import (
 from emulator.environment import PROD_INSTANCE_ARN
 from emulator.organization import PROD_ACCOUNT_ID
 from emulator.wire import WireCall, longest_chain
-from guardrail.core.policy import load_policy, policy_data
+from guardrail.core.policy import policy_data
+from guardrail.core.policy_file import load_policy
 
 if TYPE_CHECKING:
     from guardrail.handlers.detect import Runtime

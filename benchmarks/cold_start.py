@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import EXAMPLE_POLICY, PROJECT_ROOT
-from guardrail.core.policy import load_policy, policy_data
+from guardrail.core.policy import policy_data
+from guardrail.core.policy_file import load_policy
 
 GOAL_RATIO = 1.2
 PACKAGE = PROJECT_ROOT / "lambdas" / "guardrail"

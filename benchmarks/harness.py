@@ -20,7 +20,8 @@ import boto3
 from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
 from emulator.wire import AwsWire, WireCall
 from guardrail.adapters.clients import AwsClients
-from guardrail.core.policy import load_policy, policy_data
+from guardrail.core.policy import policy_data
+from guardrail.core.policy_file import load_policy
 from guardrail_cli.replay import LambdaContextStub, handler_environment
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.harness import EXAMPLE_POLICY
-from guardrail.core.policy import load_policy
+from guardrail.core.policy_file import load_policy
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,13 @@ import boto3
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
+from emulator.account_regions import AccountRegions
 from emulator.identity_center import IdentityCenterEmulator
 from emulator.organization import (
     CENTRAL_REGION,
     MANAGEMENT_ACCOUNT_ID,
+    MEMBER_ROLE_NAME,
+    ORGANIZATIONS_READER_ROLE_NAME,
     PROD_ACCOUNT_ID,
     SANDBOX_ACCOUNT_ID,
     SECURITY_ACCOUNT_ID,
@@ -40,6 +43,7 @@ from emulator.organization import (
     administrator_client,
     build_example_organization,
 )
+from emulator.roles import guard_roles
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
@@ -102,6 +106,7 @@ class EmulatedEnvironment:
     """
 
     organization: ExampleOrganization
+    account_regions: AccountRegions
     identity_center: IdentityCenterEmulator
     kms_key_arn: str
     topic_arn: str
@@ -159,6 +164,7 @@ class EmulatedEnvironment:
         )
         stack.enter_context(mock_aws())
         _make_item_writes_atomic(stack)
+        guard_roles(stack, (MEMBER_ROLE_NAME, ORGANIZATIONS_READER_ROLE_NAME))
 
         self.organization = build_example_organization(self.region)
         access_key_id, secret = self._create_operator_credentials()
@@ -168,9 +174,11 @@ class EmulatedEnvironment:
         # boto3 caches credentials in its default session: start a fresh one on the new identity.
         stack.enter_context(mock.patch("boto3.DEFAULT_SESSION", None))
 
+        self.account_regions = stack.enter_context(AccountRegions())
         self.identity_center = stack.enter_context(
             IdentityCenterEmulator(
                 MANAGEMENT_ACCOUNT_ID,
+                regions=self.account_regions,
                 organization_instance_visible_to_members=self._organization_instance_visible,
                 owner_in_listings=self._owner_in_listings,
             )

@@ -29,12 +29,16 @@ from moto.ssoadmin.exceptions import ConflictException, ResourceNotFoundExceptio
 from moto.ssoadmin.responses import SSOAdminResponse
 from moto.utilities.utils import get_partition
 
+from emulator.account_regions import AccountRegions
+
 __all__ = [
     "AccessDeniedException",
+    "ApplicationRecord",
     "IdentityCenterEmulator",
     "InstanceRecord",
     "InstanceStatus",
     "ServedCall",
+    "UnrecognizedClientException",
     "ValidationException",
 ]
 
@@ -59,7 +63,9 @@ _OPERATIONS: Mapping[str, str] = {
     "list_tags_for_resource": "ListTagsForResource",
     "tag_resource": "TagResource",
     "untag_resource": "UntagResource",
+    "list_applications": "ListApplications",
 }
+_APPLICATION_PROVIDER = "arn:aws:sso::aws:applicationProvider/"
 
 
 class ValidationException(JsonRESTError):
@@ -80,12 +86,46 @@ class AccessDeniedException(JsonRESTError):
         super().__init__(error_type="AccessDeniedException", message=message)
 
 
+class UnrecognizedClientException(JsonRESTError):
+    """A call in a Region the account has not enabled: its credentials are not valid there."""
+
+    code = 403
+
+    def __init__(self) -> None:
+        super().__init__(
+            error_type="UnrecognizedClientException",
+            message="The security token included in the request is invalid.",
+        )
+
+
 class ServedCall(NamedTuple):
     """One API call the emulator answered, successful or not."""
 
     account: str
     region: str
     operation: str
+
+
+@dataclass(frozen=True)
+class ApplicationRecord:
+    """An application attached to an instance, as ListApplications returns it."""
+
+    application_arn: str
+    instance_arn: str
+    account_id: str
+    name: str
+    provider: str
+    status: str = "ENABLED"
+
+    def item(self) -> dict[str, Any]:
+        return {
+            "ApplicationArn": self.application_arn,
+            "ApplicationProviderArn": _APPLICATION_PROVIDER + self.provider,
+            "Name": self.name,
+            "ApplicationAccount": self.account_id,
+            "InstanceArn": self.instance_arn,
+            "Status": self.status,
+        }
 
 
 @dataclass(frozen=True)
@@ -114,6 +154,16 @@ class InstanceRecord:
         }
         if with_owner:
             item["OwnerAccountId"] = self.owner_account_id
+        # Newer responses: where the instance lives, and every Region it serves (one, unreplicated).
+        item["PrimaryRegion"] = self.region
+        item["Regions"] = [
+            {
+                "RegionName": self.region,
+                "Status": "ACTIVE",
+                "IsPrimaryRegion": True,
+                "AddedDate": self.created_date.timestamp(),
+            }
+        ]
         if self.name is not None:
             item["Name"] = self.name
         if self.status_reason is not None:
@@ -137,7 +187,9 @@ class IdentityCenterEmulator:
     AWS documents ListInstances as returning instances "created in or visible to" the caller
     without saying whether that includes the organization instance, so both cases can be tested.
     ``owner_in_listings`` False models older ListInstances responses, which carry no
-    ``OwnerAccountId`` (DescribeInstance still does).
+    ``OwnerAccountId`` (DescribeInstance still does). With ``regions``, a call in a Region the
+    account has not enabled fails with UnrecognizedClientException (assumed: AWS documents that
+    such a Region cannot be used, not the error code).
     """
 
     _installed: ClassVar[IdentityCenterEmulator | None] = None
@@ -150,9 +202,12 @@ class IdentityCenterEmulator:
         delete_immediately: bool = True,
         organization_instance_visible_to_members: bool = False,
         owner_in_listings: bool = True,
+        regions: AccountRegions | None = None,
     ) -> None:
         self.management_account_id = management_account_id
         self.owner_in_listings = owner_in_listings
+        self.regions = regions
+        self._applications: dict[str, list[ApplicationRecord]] = {}
         self.initial_status: Literal["ACTIVE", "CREATE_IN_PROGRESS", "CREATE_FAILED"] = initial_status
         self.delete_immediately = delete_immediately
         self.organization_instance_visible_to_members = organization_instance_visible_to_members
@@ -211,6 +266,8 @@ class IdentityCenterEmulator:
         operation: Callable[[_Caller, dict[str, Any]], dict[str, Any]] = getattr(self, f"_{method}")
         with self._lock:
             self.calls.append(ServedCall(caller.account, caller.region, _OPERATIONS[method]))
+            if self.regions is not None and not self.regions.is_enabled(caller.account, caller.region):
+                raise UnrecognizedClientException()
             return json.dumps(operation(caller, params))
 
     # ----------------------------------------------------------------- direct API
@@ -224,14 +281,16 @@ class IdentityCenterEmulator:
         status: InstanceStatus = "ACTIVE",
         instance_arn: str | None = None,
         created_date: datetime | None = None,
+        race: bool = False,
     ) -> str:
         """Put an existing instance in place without an API call (so the ARN can match an event).
 
         Seeding in the management account makes the organization instance. The one-instance-per-
-        account rule still holds, so the model never reaches a state AWS cannot be in.
+        account rule holds, so the model never reaches a state AWS cannot be in, except with
+        ``race``: a second instance, as two CreateInstance calls that raced might leave.
         """
         with self._lock:
-            if self._owned_by(account_id):
+            if self._owned_by(account_id) and not race:
                 raise ValueError(f"account {account_id} already has an instance")
             if instance_arn is not None:
                 if not INSTANCE_ARN_PATTERN.match(instance_arn):
@@ -254,6 +313,18 @@ class IdentityCenterEmulator:
             )
             self._instances[record.instance_arn] = record
             return record.instance_arn
+
+    def attach_application(self, instance_arn: str, *, name: str, provider: str = "qbusiness") -> str:
+        """Attach an AWS managed application to an instance (as creating one in its account does)."""
+        with self._lock:
+            record = self._instances.get(instance_arn)
+            if record is None:
+                raise ValueError(f"no instance {instance_arn}")
+            arn = f"arn:{get_partition(record.region)}:sso::{record.owner_account_id}:application/{instance_arn.rsplit('/', 1)[-1]}/apl-{secrets.token_hex(8)}"
+            self._applications.setdefault(instance_arn, []).append(
+                ApplicationRecord(arn, instance_arn, record.owner_account_id, name, provider)
+            )
+            return arn
 
     def instances(self, account_id: str | None = None) -> list[InstanceRecord]:
         """All instances (or one account's), oldest first, as immutable snapshots."""
@@ -310,8 +381,8 @@ class IdentityCenterEmulator:
         master = organizations_backends.master_accounts.get(account_id)
         return master is not None and master[0] == self.management_account_id
 
-    def _visible_to(self, record: InstanceRecord, caller: _Caller) -> bool:
-        if record.region != caller.region:
+    def _visible_to(self, record: InstanceRecord, caller: _Caller, *, all_regions: bool = False) -> bool:
+        if record.region != caller.region and not all_regions:
             return False
         if record.owner_account_id == caller.account:
             return True
@@ -378,14 +449,21 @@ class IdentityCenterEmulator:
         return {}
 
     def _list_instances(self, caller: _Caller, params: dict[str, Any]) -> dict[str, Any]:
-        # RegionScope only matters for multi-Region organization instances, which this model does
-        # not replicate: it is accepted and ignored.
+        # ALL_REGIONS: "the instances that the caller owns or that are shared with the caller across
+        # all Regions"; CURRENT_REGION (the default): those of the Region called.
+        scope = params.get("RegionScope", "CURRENT_REGION")
+        if scope not in ("CURRENT_REGION", "ALL_REGIONS"):
+            raise ValidationException("RegionScope must be CURRENT_REGION or ALL_REGIONS.")
         max_results = params.get("MaxResults", _MAX_PAGE)
         if not isinstance(max_results, int) or isinstance(max_results, bool) or not 1 <= max_results <= 100:
             raise ValidationException("MaxResults must be between 1 and 100.")
         start = _decode_token(params.get("NextToken"))
         visible = sorted(
-            (r for r in self._instances.values() if self._visible_to(r, caller)),
+            (
+                r
+                for r in self._instances.values()
+                if self._visible_to(r, caller, all_regions=scope == "ALL_REGIONS")
+            ),
             key=lambda r: (r.created_date, r.instance_arn),
         )
         end = start + min(max_results, _MAX_PAGE)
@@ -453,6 +531,18 @@ class IdentityCenterEmulator:
         remaining = {k: v for k, v in record.tags.items() if k not in keys}
         self._instances[record.instance_arn] = replace(record, tags=MappingProxyType(remaining))
         return {}
+
+    def _list_applications(self, caller: _Caller, params: dict[str, Any]) -> dict[str, Any]:
+        record = self._lookup(caller, params.get("InstanceArn"))
+        self._require_active(record)
+        max_results = params.get("MaxResults", _MAX_PAGE)
+        start = _decode_token(params.get("NextToken"))
+        owned = [a for a in self._applications.get(record.instance_arn, []) if a.account_id == caller.account]
+        end = start + min(max_results, _MAX_PAGE)
+        page: dict[str, Any] = {"Applications": [a.item() for a in owned[start:end]]}
+        if end < len(owned):
+            page["NextToken"] = _encode_token(end)
+        return page
 
 
 def _validate_name(name: Any) -> None:

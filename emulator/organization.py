@@ -41,6 +41,7 @@ __all__ = [
     "administrator_client",
     "assume_role_session",
     "build_example_organization",
+    "create_member_role",
 ]
 
 MANAGEMENT_ACCOUNT_ID = "111111111111"
@@ -102,8 +103,10 @@ _MEMBER_ROLE_POLICY = {
                 "sso:DescribeInstance",
                 "sso:ListInstances",
                 "sso:ListTagsForResource",
+                "sso:ListApplications",
                 "sso:TagResource",
                 "sso:DeleteInstance",
+                "account:ListRegions",
             ],
             "Resource": "*",
         }
@@ -152,8 +155,19 @@ class ExampleOrganization:
 
     @property
     def member_account_ids(self) -> tuple[str, ...]:
-        """Every account of the organization except the management account."""
+        """Every account of the organization with the guardrail's member role (all but management)."""
         return tuple(self.member_role_arns)
+
+    def with_accounts(
+        self, names: Mapping[str, str], *, member_role_arns: Mapping[str, str], ou_ids: Mapping[str, str]
+    ) -> ExampleOrganization:
+        """The same organization, knowing of accounts and OUs added since it was built."""
+        return replace(
+            self,
+            account_names=MappingProxyType({**self.account_names, **names}),
+            member_role_arns=MappingProxyType({**self.member_role_arns, **member_role_arns}),
+            ou_ids=MappingProxyType({**self.ou_ids, **ou_ids}),
+        )
 
 
 def assume_role_session(
@@ -320,6 +334,11 @@ def add_member_accounts(
         member_role_arns=MappingProxyType(role_arns),
         account_names=MappingProxyType(names),
     )
+
+
+def create_member_role(account_id: str, *, region: str = CENTRAL_REGION, sts: Any = None) -> str:
+    """The guardrail's member role in one account, as the member-roles StackSet creates it."""
+    return _create_role(account_id, MEMBER_ROLE_NAME, _MEMBER_ROLE_POLICY, region, sts)
 
 
 def _rename_management_account(account_id: str, name: str) -> None:

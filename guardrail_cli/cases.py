@@ -31,7 +31,8 @@ import yaml
 from guardrail.core.alert import Alert
 from guardrail.core.decision import Action, Verdict
 from guardrail.core.facts import Facts
-from guardrail.core.policy import Policy, RuleId, Severity, check_rule_ids
+from guardrail.core.policy import Policy, RuleId, Severity
+from guardrail.core.policy_file import check_rule_ids
 from guardrail.core.strict import ConversionError, convert, read_yaml
 from guardrail.events import parse_api_call
 from guardrail.service import Guardrail
@@ -67,17 +68,20 @@ def read_data(path: Path) -> Any:
 
 
 def facts_for(event: Any, facts: dict[str, Any]) -> Facts:
-    """The facts file holds what the Lambda gathers; the call itself comes from the event."""
+    """The facts file holds what the Lambda gathers; the call, and what it is about, come from the event."""
     call = parse_api_call(event)
     try:
-        return convert({**facts, "call": msgspec.to_builtins(call)}, Facts)
+        return convert(
+            {**facts, "subject": msgspec.to_builtins(call.subject), "trigger": msgspec.to_builtins(call)},
+            Facts,
+        )
     except ConversionError as error:
         raise ValueError(f"the facts are invalid: {error}") from None
 
 
 def evaluate(policy: Policy, event: Any, facts: dict[str, Any], now: datetime | None) -> Alert:
     the_facts = facts_for(event, facts)
-    moment = now or the_facts.call.event_time
+    moment = now or the_facts.trigger.time
     return Guardrail(_NoGatherer(), _NoPublisher(), policy, clock=lambda: moment).evaluate(the_facts)
 
 

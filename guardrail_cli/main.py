@@ -6,6 +6,7 @@
     guardrail schema
     guardrail rules
     guardrail replay [EVENT.json ...] [--policy POLICY] [--json]
+    guardrail sweep (--emulated | --config CONFIG) [--policy POLICY] [--json]
 
 `evaluate` and `test` make the Lambda's decision without AWS; `replay` runs the real handler over
 events against an embedded emulation of an example organization (no account, no credentials).
@@ -22,10 +23,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from guardrail.core.alert import Alert
-from guardrail.core.facts import Operation, Outcome
-from guardrail.core.policy import Policy, PolicyError, json_schema, load_policy
-from guardrail.core.rules import RULES, Rule
+from guardrail.core.catalogue import RULES
+from guardrail.core.facts import Occasion, Operation, Outcome
+from guardrail.core.policy import Policy
+from guardrail.core.policy_file import PolicyError, json_schema, load_policy
+from guardrail.core.rules import Rule
+from guardrail_cli.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY = ROOT / "policy" / "policy.yaml"
@@ -47,33 +50,6 @@ def _read_json(path: str) -> Any:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
     except json.JSONDecodeError as error:
         raise UsageError(f"{path} is not valid JSON: {error}") from None
-
-
-def render(alert: Alert) -> str:
-    """A readable table of one alert."""
-    body = alert.body
-    actor = body["actor"]
-    rows = [
-        ("subject", alert.subject),
-        ("verdict", f"{body['verdict']} ({body['severity']})"),
-        ("action", f"{body['action']}: {body['action_reason']} [mode {body['mode']}]"),
-        ("call", f"{body['event_name']} {body['outcome']} at {body['event_time']}"),
-        ("account", f"{body['account_id']} {body['account_name'] or ''} {body['ou_path'] or ''}".rstrip()),
-        ("region", body["region"]),
-        ("instance", body["instance_arn"] or "-"),
-        ("actor", f"{actor['arn'] or '-'} from {actor['source_ip'] or '-'}"),
-    ]
-    lines = [f"{name:<9} {value}" for name, value in rows]
-    for finding in body["findings"]:
-        lines.append(f"finding   {finding['rule']} [{finding['severity']}]: {finding['reason']}")
-    for item in body["suppressed"]:
-        until = f"{item['ticket']} until {item['expires']}"
-        lines.append(f"exempted  {item['rule']} by {until}: {item['reason']}")
-    for item in body["undetermined"]:
-        lines.append(f"unknown   {item['rule']}: needs {item['missing_fact']}")
-    for item in body["missing_facts"]:
-        lines.append(f"missing   {item['fact']}: {item['reason']}")
-    return "\n".join(lines)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -152,12 +128,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def applies_to(rule: Rule) -> str:
-    """The calls a rule judges, e.g. 'CreateInstance (succeeded or failed)'."""
+    """The occasions a rule judges, e.g. 'CreateInstance (succeeded or failed), sweep'."""
     parts = []
     for operation in Operation:
-        outcomes = [o.value for o in Outcome if (operation, o) in rule.applies_to]
+        outcomes = [o.value for o in Outcome if Occasion(f"{operation.value} ({o.value})") in rule.applies_to]
         if outcomes:
             parts.append(f"{operation.value} ({' or '.join(outcomes)})")
+    if Occasion.SWEEP in rule.applies_to:
+        parts.append(Occasion.SWEEP.value)
     return ", ".join(parts)
 
 
@@ -195,6 +173,61 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return replay(paths, _policy(args.policy), as_json=args.json)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Exit 0 when every account was read, 1 when some could not be (their instances are unknown)."""
+    import boto3
+
+    from guardrail.adapters.clients import AwsClients
+    from guardrail_cli.sweep import SweepSettings, progress_to, render_summary, sweep
+
+    policy = _policy(args.policy)
+    with progress_to(sys.stderr) as progress:
+        if args.emulated:
+            from emulator.environment import EmulatedEnvironment
+            from emulator.sweep_example import add_sweep_example
+
+            with EmulatedEnvironment(region="us-east-1") as env:
+                add_sweep_example(env)
+                settings = SweepSettings(
+                    member_role_name=env.organization.member_role_name,
+                    regions=tuple(
+                        args.regions or ("us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2")
+                    ),
+                    near_region="us-east-1",
+                    organizations_role_arn=env.organization.organizations_reader_role_arn,
+                    organization_instance_region="us-east-1",
+                    ending_within_days=args.ending_within_days,
+                )
+                summary = sweep(AwsClients(boto3.session.Session()), settings, policy, progress=progress)
+        else:
+            settings = _live_sweep_settings(args)
+            summary = sweep(AwsClients(boto3.session.Session()), settings, policy, progress=progress)
+    if args.json:
+        import msgspec
+
+        print(msgspec.json.encode(summary).decode())
+    else:
+        print(render_summary(summary))
+    return 1 if summary.unreadable else 0
+
+
+def _live_sweep_settings(args: argparse.Namespace) -> Any:
+    from guardrail_cli.sweep import SweepSettings
+    from infra.config import known_regions, load_config
+
+    if not args.config:
+        raise UsageError("name the deployment's configuration with --config (or run --emulated)")
+    config = load_config(args.config)
+    return SweepSettings(
+        member_role_name=args.member_role or config.member_role_name,
+        regions=tuple(args.regions or config.regions or known_regions("sso")),
+        near_region=config.central_region,
+        organizations_role_arn=args.organizations_role or config.organizations_role_arn,
+        organization_instance_region=config.organization_instance_region,
+        ending_within_days=args.ending_within_days,
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="guardrail", description=__doc__.split("\n\n")[0])
     sub = top.add_subparsers(dest="command", required=True)
@@ -227,6 +260,32 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--policy", help="policy file (default: the repository's)")
     replay.add_argument("--json", action="store_true", help="print full alert bodies as JSON")
     replay.set_defaults(run=cmd_replay)
+
+    sweep = sub.add_parser(
+        "sweep", help="list and judge every account instance of the organization (read-only)"
+    )
+    where = sweep.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--emulated", action="store_true", help="on the embedded emulation of the example organization"
+    )
+    where.add_argument(
+        "--config", help="the deployment's configuration (roles, Regions) for a real organization"
+    )
+    sweep.add_argument("--policy", help="policy file (default: the repository's)")
+    sweep.add_argument(
+        "--member-role", help="role name to assume in each account (default: the configuration's)"
+    )
+    sweep.add_argument(
+        "--organizations-role", help="role ARN for Organizations reads (default: the configuration's)"
+    )
+    sweep.add_argument(
+        "--regions", nargs="+", help="Regions listed one by one where the one-call listing is unknown"
+    )
+    sweep.add_argument(
+        "--ending-within-days", type=int, default=14, help="posture: trials and exemptions ending soon"
+    )
+    sweep.add_argument("--json", action="store_true", help="print the whole result as one JSON document")
+    sweep.set_defaults(run=cmd_sweep)
     return top
 
 

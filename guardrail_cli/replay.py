@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,8 @@ from typing import Any
 
 from guardrail.core.alert import Alert
 from guardrail.core.policy import Policy, policy_data
+from guardrail.environment import DetectEnvironment
+from guardrail_cli.render import render
 
 ENVELOPE_FIELDS = (
     "version",
@@ -92,15 +94,18 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 def handler_environment(env: Any, policy_path: Path) -> dict[str, str]:
     """The function's environment, as the CDK stack sets it, pointed at the emulation."""
     org = env.organization
+    function = DetectEnvironment(
+        alert_topic_arn=env.topic_arn,
+        dead_letter_queue_url=env.dead_letter_queue_url,
+        idempotency_table_name=env.idempotency_table_name,
+        member_role_name=org.member_role_name,
+        organizations_role_arn=org.organizations_reader_role_arn,
+        instance_regions=("us-east-1", "eu-west-1", "eu-central-1"),
+        organization_instance_region="us-east-1",
+        policy_path=str(policy_path),
+    )
     return {
-        "ALERT_TOPIC_ARN": env.topic_arn,
-        "DEAD_LETTER_QUEUE_URL": env.dead_letter_queue_url,
-        "IDEMPOTENCY_TABLE_NAME": env.idempotency_table_name,
-        "MEMBER_ROLE_NAME": org.member_role_name,
-        "ORGANIZATIONS_ROLE_ARN": org.organizations_reader_role_arn,
-        "INSTANCE_REGIONS": "us-east-1,eu-west-1,eu-central-1",
-        "ORGANIZATION_INSTANCE_REGION": "us-east-1",
-        "POLICY_PATH": str(policy_path),
+        **function.variables(),
         "POWERTOOLS_SERVICE_NAME": "identity-center-guardrail",
         "POWERTOOLS_METRICS_NAMESPACE": "IdentityCenterGuardrail",
         "POWERTOOLS_METRICS_DISABLED": "true",
@@ -111,7 +116,6 @@ def handler_environment(env: Any, policy_path: Path) -> dict[str, str]:
 
 def replay(paths: list[Path], policy: Policy, *, as_json: bool = False) -> int:
     from emulator.environment import EmulatedEnvironment
-    from guardrail_cli.main import render
 
     events = [(path, event) for path in paths for event in events_from(path)]
     with tempfile.TemporaryDirectory() as scratch, EmulatedEnvironment() as env:
@@ -131,7 +135,7 @@ def replay(paths: list[Path], policy: Policy, *, as_json: bool = False) -> int:
                     continue
                 print(f"== {path.name}: {result['status']}")
                 for alert in env.received_alerts():
-                    print(json.dumps(alert, indent=2, sort_keys=True) if as_json else _render(alert, render))
+                    print(json.dumps(alert, indent=2, sort_keys=True) if as_json else _render(alert))
                 for letter in env.dead_letters():
                     print(
                         f"dead-letter queue <- event {letter['attributes'].get('event_id')}: "
@@ -143,7 +147,7 @@ def replay(paths: list[Path], policy: Policy, *, as_json: bool = False) -> int:
     return 1 if failures else 0
 
 
-def _render(received: dict[str, Any], render: Callable[[Alert], str]) -> str:
+def _render(received: dict[str, Any]) -> str:
     attributes = received["attributes"]
     alert = Alert(received["subject"], received["body"], attributes)
     return render(alert) + f"\nattrs     {json.dumps(attributes, sort_keys=True)}"

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import yaml
 from msgspec import Meta
 
-from guardrail.core.policy import Mode, Policy, load_policy
+from guardrail.core.policy import Mode, Policy
+from guardrail.core.policy_file import load_policy
+from guardrail.core.regions import REGIONS_ENABLED_BY_DEFAULT
 from guardrail.core.strict import ConversionError, convert
 
 AccountId = Annotated[str, Meta(pattern=r"^\d{12}$")]
@@ -34,32 +36,6 @@ RootId = Annotated[str, Meta(pattern=rf"^{ROOT_ID_PATTERN}$")]
 OrgUnitOrRootId = Annotated[str, Meta(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN})$")]
 PolicyTargetId = Annotated[str, Meta(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN}|\d{{12}})$")]
 StackSetCallAs = Literal["DELEGATED_ADMIN", "SELF"]
-
-# Regions every AWS account has enabled. The AWS Account Management Reference Guide ("Enable or
-# disable AWS Regions in your account"): Regions launched before 20 March 2019 are enabled by default
-# and cannot be disabled; every Region launched after is an opt-in Region, disabled until the account
-# enables it. The list is closed, so a Region that botocore's endpoint data adds later is opt-in.
-REGIONS_ENABLED_BY_DEFAULT: Final = frozenset(
-    {
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-northeast-3",
-        "ap-south-1",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ca-central-1",
-        "eu-central-1",
-        "eu-north-1",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "sa-east-1",
-        "us-east-1",
-        "us-east-2",
-        "us-west-1",
-        "us-west-2",
-    }
-)
 
 DEFAULT_MEMBER_ROLE_NAME = "IdentityCenterGuardrailMemberRole"
 DEFAULT_CENTRAL_BUS_NAME = "identity-center-guardrail"

@@ -93,11 +93,15 @@ def instance(**overrides: Any) -> InstanceFacts:
 
 
 def facts(**overrides: Any) -> Facts:
-    """Complete facts for a compliant trial in the Sandbox account, unless overridden."""
+    """Complete facts for a compliant trial in the Sandbox account, unless overridden.
+
+    `call` is the triggering call (the subject is what it is about), unless `trigger` and
+    `subject` are given."""
     the_call = overrides.pop("call", None) or call()
     the_instance = overrides.pop("instance", instance())
     fields: dict[str, Any] = {
-        "call": the_call,
+        "subject": the_call.subject,
+        "trigger": the_call,
         "organization": OrganizationFacts(organization_id="o-exampleorg1", management_account_id=MANAGEMENT),
         "account": sandbox_account(the_call.account_id) if the_call.account_id != PROD else prod_account(),
         "instance": the_instance,

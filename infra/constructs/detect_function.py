@@ -11,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from guardrail.core.policy import Policy
+from guardrail.environment import DetectEnvironment
 from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME, function_code
 from infra.config import GuardrailConfig
 from infra.constructs.alert_topic import AlertTopic
@@ -102,14 +103,17 @@ class DetectFunction(Construct):
             log_group=self.log_group,
             role=self.role,
             environment={
-                "ALERT_TOPIC_ARN": alert_topic.topic.topic_arn,
-                "DEAD_LETTER_QUEUE_URL": dead_letter_queue.queue_url,
-                "IDEMPOTENCY_TABLE_NAME": idempotency.table.table_name,
-                "MEMBER_ROLE_NAME": config.member_role_name,
-                "ORGANIZATIONS_ROLE_ARN": config.organizations_role_arn or "",
-                "INSTANCE_REGIONS": ",".join(config.regions),
-                "ORGANIZATION_INSTANCE_REGION": config.organization_instance_region or "",
-                "POLICY_PATH": POLICY_FILE_NAME,
+                **DetectEnvironment(
+                    alert_topic_arn=alert_topic.topic.topic_arn,
+                    dead_letter_queue_url=dead_letter_queue.queue_url,
+                    idempotency_table_name=idempotency.table.table_name,
+                    member_role_name=config.member_role_name,
+                    organizations_role_arn=config.organizations_role_arn,
+                    instance_regions=config.regions,
+                    organization_instance_region=config.organization_instance_region,
+                    policy_path=POLICY_FILE_NAME,
+                    partition=Aws.PARTITION,
+                ).variables(),
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",

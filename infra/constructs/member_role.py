@@ -11,7 +11,7 @@ from constructs import Construct
 from infra.config import GuardrailConfig
 from infra.nag import acknowledge
 
-INSTANCE_READ_ACTIONS: Final = ("sso:DescribeInstance", "sso:ListTagsForResource")
+INSTANCE_READ_ACTIONS: Final = ("sso:DescribeInstance", "sso:ListTagsForResource", "sso:ListApplications")
 INSTANCE_DELETE_ACTION: Final = "sso:DeleteInstance"
 
 
@@ -52,6 +52,13 @@ class MemberRole(Construct):
             iam.PolicyStatement(sid="ListInstances", actions=["sso:ListInstances"], resources=["*"]),
             iam.PolicyStatement(
                 sid="ReadInstances", actions=list(INSTANCE_READ_ACTIONS), resources=[instance_arns()]
+            ),
+            # Where ListInstances cannot list every Region at once: which Regions the account has
+            # enabled, so that a Region it has not is known to hold no instance.
+            iam.PolicyStatement(
+                sid="ReadEnabledRegions",
+                actions=["account:ListRegions"],
+                resources=[f"arn:{Aws.PARTITION}:account::{Aws.ACCOUNT_ID}:account"],
             ),
         ]
         if allow_delete:

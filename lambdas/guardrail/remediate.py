@@ -30,15 +30,16 @@ class InstanceRemediator:
         self._member_clients = member_clients
 
     def delete(self, facts: Facts) -> RemediationResult:
-        call = facts.call
-        if call.instance_arn is None or facts.organization is None:
+        subject = facts.subject
+        arn = subject.instance_arn
+        if arn is None or facts.organization is None:
             return RemediationResult("skipped", "no instance ARN or organization facts")
         try:
             reader = InstanceReader(
-                self._member_clients(call.account_id).client("sso-admin", call.region), call.region
+                self._member_clients(subject.account_id).client("sso-admin", subject.region), subject.region
             )
-            current = reader.describe(call.instance_arn)
-            if current.owner_account_id != call.account_id:
+            current = reader.describe(arn)
+            if current.owner_account_id != subject.account_id:
                 return RemediationResult(
                     "skipped", f"the instance is now owned by {current.owner_account_id}"
                 )
@@ -46,18 +47,16 @@ class InstanceRemediator:
                 return RemediationResult("skipped", "the instance belongs to the management account")
             if current.status != InstanceStatus.ACTIVE:
                 return RemediationResult("skipped", f"the instance is now {current.status}")
-            reader.delete(call.instance_arn)
+            reader.delete(arn)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ResourceNotFoundException":
                 return RemediationResult("skipped", "the instance no longer exists")
             if code in RETRYABLE:
-                raise RetryRemediation(f"{code} while deleting {call.instance_arn}") from error
+                raise RetryRemediation(f"{code} while deleting {arn}") from error
             return RemediationResult(
                 "failed", f"{code}: {error.response.get('Error', {}).get('Message', '')}"
             )
         except BotoCoreError as error:
-            raise RetryRemediation(f"{type(error).__name__} while deleting {call.instance_arn}") from error
-        return RemediationResult(
-            "deleted", f"DeleteInstance accepted for {call.instance_arn} in {call.region}"
-        )
+            raise RetryRemediation(f"{type(error).__name__} while deleting {arn}") from error
+        return RemediationResult("deleted", f"DeleteInstance accepted for {arn} in {subject.region}")

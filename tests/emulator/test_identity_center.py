@@ -550,3 +550,65 @@ def test_dead_letters_are_drained_with_attributes(environment: EmulatedEnvironme
         }
     ]
     assert environment.dead_letters() == []
+
+
+# -- newer API: every Region in one listing, applications, Regions an account has not enabled ------
+
+
+def test_all_regions_lists_the_callers_instances_wherever_they_live(environment: EmulatedEnvironment) -> None:
+    sso = member_sso(environment, PROD_ACCOUNT_ID, "us-east-1")
+    assert sso.list_instances()["Instances"] == []  # the Prod instance lives in eu-west-1
+    (listed,) = sso.list_instances(RegionScope="ALL_REGIONS")["Instances"]
+    assert (listed["InstanceArn"], listed["PrimaryRegion"]) == (PROD_INSTANCE_ARN, "eu-west-1")
+    assert [r["RegionName"] for r in listed["Regions"]] == ["eu-west-1"]
+
+
+def test_all_regions_shows_the_organization_instance_to_members_only_when_it_is_visible() -> None:
+    for visible in (False, True):
+        with EmulatedEnvironment(organization_instance_visible_to_members=visible) as env:
+            listed = member_sso(env, SANDBOX_ACCOUNT_ID, "eu-west-1").list_instances(
+                RegionScope="ALL_REGIONS"
+            )
+            arns = {i["InstanceArn"] for i in listed["Instances"]}
+            assert (ORGANIZATION_INSTANCE_ARN in arns) is visible
+            assert SANDBOX_INSTANCE_ARN in arns
+
+
+def test_applications_are_listed_for_their_instance_in_its_account(environment: EmulatedEnvironment) -> None:
+    arn = environment.identity_center.attach_application(
+        PROD_INSTANCE_ARN, name="q-business", provider="qbusiness"
+    )
+    sso = member_sso(environment, PROD_ACCOUNT_ID, "eu-west-1")
+    (application,) = sso.list_applications(InstanceArn=PROD_INSTANCE_ARN)["Applications"]
+    assert application["ApplicationArn"] == arn
+    assert application["ApplicationProviderArn"] == "arn:aws:sso::aws:applicationProvider/qbusiness"
+    with pytest.raises(ClientError) as raised:  # another account's instance is not visible
+        member_sso(environment, SANDBOX_ACCOUNT_ID, "eu-west-1").list_applications(
+            InstanceArn=PROD_INSTANCE_ARN
+        )
+    assert error_code(raised) == "ResourceNotFoundException"
+
+
+def test_a_region_the_account_has_not_enabled_refuses_calls(environment: EmulatedEnvironment) -> None:
+    with pytest.raises(ClientError) as raised:
+        member_sso(environment, PROD_ACCOUNT_ID, "ap-east-1").list_instances()
+    assert error_code(raised) == "UnrecognizedClientException"
+    environment.account_regions.enable(PROD_ACCOUNT_ID, "ap-east-1")
+    assert member_sso(environment, PROD_ACCOUNT_ID, "ap-east-1").list_instances()["Instances"] == []
+
+
+def test_list_regions_says_which_regions_an_account_may_use(environment: EmulatedEnvironment) -> None:
+    environment.account_regions.enable(PROD_ACCOUNT_ID, "me-central-1")
+    account = administrator_client(PROD_ACCOUNT_ID, "account")
+    enabled = [
+        region
+        for page in account.get_paginator("list_regions").paginate(
+            RegionOptStatusContains=["ENABLED", "ENABLED_BY_DEFAULT"]
+        )
+        for region in page["Regions"]
+    ]
+    statuses = {r["RegionName"]: r["RegionOptStatus"] for r in enabled}
+    assert statuses["me-central-1"] == "ENABLED"
+    assert statuses["us-east-1"] == "ENABLED_BY_DEFAULT"
+    assert "ap-east-1" not in statuses
+    assert len(enabled) == 18  # the 17 Regions enabled by default, and the one enabled

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from guardrail.core.policy import load_policy, policy_data
+from guardrail.core.policy import policy_data
+from guardrail.core.policy_file import load_policy
 from infra.bundling import (
     LAMBDA_PLATFORM,
     LAMBDA_SOURCE,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from aws_cdk.assertions import Match
 
+from guardrail.environment import DetectEnvironment
 from infra.config import known_regions
 from infra.constructs.detect_function import (
     ORGANIZATIONS_READ_ACTIONS,
@@ -109,10 +111,14 @@ def test_function_environment_is_the_handler_contract(synthesized: Synthesized) 
         "INSTANCE_REGIONS": ",".join(known_regions("sso")),
         "ORGANIZATION_INSTANCE_REGION": "us-east-1",
         "POLICY_PATH": "policy.json",
+        "PARTITION": {"Ref": "AWS::Partition"},
         "POWERTOOLS_SERVICE_NAME": "identity-center-guardrail",
         "POWERTOOLS_METRICS_NAMESPACE": "IdentityCenterGuardrail",
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
+    # Every variable of the function's model is set: the handler reads them back with it.
+    ours = {name for name in env if not name.startswith("POWERTOOLS_")}
+    assert ours == {field.name.upper() for field in msgspec.structs.fields(DetectEnvironment)}
 
 
 def test_delegated_admin_setup_leaves_organizations_role_empty(

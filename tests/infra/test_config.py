@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from guardrail.core.policy import PolicyError
+from guardrail.core.policy_file import PolicyError
+from guardrail.core.regions import REGIONS_ENABLED_BY_DEFAULT
 from infra.application import CONFIG_CONTEXT_KEY, build_app
 from infra.bundling import PROJECT_ROOT
 from infra.config import (
-    REGIONS_ENABLED_BY_DEFAULT,
     ConfigError,
     known_regions,
     load_config,

@@ -13,7 +13,8 @@ from typing import Any, cast
 
 import pytest
 
-from guardrail.core.policy import Policy, parse_policy
+from guardrail.core.policy import Policy
+from guardrail.core.policy_file import parse_policy
 from guardrail.core.scp import denies_create_instance
 from infra.application import CONFIG_CONTEXT_KEY, build_app
 from infra.config import ConfigError, GuardrailConfig, parse_config

@@ -7,8 +7,8 @@ from typing import cast
 
 import pytest
 
+from guardrail.core.regions import REGIONS_ENABLED_BY_DEFAULT
 from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
-from infra.config import REGIONS_ENABLED_BY_DEFAULT
 from infra.constructs.detect_function import ORGANIZATIONS_READ_ACTIONS
 from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME
 from tests.infra.support import (
@@ -143,7 +143,13 @@ def test_management_member_role_never_deletes(fixture: str, request: pytest.Fixt
     s: Synthesized = request.getfixturevalue(fixture)
     role = role_named(s.management, "IdentityCenterGuardrailMemberRole")
     assert_trusts_only_the_detect_function(role, MANAGEMENT)
-    assert granted(role) == {"sso:DescribeInstance", "sso:ListInstances", "sso:ListTagsForResource"}
+    assert granted(role) == {
+        "sso:DescribeInstance",
+        "sso:ListInstances",
+        "sso:ListTagsForResource",
+        "sso:ListApplications",
+        "account:ListRegions",
+    }
 
 
 def test_management_stack_holds_no_scp_and_no_stacksets_by_default(synthesized: Synthesized) -> None:

@@ -190,9 +190,19 @@ def test_member_role_trusts_only_the_central_detect_function_role(synthesized: S
 
 def test_member_role_reads_instances_and_cannot_delete_by_default(synthesized: Synthesized) -> None:
     role = role_named(_member_roles(synthesized), "IdentityCenterGuardrailMemberRole")
-    assert granted(role) == {"sso:DescribeInstance", "sso:ListInstances", "sso:ListTagsForResource"}
+    assert granted(role) == {
+        "sso:DescribeInstance",
+        "sso:ListInstances",
+        "sso:ListTagsForResource",
+        "sso:ListApplications",
+        "account:ListRegions",
+    }
     by_sid = {s["Sid"]: resolve(s["Resource"], MEMBER) for s in role_statements(role)}
-    assert by_sid == {"ListInstances": "*", "ReadInstances": "arn:aws:sso:::instance/*"}
+    assert by_sid == {
+        "ListInstances": "*",
+        "ReadInstances": "arn:aws:sso:::instance/*",
+        "ReadEnabledRegions": f"arn:aws:account::{MEMBER['AWS::AccountId']}:account",
+    }
 
 
 def test_member_role_may_delete_instances_with_remediation_enabled(synthesized_variant: Synthesized) -> None:
@@ -201,6 +211,8 @@ def test_member_role_may_delete_instances_with_remediation_enabled(synthesized_v
         "sso:DescribeInstance",
         "sso:ListInstances",
         "sso:ListTagsForResource",
+        "sso:ListApplications",
+        "account:ListRegions",
         "sso:DeleteInstance",
     }
     (delete,) = [s for s in role_statements(role) if "sso:DeleteInstance" in actions(s)]

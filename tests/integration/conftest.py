@@ -11,7 +11,8 @@ from unittest import mock
 import pytest
 
 from emulator.environment import EmulatedEnvironment
-from guardrail.core.policy import Policy, load_policy, policy_data
+from guardrail.core.policy import Policy, policy_data
+from guardrail.core.policy_file import load_policy
 from guardrail.handlers import detect
 from guardrail_cli.replay import LambdaContextStub, handler_environment
 from tests.builders import NOW

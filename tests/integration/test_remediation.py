@@ -213,7 +213,8 @@ def test_the_wait_for_an_instance_to_settle_ends_before_the_deadline(
     reasons = {m.fact: m.reason for m in facts.missing}
     assert reasons == {
         "instance": "the instance was still being created (CREATE_IN_PROGRESS) after 3 s of waiting; "
-        "its tags cannot be read before it is ACTIVE"
+        "its tags cannot be read before it is ACTIVE",
+        "applications": "needs instance, which is missing",
     }
 
 

@@ -24,7 +24,8 @@ from botocore.retries import bucket, standard
 
 from emulator.environment import EmulatedEnvironment
 from emulator.wire import AwsWire
-from guardrail.core.policy import load_policy, parse_policy, policy_data
+from guardrail.core.policy import policy_data
+from guardrail.core.policy_file import load_policy, parse_policy
 from guardrail.handlers import detect
 from guardrail_cli.replay import LambdaContextStub, handler_environment
 from tests.builders import NOW, sample

@@ -52,7 +52,7 @@ pytestmark = pytest.mark.usefixtures("clean")
 DELETING = {"delete-instance", "would-delete-instance"}
 ATTEMPTS = 6  # per call: the first and the 5 retries of the clients' configuration
 ORG_FACTS = {"organization", "account", "service_control_policies", "organization_instances"}
-MEMBER_FACTS = {"account_instances", "instance"}
+MEMBER_FACTS = {"account_instances", "instance", "applications"}
 
 # Every call the detect path makes for a CreateInstance event on a just-started function.
 DETECT_PATH = [
@@ -68,6 +68,7 @@ DETECT_PATH = [
     ("sso-admin", "ListInstances"),
     ("sso-admin", "DescribeInstance"),
     ("sso-admin", "ListTagsForResource"),
+    ("sso-admin", "ListApplications"),
     ("sns", "Publish"),
     ("dynamodb", "UpdateItem"),
 ]
@@ -166,8 +167,15 @@ def test_a_throttled_dead_letter_send_is_retried(
         ),
         ({"service": "sso-admin", "error": UNAVAILABLE}, MEMBER_FACTS | {"organization_instances"}),
         ({"service": "sso-admin", "error": CONNECT_TIMEOUT}, MEMBER_FACTS | {"organization_instances"}),
-        ({"service": "sso-admin", "operation": "DescribeInstance", "error": THROTTLING}, {"instance"}),
-        ({"service": "sso-admin", "operation": "ListTagsForResource", "error": ACCESS_DENIED}, {"instance"}),
+        (
+            {"service": "sso-admin", "operation": "DescribeInstance", "error": THROTTLING},
+            {"instance", "applications"},
+        ),
+        (
+            {"service": "sso-admin", "operation": "ListTagsForResource", "error": ACCESS_DENIED},
+            {"instance", "applications"},
+        ),
+        ({"service": "sso-admin", "operation": "ListApplications", "error": ACCESS_DENIED}, {"applications"}),
         (
             {"service": "sso-admin", "operation": "ListInstances", "account": "444444444444"},
             {"account_instances"},
@@ -184,6 +192,7 @@ def test_a_throttled_dead_letter_send_is_retried(
         "sso-admin-unreachable",
         "describe-throttled",
         "instance-tags-denied",
+        "applications-denied",
         "member-listing-throttled",
     ],
 )

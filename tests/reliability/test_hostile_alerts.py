@@ -30,7 +30,8 @@ from moto.sns.models import SNSBackend
 from emulator.environment import ORGANIZATION_INSTANCE_ARN, EmulatedEnvironment
 from emulator.organization import MANAGEMENT_ACCOUNT_ID, administrator_client
 from guardrail.core.alert import SNS_MESSAGE_LIMIT
-from guardrail.core.policy import Mode, load_policy, policy_data
+from guardrail.core.policy import Mode, policy_data
+from guardrail.core.policy_file import load_policy
 from guardrail.handlers import detect
 from tests.reliability.conftest import EXAMPLE_POLICY, REMEDIATE_RULE, fresh, invoke_like_lambda
 

@@ -25,6 +25,7 @@ from guardrail.core.alert import (
     subject,
     utf8_size,
 )
+from guardrail.core.catalogue import RULES
 from guardrail.core.decision import Finding, Verdict, decide
 from guardrail.core.facts import (
     AccountFacts,
@@ -37,7 +38,6 @@ from guardrail.core.facts import (
     Outcome,
 )
 from guardrail.core.policy import Approvals, Policy, Severity
-from guardrail.core.rules import RULES
 from guardrail.events import MAX_TAGS, MAX_TEXT
 from tests.builders import MANAGEMENT, NOW, PROD, SANDBOX, call, facts, instance
 
@@ -377,6 +377,7 @@ def assert_keeps_what_people_act_on(alert: Alert, the_facts: Facts, *, exactly: 
     """Verdict, severity, action, account, Region, instance ARN, findings, remediation: all there."""
     decision = decide(the_facts, Policy(), NOW)
     body, call_ = alert.body, the_facts.call
+    assert call_ is not None
 
     def same(kept: str | None, original: str | None) -> None:
         if exactly or kept == original:
@@ -428,9 +429,12 @@ def beyond_aws_facts() -> Facts:
     """What only a hand-written facts file (`guardrail evaluate --facts`) can hold."""
     huge = EMOJI * 100_000
     the_facts = worst_case_facts(count=1_000, value_length=1_000)
+    assert the_facts.call is not None
+    huge_call = replace(the_facts.call, instance_arn=huge, actor=Actor(arn=huge, user_agent=huge))
     return replace(
         the_facts,
-        call=replace(the_facts.call, instance_arn=huge, actor=Actor(arn=huge, user_agent=huge)),
+        subject=huge_call.subject,
+        trigger=huge_call,
         missing=tuple(MissingFact(fact=f"fact-{i}", reason=EMOJI * 2_000) for i in range(2_000)),
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from guardrail.core.rules import RULES
+from guardrail.core.catalogue import RULES
 from guardrail_cli.cases import case_files
 from guardrail_cli.main import diff, main
 
@@ -348,6 +348,6 @@ def test_rules_prints_the_catalogue_as_a_markdown_table(capsys: Capture) -> None
     assert all(line.count(" | ") == 4 and line.endswith(" |") for line in lines)
     by_id = {rule.id: row for rule, row in zip(RULES, rows, strict=True)}
     assert by_id["attempt-denied"][1:3] == ["low", "CreateInstance (failed)"]
-    assert by_id["scp-gap"][2] == "CreateInstance (succeeded or failed)"
-    assert by_id["account-not-approved"][1:3] == ["high", "CreateInstance (succeeded)"]
+    assert by_id["scp-gap"][2] == "CreateInstance (succeeded or failed), sweep"
+    assert by_id["account-not-approved"][1:3] == ["high", "CreateInstance (succeeded), sweep"]
     assert "Why: An account can hold only one instance" in by_id["second-instance"][3]

@@ -3,10 +3,10 @@ from datetime import date
 import pytest
 from msgspec.structs import replace
 
+from guardrail.core.catalogue import RULE_IDS
 from guardrail.core.decision import Action, Decision, Verdict, decide
 from guardrail.core.facts import Facts, MissingFact, Operation, Outcome
 from guardrail.core.policy import Approvals, Exemption, Mode, Policy, RuleSettings, Severity
-from guardrail.core.rules import RULE_IDS
 from tests.builders import INSTANCE_ARN, MANAGEMENT, NOW, PROD, SANDBOX, call, facts, instance
 
 SANDBOX_APPROVED = Policy(approved=Approvals(organizational_units=("Sandbox",)))

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from guardrail.gather import TtlCache, _FreshReads
+from guardrail.gather import FreshReads, TtlCache
 
 
 class Clock:
@@ -70,7 +70,7 @@ def test_a_load_that_started_before_a_refresh_does_not_overwrite_it() -> None:
 def test_a_fresh_gathering_reads_each_key_once_and_never_from_the_cache() -> None:
     cache = TtlCache(300.0)
     cache.get("ou", lambda: "Workloads/Prod")
-    reads = _FreshReads(cache)
+    reads = FreshReads(cache)
     loads: list[str] = []
 
     def load() -> str:
@@ -84,4 +84,4 @@ def test_a_fresh_gathering_reads_each_key_once_and_never_from_the_cache() -> Non
     assert loads == ["ou"]
     assert cache.peek("ou") == (True, "Sandbox")
     # The next fresh gathering reads again.
-    assert _FreshReads(cache).get("ou", lambda: "Root") == "Root"
+    assert FreshReads(cache).get("ou", lambda: "Root") == "Root"

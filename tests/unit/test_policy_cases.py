@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from guardrail.core.policy import load_policy
-from guardrail.core.rules import RULE_IDS
+from guardrail.core.catalogue import RULE_IDS
+from guardrail.core.policy_file import load_policy
 from guardrail_cli.cases import case_files, load_case, run_case
 from guardrail_cli.main import diff, main
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from msgspec import to_builtins
 from msgspec.structs import replace
 
+from guardrail.core.catalogue import RULE_IDS
 from guardrail.core.dates import parse_day
 from guardrail.core.decision import Action, Decision, Verdict, decide
 from guardrail.core.facts import (
@@ -27,11 +28,14 @@ from guardrail.core.facts import (
     InstanceFacts,
     InstanceStatus,
     MissingFact,
+    Observation,
+    Occasion,
     Operation,
     OrganizationalUnit,
     OrganizationFacts,
     Outcome,
     ServiceControlPolicy,
+    Subject,
 )
 from guardrail.core.policy import (
     Approvals,
@@ -42,7 +46,7 @@ from guardrail.core.policy import (
     Severity,
     TagRequirements,
 )
-from guardrail.core.rules import RULE_IDS, Evaluation
+from guardrail.core.rules import Evaluation
 from guardrail.core.strict import convert
 
 MANAGEMENT = "111111111111"
@@ -157,8 +161,13 @@ def facts_for(draw: st.DrawFn, call: ApiCall) -> Facts:
     )
     instance = draw(instances(arn=call.instance_arn, region=call.region, owner=owner))
     others = draw(st.lists(instances(), max_size=2))
+    # A successful creation is sometimes seen by a sweep instead: the same subject, another trigger.
+    trigger: ApiCall | Observation = call
+    if call.occasion is Occasion.CREATE_SUCCEEDED and call.instance_arn and draw(st.booleans()):
+        trigger = Observation(run_id="run-1", observed_at=call.event_time)
     fields: dict[str, Any] = {
-        "call": call,
+        "subject": call.subject,
+        "trigger": trigger,
         "organization": OrganizationFacts(organization_id="o-exampleorg1", management_account_id=MANAGEMENT),
         "account": AccountFacts(
             account_id=call.account_id,
@@ -269,7 +278,19 @@ def test_the_decision_is_deterministic(s: Scenario) -> None:
 @given(scenarios())
 def test_verdict_invariants(s: Scenario) -> None:
     decision = decide(s.facts, s.policy, s.now)  # never raises on valid facts
-    if s.facts.call.operation is not Operation.CREATE:
+    occasion = s.facts.trigger.occasion
+    if occasion is Occasion.SWEEP:
+        # A sweep is judged by the instance-state rules alone, and deletes nothing.
+        judged = {f.rule for f in decision.findings} | {x.rule for x in decision.suppressed}
+        judged |= {u.rule for u in decision.undetermined}
+        assert not judged & {
+            "management-account-attempt",
+            "attempt-denied",
+            "root-user",
+            "org-instance-deleted",
+        }
+        assert decision.action not in {Action.DELETE, Action.WOULD_DELETE}
+    if occasion not in {Occasion.CREATE_SUCCEEDED, Occasion.CREATE_FAILED, Occasion.SWEEP}:
         # Only the deletion of the organization instance and the caller are judged; else info.
         judged = {f.rule for f in decision.findings} | {x.rule for x in decision.suppressed}
         judged |= {u.rule for u in decision.undetermined}
@@ -299,13 +320,13 @@ def test_no_deletion_without_proof(s: Scenario) -> None:
     decision = decide(s.facts, s.policy, s.now)
     if decision.action not in {Action.DELETE, Action.WOULD_DELETE}:
         return
-    call, instance = s.facts.call, s.facts.instance
+    subject, instance = s.facts.subject, s.facts.instance
     assert s.facts.missing == ()
     assert decision.undetermined == ()
-    assert call.operation is Operation.CREATE
-    assert call.outcome is Outcome.SUCCEEDED
+    assert s.facts.trigger.occasion is Occasion.CREATE_SUCCEEDED  # never on a sweep's look
     assert instance is not None
-    assert instance.owner_account_id == call.account_id
+    assert instance.instance_arn == subject.instance_arn
+    assert instance.owner_account_id == subject.account_id
     assert instance.owner_account_id != MANAGEMENT
     assert instance.status == InstanceStatus.ACTIVE
     assert any(s.policy.settings(f.rule).action == "remediate" for f in decision.findings)
@@ -325,7 +346,7 @@ def test_the_strategies_do_reach_deletion() -> None:
 @st.composite
 def with_valid_exemption(draw: st.DrawFn) -> tuple[Scenario, Exemption]:
     scenario = draw(scenarios())
-    call = scenario.facts.call
+    call = scenario.facts.subject
     exemption = draw(
         exemptions(expires=st.integers(0, 60).map(lambda d: scenario.now.date() + timedelta(days=d)))
     )
@@ -338,7 +359,7 @@ def with_valid_exemption(draw: st.DrawFn) -> tuple[Scenario, Exemption]:
     return scenario, replace(exemption, ticket="NEW-1")
 
 
-def covers(exemption: Exemption, call: ApiCall) -> bool:
+def covers(exemption: Exemption, call: Subject) -> bool:
     return exemption.account_id == call.account_id or (
         exemption.instance_arn is not None and exemption.instance_arn == call.instance_arn
     )
@@ -354,7 +375,7 @@ def test_a_valid_exemption_suppresses_exactly_the_rules_it_names(case: tuple[Sce
 
     fired = {f.rule for f in without.findings}
     named = set(exemption.rules) or RULE_IDS
-    expected = (named & fired) if covers(exemption, s.facts.call) else set()
+    expected = (named & fired) if covers(exemption, s.facts.subject) else set()
     newly = {x.rule for x in with_it.suppressed if x.ticket == "NEW-1"}
     assert newly == expected
     assert set(with_it.suppressed) - set(without.suppressed) == {
@@ -368,7 +389,7 @@ def test_a_valid_exemption_suppresses_exactly_the_rules_it_names(case: tuple[Sce
 @SETTINGS
 @given(scenarios(), st.data())
 def test_an_expired_exemption_suppresses_nothing(s: Scenario, data: st.DataObject) -> None:
-    call = s.facts.call
+    call = s.facts.subject
     expired = data.draw(
         exemptions(expires=st.integers(1, 400).map(lambda d: s.now.date() - timedelta(days=d)))
     )
@@ -413,14 +434,8 @@ def chains(draw: st.DrawFn) -> tuple[OrganizationalUnit, ...]:
 
 def approval_of(parents: tuple[OrganizationalUnit, ...], entries: tuple[str, ...]) -> str | None:
     the_facts = Facts(
-        call=ApiCall(
-            event_id="evt-1",
-            operation=Operation.CREATE,
-            event_time=START,
-            account_id="333333333333",
-            region="us-east-1",
-            outcome=Outcome.SUCCEEDED,
-        ),
+        subject=Subject(account_id="333333333333", region="us-east-1"),
+        trigger=Observation(run_id="run-1", observed_at=START),
         account=AccountFacts(account_id="333333333333", parents=parents),
     )
     policy = Policy(approved=Approvals(organizational_units=entries))
@@ -477,9 +492,12 @@ def test_the_offset_of_a_time_never_changes_the_decision(
     s: Scenario, now_offset: timezone, created_offset: timezone, event_offset: timezone
 ) -> None:
     facts = s.facts
+    trigger = facts.trigger
     shifted = replace(
         facts,
-        call=replace(facts.call, event_time=at(facts.call.event_time, event_offset)),
+        trigger=replace(trigger, event_time=at(trigger.event_time, event_offset))
+        if isinstance(trigger, ApiCall)
+        else replace(trigger, observed_at=at(trigger.observed_at, event_offset)),
         instance=None
         if facts.instance is None
         else replace(facts.instance, created_date=at(facts.instance.created_date, created_offset)),

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from guardrail.core.catalogue import RULE_IDS, RULES, RULES_BY_ID
 from guardrail.core.facts import (
     AccountFacts,
     Facts,
+    Occasion,
     Operation,
     OrganizationalUnit,
     Outcome,
@@ -18,14 +20,6 @@ from guardrail.core.facts import (
 )
 from guardrail.core.policy import Approvals, Exemption, Policy, Purpose, Severity, TagRequirements
 from guardrail.core.rules import (
-    ANY_CALL,
-    ATTEMPTED,
-    CREATED,
-    DELETED,
-    FAILED,
-    RULE_IDS,
-    RULES,
-    RULES_BY_ID,
     Evaluation,
     Hit,
     Undetermined,
@@ -90,7 +84,8 @@ def test_the_catalogue_holds_exactly_the_documented_rules() -> None:
 def test_every_rule_is_documented(rule: Any) -> None:
     for text in (rule.summary, rule.constraint, rule.fix):
         assert text.strip().endswith((".", ")")), f"{rule.id}: {text!r}"
-    assert rule.applies_to in {CREATED, ATTEMPTED, FAILED, DELETED, ANY_CALL}
+    assert rule.applies_to
+    assert rule.applies_to <= set(Occasion)
     assert isinstance(rule.severity, Severity)
 
 
@@ -561,13 +556,36 @@ def test_exemption_expired_is_quiet_without_expired_exemptions() -> None:
 # -- findings carry their facts ------------------------------------------------------------------
 
 
+INSTANCE_STATE_RULES = [
+    "account-not-approved",
+    "region-not-allowed",
+    "missing-justification",
+    "trial-expiry",
+    "trial-expired",
+    "purpose-conflicts-with-org-instance",
+    "second-instance",
+    "scp-gap",
+    "exemption-expired",
+]
+
+
+def judging(occasion: Occasion) -> list[str]:
+    return [rule.id for rule in RULES if occasion in rule.applies_to]
+
+
+def test_a_sweep_is_judged_by_exactly_the_instance_state_rules() -> None:
+    assert judging(Occasion.SWEEP) == INSTANCE_STATE_RULES
+    # ... which judge a successful CreateInstance too, with the rules about the call.
+    assert set(INSTANCE_STATE_RULES) <= set(judging(Occasion.CREATE_SUCCEEDED))
+    call_only = set(judging(Occasion.CREATE_SUCCEEDED)) - set(INSTANCE_STATE_RULES)
+    assert call_only == {"management-account-attempt", "root-user"}
+
+
 def test_applies_to_matches_the_call_kinds() -> None:
-    assert RULES_BY_ID["attempt-denied"].applies_to == frozenset({(Operation.CREATE, Outcome.FAILED)})
-    assert (Operation.CREATE, Outcome.SUCCEEDED) in RULES_BY_ID["account-not-approved"].applies_to
-    assert (Operation.CREATE, Outcome.FAILED) not in RULES_BY_ID["account-not-approved"].applies_to
+    assert RULES_BY_ID["attempt-denied"].applies_to == frozenset({Occasion.CREATE_FAILED})
+    assert Occasion.CREATE_SUCCEEDED in RULES_BY_ID["account-not-approved"].applies_to
+    assert Occasion.CREATE_FAILED not in RULES_BY_ID["account-not-approved"].applies_to
     # On a DeleteInstance only the deletion of the organization instance and the caller are judged;
     # on an UpdateInstance only the caller.
-    judging_deletes = [rule.id for rule in RULES if any(op is Operation.DELETE for op, _ in rule.applies_to)]
-    assert judging_deletes == ["org-instance-deleted", "root-user"]
-    judging_updates = [rule.id for rule in RULES if any(op is Operation.UPDATE for op, _ in rule.applies_to)]
-    assert judging_updates == ["root-user"]
+    assert judging(Occasion.DELETE_SUCCEEDED) == ["org-instance-deleted", "root-user"]
+    assert judging(Occasion.UPDATE_SUCCEEDED) == judging(Occasion.UPDATE_FAILED) == ["root-user"]

@@ -69,6 +69,7 @@ def handle(
         remediator=remediator,
         confirmer=gatherer if confirm else None,
     )
+    assert cached.call is not None
     alert = guardrail.handle(cached.call)
     assert publisher.alerts == [alert]
     return alert, gatherer, remediator

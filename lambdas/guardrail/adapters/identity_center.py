@@ -1,7 +1,7 @@
-"""Reads of Identity Center instances in one account and Region (sso-admin).
+"""Reads of Identity Center instances in one account (sso-admin).
 
-An account instance is visible only in its own account and Region, so these clients always act
-as a role inside the member account.
+An account instance is visible only in its own account, so these clients always act as a role
+inside the member account.
 """
 
 from __future__ import annotations
@@ -9,7 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from guardrail.adapters.clients import pages
-from guardrail.core.facts import InstanceFacts
+from guardrail.core.facts import ApplicationFacts, InstanceFacts
+
+ALL_REGIONS = "ALL_REGIONS"
+
+
+def lists_all_regions(client: Any) -> bool:
+    """Whether this client's service model knows `ListInstances(RegionScope=ALL_REGIONS)`.
+
+    Decided from the loaded model, not by catching a failure: the Lambda runtime's botocore may be
+    older than the one the tests pin, and an unknown parameter fails before any call is made.
+    """
+    operation = client.meta.service_model.operation_model("ListInstances")
+    return "RegionScope" in operation.input_shape.members
 
 
 class InstanceReader:
@@ -20,7 +32,8 @@ class InstanceReader:
     def _facts(self, raw: dict[str, Any], tags: dict[str, str] | None = None) -> InstanceFacts:
         return InstanceFacts(
             instance_arn=raw["InstanceArn"],
-            region=self._region,
+            # Where the instance lives: its primary Region when the response says, else this one.
+            region=raw.get("PrimaryRegion") or self._region,
             owner_account_id=raw.get("OwnerAccountId"),
             name=raw.get("Name"),
             status=raw.get("Status"),
@@ -40,9 +53,24 @@ class InstanceReader:
             tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
         return tags
 
-    def list(self) -> list[InstanceFacts]:
+    def applications(self, instance_arn: str) -> tuple[ApplicationFacts, ...]:
+        """The applications attached to the instance: what deleting it would break."""
+        return tuple(
+            ApplicationFacts(
+                application_arn=raw["ApplicationArn"],
+                name=raw.get("Name"),
+                provider_arn=raw.get("ApplicationProviderArn"),
+                status=raw.get("Status"),
+            )
+            for page in pages(self._client.list_applications, InstanceArn=instance_arn)
+            for raw in page.get("Applications", [])
+        )
+
+    def list(self, *, all_regions: bool = False) -> list[InstanceFacts]:
+        """The instances this Region's endpoint lists; with `all_regions`, those of every Region."""
+        scope = {"RegionScope": ALL_REGIONS} if all_regions else {}
         instances: list[InstanceFacts] = []
-        for page in pages(self._client.list_instances):
+        for page in pages(self._client.list_instances, **scope):
             instances.extend(self._facts(raw) for raw in page.get("Instances", []))
         return instances
 

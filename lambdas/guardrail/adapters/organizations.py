@@ -55,3 +55,43 @@ class OrganizationsReader:
         for page in pages(self._client.list_tags_for_resource, ResourceId=resource_id):
             tags.update({tag["Key"]: tag["Value"] for tag in page["Tags"]})
         return tags
+
+    # -- the whole organization, for a sweep ----------------------------------------------------------
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every account (`Id`, `Name`, `State`), paged to the end: a page may be empty before it."""
+        return [account for page in pages(self._client.list_accounts) for account in page.get("Accounts", [])]
+
+    def root_id(self) -> str:
+        roots = [root for page in pages(self._client.list_roots) for root in page.get("Roots", [])]
+        return str(roots[0]["Id"])
+
+    def units_under(self, parent_id: str) -> list[tuple[str, str]]:
+        """Ids and names of the OUs directly under a parent (the root or an OU)."""
+        return [
+            (str(unit["Id"]), str(unit["Name"]))
+            for page in pages(self._client.list_organizational_units_for_parent, ParentId=parent_id)
+            for unit in page.get("OrganizationalUnits", [])
+        ]
+
+    def account_ids_under(self, parent_id: str) -> list[str]:
+        return [
+            str(account["Id"])
+            for page in pages(self._client.list_accounts_for_parent, ParentId=parent_id)
+            for account in page.get("Accounts", [])
+        ]
+
+    def service_control_policies(self) -> list[tuple[str, str | None]]:
+        """Ids and names of every SCP of the organization."""
+        return [
+            (str(summary["Id"]), summary.get("Name"))
+            for page in pages(self._client.list_policies, Filter="SERVICE_CONTROL_POLICY")
+            for summary in page.get("Policies", [])
+        ]
+
+    def targets_of(self, policy_id: str) -> list[str]:
+        """The accounts, OUs and roots a policy is attached to directly."""
+        return [
+            str(target["TargetId"])
+            for page in pages(self._client.list_targets_for_policy, PolicyId=policy_id)
+            for target in page.get("Targets", [])
+        ]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guardrail.core.decision import Decision, Verdict
-from guardrail.core.facts import Facts, Operation, Outcome
+from guardrail.core.facts import Facts, Observation, Operation, Outcome
 from guardrail.core.rules import about_organization_instance
 
 SCHEMA_VERSION = 1
@@ -101,8 +101,46 @@ _FAILURE_WORDS = {
 }
 
 
-def _headline(facts: Facts) -> str:
+@dataclass(frozen=True)
+class History:
+    """What the inventory knew of the instance before this look, for an alert that says what changed.
+
+    `change` is `new` (first seen in violation), `changed` (other rules, severity or facts),
+    `reminder` (unchanged, repeated after the reminder interval) or None for an event's alert.
+    """
+
+    first_seen: str | None = None
+    learnt_by: str | None = None  # "event" or "sweep"
+    announced: bool | None = None  # whether an instance event announced the instance
+    change: str | None = None
+
+
+_SWEEP_HEADLINES = {
+    "changed": "Account instance changed",
+    "reminder": "Account instance still in violation",
+}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A violation that ended: why (`gone`, `in-policy`, `exempted`), and the rules it had broken."""
+
+    why: str
+    rules: tuple[str, ...]
+
+
+_RESOLVED_HEADLINES = {
+    "gone": "Account instance gone",
+    "in-policy": "Account instance back in policy",
+    "exempted": "Account instance exempted",
+}
+
+
+def _headline(facts: Facts, history: History | None = None) -> str:
     call = facts.call
+    if call is None:
+        change = history.change if history else None
+        return _SWEEP_HEADLINES.get(change or "", "Account instance found")
     if call.outcome is Outcome.FAILED:
         return f"{_FAILURE_WORDS.get(call.error_code or '', 'Failed')} {call.operation.value}"
     if call.operation is Operation.CREATE:
@@ -132,53 +170,69 @@ def _shortened(text: str, room: int) -> str:
     return text[: room - 3].rstrip() + "..." if room > 3 else ""
 
 
-def subject(facts: Facts, decision: Decision) -> str:
+def subject(
+    facts: Facts, decision: Decision, history: History | None = None, resolution: Resolution | None = None
+) -> str:
     """One line under SNS's 100 characters. Kept whole: the verdict tag, the account id, the
     Region, the lead rule and the count of the others; the account name is shortened first, and
     only if that is not enough, the headline."""
-    call = facts.call
+    if resolution is not None:
+        lead, more = (resolution.rules[0], len(resolution.rules) - 1) if resolution.rules else ("", 0)
+        tail = f": {lead}" + (f" +{more}" if more else "") if lead else ""
+        headline = _RESOLVED_HEADLINES.get(resolution.why, "Violation ended")
+        return _subject_line("RESOLVED", headline, facts, tail)
     tag = {
         Verdict.VIOLATION: decision.severity.value.upper(),
         Verdict.COMPLIANT: "OK",
         Verdict.INFO: "INFO",
         Verdict.INCOMPLETE: "CHECK",
     }[decision.verdict]
+    return _subject_line(tag, _headline(facts, history), facts, _tail(decision))
+
+
+def _subject_line(tag: str, headline: str, facts: Facts, tail: str) -> str:
+    where = facts.subject
     name = _ascii(facts.account.name) if facts.account and facts.account.name else ""
-    headline = _ascii(_headline(facts))
-    kept = f"[{tag}] " + f" in {call.account_id}" + f" ({_ascii(call.region)})" + _tail(decision)
+    headline = _ascii(headline)
+    kept = f"[{tag}] " + f" in {where.account_id}" + f" ({_ascii(where.region)})" + tail
     room = SUBJECT_LIMIT - len(kept) - len(headline)
     name = _shortened(name, room - 1)
     if not name:
         headline = _shortened(headline, SUBJECT_LIMIT - len(kept))
-    text = f"[{tag}] {headline} in {call.account_id}{' ' + name if name else ''} ({_ascii(call.region)})"
-    return text + _tail(decision)
+    return (
+        f"[{tag}] {headline} in {where.account_id}{' ' + name if name else ''} ({_ascii(where.region)}){tail}"
+    )
 
 
-def build_alert(
-    facts: Facts, decision: Decision, *, mode: str, remediation: dict[str, str] | None = None
-) -> Alert:
-    """`remediation` is what happened when the action was `delete-instance`: status and detail."""
-    call, account, instance = facts.call, facts.account, facts.instance
-    body: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
+def _trigger(facts: Facts) -> dict[str, Any]:
+    trigger = facts.trigger
+    if isinstance(trigger, Observation):
+        return {"kind": "sweep", "run_id": trigger.run_id, "observed_at": trigger.observed_at.isoformat()}
+    return {"kind": "api-call", "event_id": trigger.event_id, "event_name": trigger.operation.value}
+
+
+def _instance(facts: Facts) -> dict[str, Any] | None:
+    instance = facts.instance
+    if instance is None:
+        return None
+    return {
+        "name": instance.name,
+        "status": instance.status,
+        "owner_account_id": instance.owner_account_id,
+        "created_date": instance.created_date.isoformat() if instance.created_date else None,
+        "tags": dict(instance.tags),
+    }
+
+
+def _call_keys(facts: Facts) -> dict[str, Any]:
+    """The keys about the triggering call; null for a sweep, which no call triggered."""
+    call = facts.call
+    if call is None:
+        return dict.fromkeys(("event_id", "event_name", "event_time", "actor", "outcome", "error_code"))
+    return {
         "event_id": call.event_id,
         "event_name": call.operation.value,
         "event_time": call.event_time.isoformat(),
-        "account_id": call.account_id,
-        "account_name": account.name if account else None,
-        "ou_path": account.ou_path if account else None,
-        "region": call.region,
-        "instance_arn": call.instance_arn,
-        "instance": (
-            {
-                "name": instance.name,
-                "status": instance.status,
-                "owner_account_id": instance.owner_account_id,
-                "tags": dict(instance.tags),
-            }
-            if instance
-            else None
-        ),
         "actor": {
             "arn": call.actor.arn,
             "type": call.actor.type,
@@ -187,8 +241,52 @@ def build_alert(
         },
         "outcome": call.outcome.value,
         "error_code": call.error_code,
-        "verdict": decision.verdict.value,
+    }
+
+
+def _history_keys(history: History | None) -> dict[str, Any]:
+    history = history or History()
+    return {
+        "first_seen": history.first_seen,
+        "learnt_by": history.learnt_by,
+        "announced": history.announced,
+        "change": history.change,
+    }
+
+
+def build_alert(
+    facts: Facts,
+    decision: Decision,
+    *,
+    mode: str,
+    remediation: dict[str, str] | None = None,
+    history: History | None = None,
+    resolution: Resolution | None = None,
+) -> Alert:
+    """`remediation` is what happened when the action was `delete-instance`: status and detail;
+    `history` what the inventory knew before, for a sweep's alert; `resolution` makes the alert
+    the notice that a violation ended (its `verdict` is then `resolved`)."""
+    where, account = facts.subject, facts.account
+    body: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        **_call_keys(facts),
+        "trigger": _trigger(facts),
+        "account_id": where.account_id,
+        "account_name": account.name if account else None,
+        "ou_path": account.ou_path if account else None,
+        "region": where.region,
+        "instance_arn": where.instance_arn,
+        "instance": _instance(facts),
+        "applications": None
+        if facts.applications is None
+        else [
+            {"arn": a.application_arn, "name": a.name, "provider_arn": a.provider_arn, "status": a.status}
+            for a in facts.applications
+        ],
+        **_history_keys(history),
+        "verdict": "resolved" if resolution else decision.verdict.value,
         "severity": decision.severity.value,
+        "resolved": {"why": resolution.why, "rules": list(resolution.rules)} if resolution else None,
         "findings": [
             {"rule": f.rule, "severity": f.severity.value, "reason": f.reason, "facts": f.facts}
             for f in decision.findings
@@ -207,12 +305,14 @@ def build_alert(
     }
     attributes: dict[str, str | list[str]] = {
         "severity": decision.severity.value,
-        "verdict": decision.verdict.value,
-        "account_id": call.account_id,
-        "event_name": call.operation.value,
+        "verdict": "resolved" if resolution else decision.verdict.value,
+        "account_id": where.account_id,
+        "trigger": body["trigger"]["kind"],
         "rules": sorted({f.rule for f in decision.findings}),
     }
-    headline = subject(facts, decision)
+    if facts.call is not None:
+        attributes["event_name"] = facts.call.operation.value
+    headline = subject(facts, decision, history, resolution)
     budget = SNS_MESSAGE_LIMIT - HEADROOM - attribute_size(attributes)
     return Alert(headline, fit(body, budget), attributes)
 
@@ -236,6 +336,9 @@ _KEPT: frozenset[tuple[str, ...]] = frozenset(
         ("action",),
         ("action_reason",),
         ("mode",),
+        ("trigger", "*"),
+        ("change",),
+        ("resolved", "*"),
         ("findings", "*", "rule"),
         ("findings", "*", "severity"),
         ("findings", "*", "reason"),
@@ -249,7 +352,7 @@ _KEPT: frozenset[tuple[str, ...]] = frozenset(
 # Maps emptied as a whole: tags anyone can set, and the facts behind a finding (its reason states them).
 _MAPS = frozenset({"tags", "requested_tags", "facts"})
 # Lists the last resort may empty: all but `findings`, which hold at most one entry per rule.
-_LISTS = frozenset({"suppressed", "undetermined", "missing_facts"})
+_LISTS = frozenset({"suppressed", "undetermined", "missing_facts", "applications"})
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from guardrail.core.catalogue import RULES
 from guardrail.core.dates import utc_date
-from guardrail.core.facts import Facts, InstanceStatus, Operation, Outcome
+from guardrail.core.facts import Facts, InstanceStatus, Occasion, Subject
 from guardrail.core.policy import Exemption, Mode, Policy, Severity
-from guardrail.core.rules import RULES, Evaluation, Undetermined
+from guardrail.core.rules import Evaluation, Undetermined
 
 
 class Verdict(StrEnum):
@@ -65,11 +66,15 @@ class Decision:
     action_reason: str
 
 
-def _exemption_for(rule_id: str, facts: Facts, policy: Policy, now: datetime) -> Exemption | None:
-    call = facts.call
+# Occasions whose clean result is `compliant`: an instance, or an attempt at one, was judged.
+_JUDGING_AN_INSTANCE = frozenset({Occasion.CREATE_SUCCEEDED, Occasion.CREATE_FAILED, Occasion.SWEEP})
+
+
+def exemption_for(rule_id: str, subject: Subject, policy: Policy, now: datetime) -> Exemption | None:
+    """The exemption of the policy that suppresses `rule_id` for the subject today, if any."""
     for exemption in policy.exemptions:
-        covers_target = exemption.account_id == call.account_id or (
-            exemption.instance_arn is not None and exemption.instance_arn == call.instance_arn
+        covers_target = exemption.account_id == subject.account_id or (
+            exemption.instance_arn is not None and exemption.instance_arn == subject.instance_arn
         )
         if (
             covers_target
@@ -81,17 +86,22 @@ def _exemption_for(rule_id: str, facts: Facts, policy: Policy, now: datetime) ->
 
 
 def _remediation_blocker(facts: Facts) -> str | None:
-    """Why deleting the call's instance would not be safe, or None when ownership is proven."""
-    call, instance = facts.call, facts.instance
-    if call.operation is not Operation.CREATE or call.outcome is not Outcome.SUCCEEDED:
+    """Why deleting the subject's instance would not be safe, or None when ownership is proven."""
+    subject, instance = facts.subject, facts.instance
+    if facts.trigger.occasion is Occasion.SWEEP:
+        # Deleting what a sweep finds waits for a grace period with its own fresh checks.
+        return "a sweep reports; it deletes nothing"
+    if facts.trigger.occasion is not Occasion.CREATE_SUCCEEDED or subject.instance_arn is None:
         return "no instance was created"
     if facts.missing:
         # Even when no enabled rule needed them, a failed look-up means the picture is partial.
         return f"facts are missing ({', '.join(sorted({m.fact for m in facts.missing}))})"
     if instance is None:
         return "the instance could not be described"
-    if instance.owner_account_id != call.account_id:
-        return f"the instance is owned by {instance.owner_account_id}, not by {call.account_id}"
+    if instance.instance_arn != subject.instance_arn:
+        return f"the instance described is {instance.instance_arn}, not {subject.instance_arn}"
+    if instance.owner_account_id != subject.account_id:
+        return f"the instance is owned by {instance.owner_account_id}, not by {subject.account_id}"
     if facts.organization is None:
         return "the organization could not be described"
     if instance.owner_account_id == facts.organization.management_account_id:
@@ -118,19 +128,19 @@ def _action(
 
 
 def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
-    """Evaluate every applicable rule against the facts.
+    """Evaluate every rule that judges the trigger's occasion against the facts.
 
-    A DeleteInstance or UpdateInstance that no rule judges is `info`, recorded for the audit trail;
-    one a rule does judge (deleting the organization instance) is decided like a CreateInstance.
+    A DeleteInstance or UpdateInstance that no rule faults is `info`, recorded for the audit trail;
+    one a rule does fault (deleting the organization instance) is decided like a CreateInstance.
     """
-    call = facts.call
+    occasion = facts.trigger.occasion
     evaluation = Evaluation(facts, policy, now)
     findings: list[Finding] = []
     suppressed: list[Suppression] = []
     undetermined: list[UndeterminedRule] = []
     for rule in RULES:
         settings = policy.settings(rule.id)
-        if not settings.enabled or (call.operation, call.outcome) not in rule.applies_to:
+        if not settings.enabled or occasion not in rule.applies_to:
             continue
         try:
             hit = rule.check(evaluation)
@@ -139,7 +149,7 @@ def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
             continue
         if hit is None:
             continue
-        exemption = _exemption_for(rule.id, facts, policy, now)
+        exemption = exemption_for(rule.id, facts.subject, policy, now)
         if exemption is not None:
             suppressed.append(
                 Suppression(rule.id, exemption.ticket, exemption.expires.isoformat(), exemption.reason)
@@ -153,7 +163,7 @@ def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
         severity = max((f.severity for f in found), key=lambda s: s.rank)
     elif undetermined:
         verdict, severity = Verdict.INCOMPLETE, Severity.MEDIUM
-    elif call.operation is not Operation.CREATE:
+    elif occasion not in _JUDGING_AN_INSTANCE:
         return Decision(
             Verdict.INFO,
             Severity.INFO,
@@ -161,7 +171,7 @@ def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
             tuple(suppressed),
             (),
             Action.NONE,
-            f"{call.operation.value} is recorded for the audit trail",
+            f"{facts.call.operation.value if facts.call else occasion.value} is recorded for the audit trail",
         )
     else:
         verdict, severity = Verdict.COMPLIANT, Severity.INFO

@@ -1,9 +1,14 @@
 """The facts a decision is made from, in one typed structure.
 
+A decision judges a **subject** (an instance in one account and Region, or a CreateInstance attempt
+that made none) for a **trigger**: why it is looked at now, an API call CloudTrail recorded or a
+sweep that listed the instance. Rules read what an instance *is* from the subject and the facts
+gathered about it, and only the rules about a call read the call.
+
 Everything here is plain data: the Lambda gathers it from CloudTrail and AWS APIs, the CLI reads it
-from a JSON file, and the decision core reads nothing else. The event itself is trusted only for
-what CloudTrail vouches for (who called what, where, with which outcome); what an instance *is*
-(owner, status, tags) comes from the sso-admin API.
+from a JSON file, and the decision core reads nothing else. An event is trusted only for what
+CloudTrail vouches for (who called what, where, with which outcome); what an instance *is* (owner,
+status, tags, applications) comes from the sso-admin API.
 """
 
 from __future__ import annotations
@@ -49,8 +54,20 @@ class Actor(_Frozen, frozen=True):
     user_agent: str | None = None
 
 
-class ApiCall(_Frozen, frozen=True):
-    """One instance API call, normalized from its CloudTrail record."""
+class Occasion(StrEnum):
+    """The kinds of trigger; each rule says which it judges."""
+
+    CREATE_SUCCEEDED = "CreateInstance (succeeded)"
+    CREATE_FAILED = "CreateInstance (failed)"
+    DELETE_SUCCEEDED = "DeleteInstance (succeeded)"
+    DELETE_FAILED = "DeleteInstance (failed)"
+    UPDATE_SUCCEEDED = "UpdateInstance (succeeded)"
+    UPDATE_FAILED = "UpdateInstance (failed)"
+    SWEEP = "sweep"
+
+
+class ApiCall(_Frozen, frozen=True, tag="api-call", tag_field="kind"):
+    """A trigger: one instance API call, normalized from its CloudTrail record."""
 
     event_id: str
     operation: Operation
@@ -64,6 +81,46 @@ class ApiCall(_Frozen, frozen=True):
     requested_name: str | None = None
     requested_tags: dict[str, str] = msgspec.field(default_factory=dict)
     actor: Actor = msgspec.field(default_factory=Actor)
+
+    @property
+    def occasion(self) -> Occasion:
+        return Occasion(f"{self.operation.value} ({self.outcome.value})")
+
+    @property
+    def time(self) -> datetime:
+        return self.event_time
+
+    @property
+    def subject(self) -> Subject:
+        """What the call is about: its account, its Region and the instance it names, if any."""
+        return Subject(account_id=self.account_id, region=self.region, instance_arn=self.instance_arn)
+
+
+class Observation(_Frozen, frozen=True, tag="sweep", tag_field="kind"):
+    """A trigger: a sweep of the organization listed the instance."""
+
+    run_id: str
+    observed_at: datetime
+
+    @property
+    def occasion(self) -> Occasion:
+        return Occasion.SWEEP
+
+    @property
+    def time(self) -> datetime:
+        return self.observed_at
+
+
+Trigger = ApiCall | Observation
+
+
+class Subject(_Frozen, frozen=True):
+    """What is judged: an instance of one account, where it lives, or (for a CreateInstance that made
+    none) the account and Region of the attempt. An instance ARN holds neither account nor Region."""
+
+    account_id: AccountId
+    region: str
+    instance_arn: str | None = None
 
 
 class OrganizationalUnit(_Frozen, frozen=True):
@@ -107,7 +164,11 @@ class InstanceStatus(StrEnum):
 
 
 class InstanceFacts(_Frozen, frozen=True):
-    """An Identity Center instance as DescribeInstance and ListInstances report it."""
+    """An Identity Center instance as DescribeInstance and ListInstances report it.
+
+    `region` is where the instance lives: its `PrimaryRegion` when the listing gives one, else the
+    Region it was listed or described in.
+    """
 
     instance_arn: str
     region: str
@@ -116,6 +177,16 @@ class InstanceFacts(_Frozen, frozen=True):
     status: str | None = None
     created_date: datetime | None = None
     tags: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ApplicationFacts(_Frozen, frozen=True):
+    """An application attached to an instance (ListApplications): what deleting the instance breaks."""
+
+    application_arn: str
+    name: str | None = None
+    # `arn:aws:sso::aws:applicationProvider/…` marks an AWS managed application.
+    provider_arn: str | None = None
+    status: str | None = None
 
 
 class ServiceControlPolicy(_Frozen, frozen=True):
@@ -135,17 +206,25 @@ class MissingFact(_Frozen, frozen=True):
 
 
 class Facts(_Frozen, frozen=True):
-    """Everything the decision core may read about one call."""
+    """Everything the decision core may read about one subject, looked at for one trigger."""
 
-    call: ApiCall
+    subject: Subject
+    trigger: Trigger
     organization: OrganizationFacts | None = None
     account: AccountFacts | None = None
     instance: InstanceFacts | None = None
     # For the collections below, None means "not gathered" and () means "gathered, there is none".
-    # Instances of the same account in every Region looked at, the one of the call included.
+    # Instances of the same account in every Region looked at, the subject's included.
     account_instances: tuple[InstanceFacts, ...] | None = None
+    # Applications attached to the subject's instance.
+    applications: tuple[ApplicationFacts, ...] | None = None
     # The organization instance(s) of Identity Center, seen from the management account.
     organization_instances: tuple[InstanceFacts, ...] | None = None
     # SCPs in force on the account: attached to it, to each OU above it, and to the root.
     service_control_policies: tuple[ServiceControlPolicy, ...] | None = None
     missing: tuple[MissingFact, ...] = ()
+
+    @property
+    def call(self) -> ApiCall | None:
+        """The API call that triggered the look, or None for a sweep."""
+        return self.trigger if isinstance(self.trigger, ApiCall) else None

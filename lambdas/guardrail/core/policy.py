@@ -1,18 +1,15 @@
-"""The organization's policy for account instances, validated strictly.
+"""The organization's policy for account instances: its model, validated strictly.
 
 The policy is written in YAML and reviewed like code; at synth time it is converted to JSON and
-shipped with the function, which validates it again when it starts. Unknown keys are errors so
-that a typo never silently weakens the guardrail.
+shipped with the function, which validates it again when it starts (`guardrail.core.policy_file`
+reads either). Unknown keys are errors so that a typo never silently weakens the guardrail.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
-from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -21,7 +18,6 @@ from msgspec import Meta
 from guardrail.core.approval import is_id_entry, path_segments
 from guardrail.core.facts import AccountId
 from guardrail.core.regions import IDENTITY_CENTER_REGIONS
-from guardrail.core.strict import ConversionError, convert, read_yaml
 
 
 class Severity(StrEnum):
@@ -54,17 +50,9 @@ Region = Annotated[str, Meta(min_length=1)]  # checked against IDENTITY_CENTER_R
 OrgTarget = Annotated[str, Meta(min_length=1)]
 # Organizations allows OU names of 1 to 128 characters.
 MAX_OU_NAME = 128
-# Rule ids are checked against the catalogue after conversion (the catalogue imports this module).
+# Rule ids are checked against the catalogue when a policy file is read (`policy_file`): the
+# catalogue is built on these types, so they cannot know it.
 RuleId = str
-
-
-def check_rule_ids(fields: Mapping[str, str]) -> None:
-    """Raise if a rule id is not in the catalogue; `fields` maps where each id was found to the id."""
-    from guardrail.core.rules import RULE_IDS  # the catalogue is the one authority on rule ids
-
-    for field, rule_id in fields.items():
-        if rule_id not in RULE_IDS:
-            raise ValueError(f"{field}: unknown rule id {rule_id!r}; known: {', '.join(sorted(RULE_IDS))}")
 
 
 class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -149,7 +137,6 @@ class Exemption(_Strict, frozen=True):
     def __post_init__(self) -> None:
         if (self.account_id is None) == (self.instance_arn is None):
             raise ValueError("an exemption names exactly one of account_id or instance_arn")
-        check_rule_ids({f"rules[{i}]": rule_id for i, rule_id in enumerate(self.rules)})
 
 
 class RuleSettings(_Strict, frozen=True):
@@ -201,7 +188,6 @@ class Policy(_Strict, frozen=True):
     ] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_rule_ids({f"rules.{rule_id}": rule_id for rule_id in self.rules})
         for index, region in enumerate(self.allowed_regions or ()):
             if region not in IDENTITY_CENTER_REGIONS:
                 close = difflib.get_close_matches(region, sorted(IDENTITY_CENTER_REGIONS), n=1)
@@ -218,69 +204,7 @@ class Policy(_Strict, frozen=True):
 _DEFAULT_SETTINGS = RuleSettings()
 
 
-class PolicyError(ValueError):
-    """A policy that cannot be used, with every problem named by its field."""
-
-
-def parse_policy(data: Any, *, source: str = "policy") -> Policy:
-    """Strict conversion: wrong types, unknown keys and broken constraints name their field."""
-    try:
-        _check_rule_settings(data)
-        return convert(data, Policy)
-    except ConversionError as error:
-        raise PolicyError(f"{source} is invalid: {error}") from None
-
-
-def _check_rule_settings(data: Any) -> None:
-    """Each rule's settings on their own first: an error inside a dict would not name its key."""
-    rules = data.get("rules") if isinstance(data, dict) else None
-    for rule_id, settings in rules.items() if isinstance(rules, dict) else ():
-        try:
-            convert(settings, RuleSettings)
-        except ConversionError as error:
-            raise error.within(f"rules.{rule_id}") from None
-
-
 def policy_data(policy: Policy) -> dict[str, Any]:
-    """The policy as JSON-ready data, which `parse_policy` reads back into an equal policy."""
+    """The policy as JSON-ready data, which `policy_file.parse_policy` reads back into an equal policy."""
     data: dict[str, Any] = msgspec.to_builtins(policy)
     return data
-
-
-def json_schema() -> dict[str, Any]:
-    """The policy file's JSON Schema, for editors (validation and completion) and reviewers."""
-    from guardrail.core.rules import RULES
-
-    # Through JSON and back, so that defaults are plain JSON values (lists, not tuples).
-    definitions = msgspec.json.decode(msgspec.json.encode(msgspec.json.schema(Policy)))["$defs"]
-    rule_ids = {"enum": [rule.id for rule in RULES]}
-    definitions["Exemption"]["properties"]["rules"]["items"] |= rule_ids
-    definitions["Exemption"]["oneOf"] = [{"required": ["account_id"]}, {"required": ["instance_arn"]}]
-    policy = definitions.pop("Policy")  # at the top, where editors look for the document's keys
-    policy["properties"]["rules"]["propertyNames"] = rule_ids
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **policy, "$defs": definitions}
-
-
-def load_policy(path: str | Path) -> Policy:
-    """Read a policy from YAML (for people) or JSON (as shipped to the function)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise PolicyError(f"cannot read policy {path}: {error.strerror}") from None
-    if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise PolicyError(f"{path} is not valid JSON: {error}") from None
-    else:
-        import yaml
-
-        try:
-            data = read_yaml(text)
-        except yaml.YAMLError as error:
-            raise PolicyError(f"{path} is not valid YAML: {error}") from None
-    if data is None or data == {}:
-        # Every key has a default, but an empty file is a mistake, not a policy of defaults.
-        raise PolicyError(f"{path} is empty: a policy states at least its `version: 1`")
-    return parse_policy(data, source=str(path))

@@ -56,6 +56,32 @@ IDENTITY_CENTER_REGIONS: frozenset[str] = frozenset(
 )
 
 
+# Regions every AWS account has enabled. The AWS Account Management Reference Guide ("Enable or
+# disable AWS Regions in your account"): Regions launched before 20 March 2019 are enabled by default
+# and cannot be disabled; every Region launched after is an opt-in Region, disabled until the account
+# enables it. The list is closed, so a Region that botocore's endpoint data adds later is opt-in.
+REGIONS_ENABLED_BY_DEFAULT: frozenset[str] = frozenset(
+    {
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-north-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+    }
+)
+
 # Region name prefixes of the partitions other than `aws`.
 _PARTITION_PREFIXES = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("eusc-", "aws-eusc"))
 

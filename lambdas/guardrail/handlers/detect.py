@@ -23,7 +23,8 @@ from guardrail.adapters.alerts import SnsAlertPublisher, SqsDeadLetters
 from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.idempotency import OncePerEvent
 from guardrail.core.facts import ApiCall
-from guardrail.core.policy import load_policy
+from guardrail.core.policy_file import load_policy
+from guardrail.environment import DetectEnvironment
 from guardrail.events import InvalidEvent, event_id_of, parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.remediate import InstanceRemediator
@@ -32,10 +33,6 @@ from guardrail.service import Guardrail, utc_now
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-
-
-class ConfigurationError(RuntimeError):
-    """The function's environment is incomplete: a deployment problem, not an event problem."""
 
 
 def _no_prefetch(call: ApiCall) -> None:
@@ -50,13 +47,6 @@ class Runtime:
     prefetch: Callable[[ApiCall], None] = _no_prefetch
 
 
-def _env(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name, default)
-    if value is None:
-        raise ConfigurationError(f"environment variable {name} is not set")
-    return value
-
-
 def build_runtime(
     clock: Callable[[], datetime] = utc_now,
     clients: AwsClients | None = None,
@@ -68,19 +58,20 @@ def build_runtime(
     (for an instance still being created to settle).
     """
     clients = clients or AwsClients()
+    environment = DetectEnvironment.from_environ(os.environ)
     # The policy ships next to the package; a relative path is taken from the function's code root.
-    policy = load_policy(Path(os.environ.get("LAMBDA_TASK_ROOT", ".")) / _env("POLICY_PATH", "policy.json"))
+    policy = load_policy(Path(os.environ.get("LAMBDA_TASK_ROOT", ".")) / environment.policy_path)
     settings = GatherSettings(
-        member_role_name=_env("MEMBER_ROLE_NAME"),
-        regions=tuple(r for r in _env("INSTANCE_REGIONS", "").split(",") if r),
-        organizations_role_arn=_env("ORGANIZATIONS_ROLE_ARN", "") or None,
-        organization_instance_region=_env("ORGANIZATION_INSTANCE_REGION", "") or None,
-        partition=_env("AWS_PARTITION", "aws"),
+        member_role_name=environment.member_role_name,
+        regions=environment.instance_regions,
+        organizations_role_arn=environment.organizations_role_arn,
+        organization_instance_region=environment.organization_instance_region,
+        partition=environment.partition,
     )
     gatherer = FactGatherer(clients, settings, sleep=sleep)
     guardrail = Guardrail(
         gatherer,
-        SnsAlertPublisher(clients.client("sns"), _env("ALERT_TOPIC_ARN")),
+        SnsAlertPublisher(clients.client("sns"), environment.alert_topic_arn),
         policy,
         clock,
         remediator=InstanceRemediator(gatherer.member_clients),
@@ -88,9 +79,9 @@ def build_runtime(
     )
     return Runtime(
         once=OncePerEvent(
-            guardrail.handle, _env("IDEMPOTENCY_TABLE_NAME"), client=clients.client("dynamodb")
+            guardrail.handle, environment.idempotency_table_name, client=clients.client("dynamodb")
         ),
-        dead_letters=SqsDeadLetters(clients.client("sqs"), _env("DEAD_LETTER_QUEUE_URL")),
+        dead_letters=SqsDeadLetters(clients.client("sqs"), environment.dead_letter_queue_url),
         prefetch=gatherer.prefetch,
     )
 

@@ -1,0 +1,123 @@
+"""What the deployed sweep does with what it finds: keep the inventory, and alert when it is news.
+
+Each alert is claimed on the instance's inventory item for the run before it is published, and
+the claim given back if publishing fails (the batch then fails and Step Functions retries it): a
+retried batch neither alerts twice nor loses an alert.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from guardrail.adapters.inventory import InventoryTable
+from guardrail.core.alert import Alert, History, Resolution, build_alert
+from guardrail.core.decision import Action, Decision, Verdict
+from guardrail.core.facts import Facts, InstanceFacts, Observation, Subject
+from guardrail.core.inventory import Change, InventoryRecord, change_of, gone, observed
+from guardrail.core.policy import Severity
+from guardrail.service import Publisher
+from guardrail.sweep.worker import Run
+
+DEFAULT_REMINDER = timedelta(days=7)
+
+
+class SweepRecorder:
+    def __init__(
+        self,
+        inventory: InventoryTable,
+        publisher: Publisher,
+        *,
+        mode: str,
+        reminder: timedelta = DEFAULT_REMINDER,
+    ) -> None:
+        self._inventory = inventory
+        self._publisher = publisher
+        self._mode = mode
+        self._reminder = reminder
+
+    def instance(self, facts: Facts, decision: Decision, run: Run) -> Change | None:
+        arn = facts.subject.instance_arn
+        assert arn is not None
+        previous = self._inventory.get(arn)
+        change = change_of(previous, decision, run.observed_at, self._reminder)
+        if change is not None:
+            history = History(
+                first_seen=(
+                    previous.first_seen if previous and not previous.gone_at else run.observed_at
+                ).isoformat(),
+                learnt_by=previous.learnt_by if previous and not previous.gone_at else "sweep",
+                announced=bool(previous and not previous.gone_at and previous.announced),
+                change=change.value,
+            )
+            resolution = None
+            if change is Change.RESOLVED:
+                assert previous is not None
+                why = "exempted" if decision.suppressed else "in-policy"
+                resolution = Resolution(why, previous.rules)
+            self._say(
+                arn,
+                run,
+                build_alert(facts, decision, mode=self._mode, history=history, resolution=resolution),
+            )
+        self._inventory.put(
+            observed(
+                previous, facts, decision, run.observed_at, learnt_by="sweep", alerted=change is not None
+            )
+        )
+        return change
+
+    def vanished(self, account_id: str, present: set[str], run: Run) -> tuple[str, ...]:
+        resolved: list[str] = []
+        for record in self._inventory.of_account(account_id):
+            if record.gone_at is not None or record.instance_arn in present:
+                continue
+            if record.fingerprint is not None:
+                self._say(record.instance_arn, run, self._gone_notice(record, run))
+                resolved.append(record.instance_arn)
+            self._inventory.put(gone(record, run.observed_at))
+        return tuple(resolved)
+
+    def _say(self, instance_arn: str, run: Run, alert: Alert) -> None:
+        if not self._inventory.claim_alert(instance_arn, run.run_id):
+            return  # an earlier attempt of this batch published it
+        try:
+            self._publisher.publish(alert)
+        except BaseException:
+            self._inventory.release_alert(instance_arn, run.run_id)
+            raise
+
+    def _gone_notice(self, record: InventoryRecord, run: Run) -> Alert:
+        facts = Facts(
+            subject=Subject(
+                account_id=record.account_id, region=record.region, instance_arn=record.instance_arn
+            ),
+            trigger=Observation(run_id=run.run_id, observed_at=run.observed_at),
+            organization=run.snapshot.organization,
+            account=run.snapshot.account_facts(record.account_id),
+            instance=InstanceFacts(
+                instance_arn=record.instance_arn,
+                region=record.region,
+                owner_account_id=record.owner_account_id,
+                name=record.name,
+                status="DELETED",
+                tags=dict(record.tags),
+            ),
+        )
+        decision = Decision(
+            Verdict.INFO,
+            Severity.INFO,
+            (),
+            (),
+            (),
+            Action.NONE,
+            "the instance no longer exists: a complete read of its account does not list it",
+        )
+        history = History(
+            first_seen=record.first_seen.isoformat(),
+            learnt_by=record.learnt_by,
+            announced=record.announced,
+            change=Change.RESOLVED.value,
+        )
+        return build_alert(
+            facts, decision, mode=self._mode, history=history, resolution=Resolution("gone", record.rules)
+        )

@@ -1,0 +1,310 @@
+"""A sweep's work on a batch of accounts: list each account's instances and judge each one.
+
+Per account, three round trips of reads at most: assume the member role (once for all its
+Regions: STS throttles per calling account), list its instances (one call across Regions where
+the runtime's botocore knows `RegionScope`), then the tags and applications of every instance at
+once. The organization side comes from the planner's snapshot, read once for the whole run.
+
+An account that cannot be read (no member role, access denied, throttled past the retries) is
+reported with the reason, never taken for an account without instances. Each instance the
+account owns is judged by the rules that judge a sweep, exactly as they judge a CreateInstance.
+What to record and say about it is the `recorder`'s: the deployed worker keeps the inventory and
+alerts; `guardrail sweep` passes none, and so reads only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import msgspec
+
+from guardrail.adapters.identity_center import InstanceReader
+from guardrail.core.catalogue import RULES_BY_ID
+from guardrail.core.decision import Decision, decide, exemption_for
+from guardrail.core.facts import (
+    ApplicationFacts,
+    Facts,
+    InstanceFacts,
+    InstanceStatus,
+    MissingFact,
+    Observation,
+    Subject,
+)
+from guardrail.core.inventory import Change
+from guardrail.core.ownership import is_own_instance
+from guardrail.core.policy import Policy
+from guardrail.core.rules import Evaluation
+from guardrail.gather.deadline import Deadline, Missing, Submit
+from guardrail.gather.member import MemberSide
+from guardrail.gather.sessions import Sessions
+from guardrail.sweep.snapshot import Snapshot
+
+_SCP_GAP = RULES_BY_ID["scp-gap"]
+# Reads of one account are made within this; a hung call leaves the account unreadable, not the run.
+ACCOUNT_DEADLINE_SECONDS = 60.0
+# Accounts read at once by one worker.
+CONCURRENT_ACCOUNTS = 8
+MAX_REASON = 300
+
+
+class InstanceRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One instance found, and what was decided about it."""
+
+    instance_arn: str
+    account_id: str
+    region: str
+    name: str | None
+    status: str | None
+    verdict: str
+    severity: str
+    rules: tuple[str, ...] = ()
+    action: str = "none"
+    # `new`, `changed`, `reminder` or `resolved` when the deployed sweep alerted; None otherwise.
+    change: str | None = None
+    applications: tuple[str, ...] = ()
+    purpose: str | None = None
+    trial_expires: str | None = None
+
+
+class Posture(msgspec.Struct, frozen=True, kw_only=True):
+    """Approved for account instances; if not, whether an SCP denies it CreateInstance (None: not known)."""
+
+    approved: bool | None = None
+    protected: bool | None = None
+    exempted: bool = False
+
+
+class AccountResult(msgspec.Struct, frozen=True, kw_only=True):
+    account_id: str
+    name: str | None = None
+    readable: bool
+    reason: str | None = None
+    instances: tuple[InstanceRow, ...] = ()
+    # Instances listed without an owner while the organization instances are unknown: not judged.
+    unknown_owner: tuple[str, ...] = ()
+    posture: Posture = msgspec.field(default_factory=Posture)
+    resolved: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Run:
+    """The sweep run a worker serves: its id, when it looks, the organization and the policy."""
+
+    run_id: str
+    observed_at: datetime
+    snapshot: Snapshot
+    policy: Policy
+
+
+class Recorder(Protocol):
+    """What the deployed sweep does with a decision: keep the inventory, alert when it is news."""
+
+    def instance(self, facts: Facts, decision: Decision, run: Run) -> Change | None: ...
+
+    def vanished(self, account_id: str, present: set[str], run: Run) -> tuple[str, ...]:
+        """Mark the account's known instances not listed any more as gone; the ARNs resolved."""
+        ...
+
+
+class SweepWorker:
+    def __init__(
+        self,
+        sessions: Sessions,
+        member: MemberSide,
+        submit: Submit,
+        *,
+        near_region: str,
+        recorder: Recorder | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """`near_region` is where the one-call listing is made: the central Region, which every
+        account has (the member roles StackSet is deployed there)."""
+        self._sessions = sessions
+        self._member = member
+        self._submit = submit
+        self._near = near_region
+        self._recorder = recorder
+        self._deadline: Callable[[], Deadline] = (
+            (lambda: Deadline(ACCOUNT_DEADLINE_SECONDS, clock))
+            if clock
+            else (lambda: Deadline(ACCOUNT_DEADLINE_SECONDS))
+        )
+        self._accounts = ThreadPoolExecutor(max_workers=CONCURRENT_ACCOUNTS, thread_name_prefix="account")
+
+    def sweep(self, account_ids: Sequence[str], run: Run) -> tuple[AccountResult, ...]:
+        futures = [self._accounts.submit(self.account, account_id, run) for account_id in account_ids]
+        return tuple(future.result() for future in futures)
+
+    def account(self, account_id: str, run: Run) -> AccountResult:
+        snapshot, deadline = run.snapshot, self._deadline()
+        entry = snapshot.account(account_id)
+        name = entry.name if entry else None
+        posture = _posture(account_id, run)
+        try:
+            clients = deadline.result("member_role", self._submit(lambda: self._sessions.member(account_id)))
+        except Missing as gap:
+            return AccountResult(
+                account_id=account_id,
+                name=name,
+                readable=False,
+                reason=_clip(f"cannot assume the member role: {gap.fact.reason}"),
+                posture=posture,
+            )
+        try:
+            listed = self._member.list_instances(clients, self._near, deadline)
+        except Missing as gap:
+            return AccountResult(
+                account_id=account_id,
+                name=name,
+                readable=False,
+                reason=_clip(f"cannot list its instances: {gap.fact.reason}"),
+                posture=posture,
+            )
+        known = snapshot.organization_instances
+        organization_arns = None if known is None else {i.instance_arn for i in known}
+        owned = [i for i in listed if is_own_instance(i, account_id, organization_arns)]
+        unknown = tuple(
+            i.instance_arn for i in listed if is_own_instance(i, account_id, organization_arns) is None
+        )
+        details = {
+            i.instance_arn: self._member.details(
+                InstanceReader(clients.client("sso-admin", i.region), i.region), i.instance_arn
+            )
+            for i in owned
+            if i.status == InstanceStatus.ACTIVE
+        }
+        rows = tuple(
+            self._judge(account_id, instance, listed, details.get(instance.instance_arn), deadline, run)
+            for instance in owned
+        )
+        resolved: tuple[str, ...] = ()
+        if self._recorder is not None:
+            present = {i.instance_arn for i in owned} | set(unknown)
+            resolved = self._recorder.vanished(account_id, present, run)
+        return AccountResult(
+            account_id=account_id,
+            name=name,
+            readable=True,
+            instances=rows,
+            unknown_owner=unknown,
+            resolved=resolved,
+            posture=posture,
+        )
+
+    def _judge(
+        self,
+        account_id: str,
+        instance: InstanceFacts,
+        listed: tuple[InstanceFacts, ...],
+        details: tuple[Future[dict[str, str]], Future[tuple[ApplicationFacts, ...]]] | None,
+        deadline: Deadline,
+        run: Run,
+    ) -> InstanceRow:
+        if details is None:
+            # Being created or deleted, or failed: its tags cannot be read; the next sweep judges it.
+            return _row(account_id, instance, verdict="not-judged", severity="info")
+        facts = _facts(account_id, instance, listed, details, deadline, run)
+        decision = decide(facts, run.policy, run.observed_at)
+        change = self._recorder.instance(facts, decision, run) if self._recorder is not None else None
+        judged = facts.instance or instance
+        return _row(
+            account_id,
+            judged,
+            verdict=decision.verdict.value,
+            severity=decision.severity.value,
+            rules=tuple(f.rule for f in decision.findings),
+            action=decision.action.value,
+            change=change.value if change else None,
+            applications=tuple(a.name or a.application_arn for a in facts.applications or ()),
+            purpose=judged.tags.get(run.policy.tags.purpose_key),
+            trial_expires=judged.tags.get(run.policy.tags.expiry_key),
+        )
+
+
+def _facts(
+    account_id: str,
+    instance: InstanceFacts,
+    listed: tuple[InstanceFacts, ...],
+    details: tuple[Future[dict[str, str]], Future[tuple[ApplicationFacts, ...]]],
+    deadline: Deadline,
+    run: Run,
+) -> Facts:
+    """What the decision about one listed instance reads: the listing gives status, owner, name
+    and dates; the tags and applications were read for it; the rest is the run's snapshot."""
+    subject = Subject(account_id=account_id, region=instance.region, instance_arn=instance.instance_arn)
+    missing: list[MissingFact] = []
+    tags, applications = details
+    found: dict[str, object] = {"account_instances": listed}
+    try:
+        found["instance"] = msgspec.structs.replace(instance, tags=deadline.result("instance", tags))
+    except Missing as gap:
+        missing.append(gap.fact)
+    try:
+        found["applications"] = deadline.result("applications", applications)
+    except Missing as gap:
+        missing.append(gap.fact)
+    return _with_organization(subject, found, missing, run)
+
+
+def _with_organization(
+    subject: Subject, found: dict[str, object], missing: list[MissingFact], run: Run
+) -> Facts:
+    snapshot = run.snapshot
+    account = snapshot.account_facts(subject.account_id)
+    if account is None:
+        missing.append(
+            MissingFact(fact="account", reason="the account is not placed in the organization's tree")
+        )
+        missing.append(MissingFact(fact="service_control_policies", reason="needs account, which is missing"))
+    else:
+        found["account"] = account
+        found["service_control_policies"] = snapshot.policies_for(account)
+    if snapshot.organization_instances is None:
+        missing.append(
+            MissingFact(
+                fact="organization_instances", reason=snapshot.organization_instances_missing or "not read"
+            )
+        )
+    else:
+        found["organization_instances"] = snapshot.organization_instances
+    return Facts(
+        subject=subject,
+        trigger=Observation(run_id=run.run_id, observed_at=run.observed_at),
+        organization=snapshot.organization,
+        missing=tuple(missing),
+        **found,  # type: ignore[arg-type]
+    )
+
+
+def _posture(account_id: str, run: Run) -> Posture:
+    """Approved, protected by an SCP, exempted: read with the `scp-gap` rule itself, so that the
+    posture and the alerts never disagree."""
+    policy = run.policy
+    subject = Subject(account_id=account_id, region="")
+    facts = _with_organization(subject, {}, [], run)
+    evaluation = Evaluation(facts, policy, run.observed_at)
+    if facts.account is None:
+        return Posture()
+    approved = evaluation.approval() is not None
+    gap = None if approved else _SCP_GAP.check(evaluation)
+    exempted = exemption_for("account-not-approved", subject, policy, run.observed_at) is not None
+    return Posture(approved=approved, protected=None if approved else gap is None, exempted=exempted)
+
+
+def _row(account_id: str, instance: InstanceFacts, **fields: object) -> InstanceRow:
+    return InstanceRow(
+        instance_arn=instance.instance_arn,
+        account_id=account_id,
+        region=instance.region,
+        name=instance.name,
+        status=instance.status,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
