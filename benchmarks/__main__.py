@@ -1,7 +1,8 @@
-"""``python -m benchmarks [--json] [--only SECTION ...] [--runs N] [--events N]``: measure, report.
+"""``python -m benchmarks [--json] [--only SECTION ...] [--runs N] [--events N] [--accounts N]``.
 
 Prints a Markdown report, or with ``--json`` the figures as one JSON object. Timings depend on
-the machine: compare runs made on the same one.
+the machine: compare runs made on the same one. The ``sweep`` section (the organization-wide sweep
+of ``--accounts`` member accounts, several minutes at 2,000) runs only when named in ``--only``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import warnings
 from dataclasses import asdict
 from typing import Any
 
-SECTIONS = ("calls", "cold_start", "throughput", "package")
+DEFAULT_SECTIONS = ("calls", "cold_start", "throughput", "package")
+SECTIONS = (*DEFAULT_SECTIONS, "sweep", "replay")
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -97,6 +99,14 @@ def _report(figures: dict[str, Any]) -> str:
             f"## Throughput\n\n{t['events']} warm CreateInstance events over {t['accounts']} accounts, "
             "one at a time.\n\n" + _table(["", ""], rows)
         )
+    if "sweep" in figures:
+        from benchmarks.sweep import report_sweep
+
+        parts.append(report_sweep(figures["sweep"]))
+    if "replay" in figures:
+        from benchmarks.replay import report_replay
+
+        parts.append(report_replay(figures["replay"]))
     if "package" in figures:
         p = figures["package"]
         parts.append(
@@ -112,10 +122,17 @@ def _report(figures: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(DEFAULT_SECTIONS),
+        help="default: all but sweep and replay",
+    )
     parser.add_argument("--runs", type=int, default=7, help="runs per scenario and cold-start probe")
     parser.add_argument("--events", type=int, default=400, help="events for the throughput run")
     parser.add_argument("--latency-ms", type=float, default=25.0, help="simulated latency per AWS call")
+    parser.add_argument("--accounts", type=int, default=2000, help="member accounts for the sweep section")
     args = parser.parse_args(argv)
     # Powertools warns when an invocation records no metric, e.g. a duplicate: not news here.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -146,6 +163,16 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.cold_start import measure_cold_start
 
         figures["cold_start"] = asdict(measure_cold_start(runs=args.runs))
+    if "sweep" in args.only:
+        from benchmarks.sweep import measure_sweep, stderr_progress
+
+        figures["sweep"] = asdict(
+            measure_sweep(args.accounts, latency=args.latency_ms / 1000, progress=stderr_progress)
+        )
+    if "replay" in args.only:  # a 1,000,000-record trail is written to a temporary folder first
+        from benchmarks.replay import measure_replay
+
+        figures["replay"] = asdict(measure_replay())
     figures["seconds"] = round(time.perf_counter() - started, 1)
 
     print(json.dumps(figures, indent=2) if args.json else _report(figures))

@@ -44,6 +44,7 @@ from emulator.organization import (
     build_example_organization,
 )
 from emulator.roles import guard_roles
+from emulator.security_hub import model_finding_workflow
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
@@ -111,8 +112,12 @@ class EmulatedEnvironment:
     kms_key_arn: str
     topic_arn: str
     alert_queue_url: str
+    chat_topic_arn: str
+    chat_queue_url: str
     dead_letter_queue_url: str
     idempotency_table_name: str
+    inventory_table_name: str
+    reports_bucket: str
 
     def __init__(
         self,
@@ -165,6 +170,7 @@ class EmulatedEnvironment:
         stack.enter_context(mock_aws())
         _make_item_writes_atomic(stack)
         guard_roles(stack, (MEMBER_ROLE_NAME, ORGANIZATIONS_READER_ROLE_NAME))
+        model_finding_workflow(stack)
 
         self.organization = build_example_organization(self.region)
         access_key_id, secret = self._create_operator_credentials()
@@ -220,40 +226,12 @@ class EmulatedEnvironment:
 
     def _create_alert_plumbing(self) -> None:
         kms = boto3.client("kms", region_name=self.region, **self._central_credentials)
-        sns = boto3.client("sns", region_name=self.region, **self._central_credentials)
         sqs = boto3.client("sqs", region_name=self.region, **self._central_credentials)
         key = kms.create_key(Description="Encrypts the Identity Center guardrail's alerts")["KeyMetadata"]
         self.kms_key_arn = key["Arn"]
         kms.create_alias(AliasName=f"alias/{_NAME_PREFIX}", TargetKeyId=key["KeyId"])
-        self.topic_arn = sns.create_topic(
-            Name=f"{_NAME_PREFIX}-alerts", Attributes={"KmsMasterKeyId": self.kms_key_arn}
-        )["TopicArn"]
-
-        self.alert_queue_url = sqs.create_queue(QueueName=f"{_NAME_PREFIX}-alert-capture")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=self.alert_queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        allow_topic = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": queue_arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": self.topic_arn}},
-                }
-            ],
-        }
-        sqs.set_queue_attributes(
-            QueueUrl=self.alert_queue_url, Attributes={"Policy": json.dumps(allow_topic)}
-        )
-        sns.subscribe(
-            TopicArn=self.topic_arn,
-            Protocol="sqs",
-            Endpoint=queue_arn,
-            Attributes={"RawMessageDelivery": "false"},
-        )
+        self.topic_arn, self.alert_queue_url = self._captured_topic("alerts")
+        self.chat_topic_arn, self.chat_queue_url = self._captured_topic("chat")
         self.idempotency_table_name = f"{_NAME_PREFIX}-idempotency"
         boto3.client("dynamodb", region_name=self.region, **self._central_credentials).create_table(
             TableName=self.idempotency_table_name,
@@ -264,6 +242,64 @@ class EmulatedEnvironment:
         self.dead_letter_queue_url = sqs.create_queue(
             QueueName=f"{_NAME_PREFIX}-dlq", Attributes={"SqsManagedSseEnabled": "true"}
         )["QueueUrl"]
+        self._create_sweep_resources()
+
+    def _captured_topic(self, name: str) -> tuple[str, str]:
+        """An encrypted topic and a queue subscribed to it, where a test reads what subscribers get."""
+        sns = boto3.client("sns", region_name=self.region, **self._central_credentials)
+        sqs = boto3.client("sqs", region_name=self.region, **self._central_credentials)
+        topic_arn: str = sns.create_topic(
+            Name=f"{_NAME_PREFIX}-{name}", Attributes={"KmsMasterKeyId": self.kms_key_arn}
+        )["TopicArn"]
+        queue_url: str = sqs.create_queue(QueueName=f"{_NAME_PREFIX}-{name}-capture")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        allow_topic = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sns.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+                }
+            ],
+        }
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(allow_topic)})
+        sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"}
+        )
+        return topic_arn, queue_url
+
+    def received_chat(self) -> list[dict[str, Any]]:
+        """Drain the chat topic's capture queue: each custom notification, parsed."""
+        return [json.loads(json.loads(m["Body"])["Message"]) for m in self._drain(self.chat_queue_url)]
+
+    def _create_sweep_resources(self) -> None:
+        """The inventory table and the reports bucket, as the central stack creates them."""
+        self.inventory_table_name = f"{_NAME_PREFIX}-inventory"
+        boto3.client("dynamodb", region_name=self.region, **self._central_credentials).create_table(
+            TableName=self.inventory_table_name,
+            KeySchema=[{"AttributeName": "instance_arn", "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": "instance_arn", "AttributeType": "S"},
+                {"AttributeName": "account_id", "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-account",
+                    "KeySchema": [{"AttributeName": "account_id", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.reports_bucket = f"{_NAME_PREFIX}-reports-{self.central_account_id}"
+        boto3.client("s3", region_name=self.region, **self._central_credentials).create_bucket(
+            Bucket=self.reports_bucket
+        )
 
     def add_member_accounts(self, count: int, *, ou_path: str = "Fleet") -> list[str]:
         """Grow the organization by ``count`` member accounts under ``ou_path``; return their ids."""

@@ -11,7 +11,9 @@ object sees each HTTP attempt of the code under test and can:
   network (moto otherwise answers in about a millisecond, with the GIL held);
 * answer in AWS's place with a fault (throttling, access denied, a service error) or raise a
   connect or read timeout. Faults happen at ``before-send``, below botocore's retry handler, so
-  the clients' own retry configuration (adaptive mode, attempts, timeouts) is what gets tested.
+  the clients' own retry configuration (adaptive mode, attempts, timeouts) is what gets tested;
+* meter request rates as AWS does (``Throttle``): token buckets per quota, calling account and
+  Region, a request finding its bucket empty answered with the service's throttling error.
 
 A faulted attempt never reaches moto, so it has no side effect: a throttled SNS publish delivers
 nothing, as in AWS.
@@ -24,7 +26,8 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -45,6 +48,8 @@ __all__ = [
     "AwsWire",
     "Delay",
     "Fault",
+    "Quota",
+    "Throttle",
     "Timeout",
     "WireCall",
     "longest_chain",
@@ -158,6 +163,8 @@ class WireCall:
     emulated_seconds: float
     emulated_cpu_seconds: float
     fault: str | None
+    # True when the fault is the `Throttle`'s answer (the bucket was empty), not an injected one.
+    throttled: bool = False
 
     @property
     def name(self) -> str:
@@ -167,6 +174,57 @@ class WireCall:
     def account(self) -> str | None:
         """The calling account (looked up on demand: moto's lookup is not cheap)."""
         return _account_of(self.access_key_id) if self.access_key_id else None
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A request-rate quota as a token bucket: ``rate`` tokens a second, holding ``burst`` at most."""
+
+    rate: float
+    burst: float
+
+
+class Throttle:
+    """Token buckets keyed by (quota, calling account, Region), as AWS meters request rates.
+
+    ``quotas`` maps a botocore service id (``sts``, ``sso-admin``), or ``service:Operation`` for
+    an operation metered on its own (``account:ListRegions``; it wins over its service's), to its
+    figures; calls of services not named are never throttled. Each bucket starts full. A request
+    that finds its bucket empty takes no token and is refused: the wire answers it with the
+    service's throttling error (`THROTTLING`), which botocore's retry handler (and the adaptive
+    mode's client-side rate limiter) treats as AWS's. ``throttled`` counts refusals by quota.
+    """
+
+    def __init__(self, quotas: Mapping[str, Quota], *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.quotas = dict(quotas)
+        self.throttled: Counter[str] = Counter()
+        self._clock = clock
+        self._buckets: dict[tuple[str, str | None, str | None], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def meters(self, service: str, operation: str) -> str | None:
+        """The quota that meters this call, or None."""
+        for name in (f"{service}:{operation}", service):
+            if name in self.quotas:
+                return name
+        return None
+
+    def admit(self, service: str, operation: str, account: str | None, region: str | None) -> bool:
+        """Take a token from the call's bucket; False (and nothing taken) when it has none."""
+        name = self.meters(service, operation)
+        if name is None:
+            return True
+        quota = self.quotas[name]
+        key = (name, account, region)
+        with self._lock:
+            now = self._clock()
+            tokens, since = self._buckets.get(key, (quota.burst, now))
+            tokens = min(quota.burst, tokens + (now - since) * quota.rate)
+            admitted = tokens >= 1.0
+            self._buckets[key] = (tokens - 1.0 if admitted else tokens, now)
+            if not admitted:
+                self.throttled[name] += 1
+        return admitted
 
 
 def longest_chain(calls: list[WireCall]) -> list[WireCall]:
@@ -195,15 +253,20 @@ def _account_of(access_key_id: str) -> str | None:
 class AwsWire:
     """Context manager: while installed, every attempt to reach the emulated AWS passes here.
 
-    ``latency`` seconds are added to every attempt (before moto answers), ``fail`` adds a fault.
-    Only one wire may be installed at a time.
+    ``latency`` seconds are added to every attempt (before moto answers), ``fail`` adds a fault,
+    ``throttle`` meters the attempts that no fault answers (a throttled one still pays the
+    latency). Only one wire may be installed at a time.
     """
 
     _installed: ClassVar[AwsWire | None] = None
 
-    def __init__(self, *, latency: float = 0.0) -> None:
+    def __init__(self, *, latency: float = 0.0, throttle: Throttle | None = None) -> None:
         self.latency = latency
+        self.throttle = throttle
         self.calls: list[WireCall] = []
+        # Access key -> account, as moto maps them (a key never changes account): the throttle
+        # needs the calling account of every metered call, and moto's lookup scans every account.
+        self._accounts: dict[str, str] = {}
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._patch: Any = None
@@ -285,15 +348,26 @@ class AwsWire:
         body = _body_text(request)
         with self._lock:
             faults = list(self._faults)
-        account = _account_of(access_key_id) if access_key_id and any(f.account for f in faults) else None
+        throttle = self.throttle
+        metered = throttle is not None and throttle.meters(service, operation) is not None
+        account = (
+            self._calling_account(access_key_id)
+            if access_key_id and (metered or any(f.account for f in faults))
+            else None
+        )
         with self._lock:
             fault = next((f for f in faults if f.matches(service, operation, account, body)), None)
             if fault is not None:
                 fault.hits += 1
+        throttled = (
+            fault is None and throttle is not None and not throttle.admit(service, operation, account, region)
+        )
         delay = self.latency + (fault.error.seconds if fault and isinstance(fault.error, Delay) else 0.0)
         if delay:
             time.sleep(delay)
         try:
+            if throttled:
+                return _throttling_response(request, service)
             if fault is None or isinstance(fault.error, Delay):
                 return forward()
             if isinstance(fault.error, Timeout):
@@ -302,6 +376,11 @@ class AwsWire:
             return _error_response(request, service, fault.error)
         finally:
             ended, cpu_ended = time.perf_counter(), time.thread_time()
+            fault_name = (
+                THROTTLING.code_for(service)
+                if throttled
+                else (None if fault is None else _fault_name(fault.error, service))
+            )
             call = WireCall(
                 service=service,
                 operation=operation,
@@ -312,10 +391,19 @@ class AwsWire:
                 ended=ended,
                 emulated_seconds=max(0.0, ended - started - delay),
                 emulated_cpu_seconds=cpu_ended - cpu_started,
-                fault=None if fault is None else _fault_name(fault.error, service),
+                fault=fault_name,
+                throttled=throttled,
             )
             with self._lock:
                 self.calls.append(call)
+
+    def _calling_account(self, access_key_id: str) -> str | None:
+        account = self._accounts.get(access_key_id)
+        if account is None:
+            account = _account_of(access_key_id)
+            if account is not None:
+                self._accounts[access_key_id] = account
+        return account
 
 
 def _header(request: AWSPreparedRequest, name: str) -> str:
@@ -334,6 +422,21 @@ def _fault_name(error: AwsError | Timeout | Delay, service: str) -> str:
     if isinstance(error, Delay):
         return f"delayed {error.seconds:g} s"
     return f"{error.phase}-timeout" if isinstance(error, Timeout) else error.code_for(service)
+
+
+def _throttling_response(request: AWSPreparedRequest, service: str) -> AWSResponse:
+    """The service's throttling error. A REST JSON service (e.g. Account Management) names the
+    error in the ``x-amzn-ErrorType`` header, which is where botocore reads it from."""
+    if _header(request, "X-Amz-Target") or "Action=" in _body_text(request):
+        return _error_response(request, service, THROTTLING)
+    code = THROTTLING.code_for(service)
+    headers = {
+        "Content-Type": "application/json",
+        "x-amzn-ErrorType": code,
+        "x-amzn-RequestId": str(uuid.uuid4()),
+    }
+    body = json.dumps({"message": THROTTLING.message})
+    return AWSResponse(request.url, THROTTLING.status, headers, MockRawResponse(body))  # type: ignore[arg-type]
 
 
 def _error_response(request: AWSPreparedRequest, service: str, error: AwsError) -> AWSResponse:

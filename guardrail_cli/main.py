@@ -5,11 +5,12 @@
     guardrail test DIR [--policy POLICY]
     guardrail schema
     guardrail rules
-    guardrail replay [EVENT.json ...] [--policy POLICY] [--json]
+    guardrail replay [PATH ...] [--live --config CONFIG] [--policy POLICY] [--json]
     guardrail sweep (--emulated | --config CONFIG) [--policy POLICY] [--json]
 
-`evaluate` and `test` make the Lambda's decision without AWS; `replay` runs the real handler over
-events against an embedded emulation of an example organization (no account, no credentials).
+`evaluate` and `test` make the Lambda's decision without AWS; `replay` runs CloudTrail logs through
+the deployed rules' pattern and the real handler, against an embedded emulation of an example
+organization (no account, no credentials), or with `--live` on facts read from your organization.
 `schema` prints the policy file's JSON Schema (for editors), `rules` the rule catalogue as Markdown.
 """
 
@@ -21,7 +22,9 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from guardrail.core.catalogue import RULES
 from guardrail.core.facts import Occasion, Operation, Outcome
@@ -29,6 +32,9 @@ from guardrail.core.policy import Policy
 from guardrail.core.policy_file import PolicyError, json_schema, load_policy
 from guardrail.core.rules import Rule
 from guardrail_cli.render import render
+
+if TYPE_CHECKING:
+    from guardrail_cli.backtest import LiveRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY = ROOT / "policy" / "policy.yaml"
@@ -134,8 +140,7 @@ def applies_to(rule: Rule) -> str:
         outcomes = [o.value for o in Outcome if Occasion(f"{operation.value} ({o.value})") in rule.applies_to]
         if outcomes:
             parts.append(f"{operation.value} ({' or '.join(outcomes)})")
-    if Occasion.SWEEP in rule.applies_to:
-        parts.append(Occasion.SWEEP.value)
+    parts += [o.value for o in (Occasion.SWEEP, Occasion.GRACE_ENDED) if o in rule.applies_to]
     return ", ".join(parts)
 
 
@@ -166,11 +171,54 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _near(path: Path) -> Path:
+    """``path`` relative to the working directory when it is below it: shorter to read."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
+    """Exit 0 when every event the rules would deliver was alerted, 1 when one was rejected or
+    failed or something could not be read; 2 (from `main`) on a usage or configuration error."""
     from guardrail_cli.replay import replay
 
-    paths = [Path(p) for p in args.events] or sorted(SAMPLE_EVENTS.glob("*.json"))
-    return replay(paths, _policy(args.policy), as_json=args.json)
+    paths = [Path(p) for p in args.paths] or [_near(p) for p in sorted(SAMPLE_EVENTS.glob("*.json"))]
+    if not args.live:
+        for option in ("config", "member_role", "organizations_role", "regions"):
+            if getattr(args, option):
+                raise UsageError(f"--{option.replace('_', '-')} is for --live")
+        from guardrail_cli.emulated import EmulatedRunner
+
+        with EmulatedRunner(_policy(args.policy)) as runner:
+            return replay(paths, runner, as_json=args.json)
+
+    live = _live_runner(args)
+    print(
+        f"guardrail replay: judging on facts read as {live.caller} "
+        f"(member role {live.settings.member_role_name}); nothing is deleted or published",
+        file=sys.stderr,
+    )
+    return replay(paths, live, as_json=args.json)
+
+
+def _live_runner(args: argparse.Namespace) -> LiveRunner:
+    """The backtest's runner, from the deployment's configuration and the caller's credentials."""
+    import boto3
+
+    from guardrail.adapters.clients import AwsClients
+    from guardrail_cli.backtest import LiveRunner, live_settings
+    from infra.config import load_config
+
+    if not args.config:
+        raise UsageError("--live needs the deployment's configuration: --config config/guardrail.yaml")
+    config = load_config(args.config)
+    policy = load_policy(Path(args.policy) if args.policy else config.policy_file)
+    settings = live_settings(
+        config, member_role=args.member_role, organizations_role=args.organizations_role, regions=args.regions
+    )
+    return LiveRunner(AwsClients(boto3.session.Session()), settings, policy)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -178,7 +226,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     import boto3
 
     from guardrail.adapters.clients import AwsClients
-    from guardrail_cli.sweep import SweepSettings, progress_to, render_summary, sweep
+    from guardrail.sweep.summary import summary_text
+    from guardrail_cli.sweep import SweepSettings, progress_to, sweep
 
     policy = _policy(args.policy)
     with progress_to(sys.stderr) as progress:
@@ -207,7 +256,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         print(msgspec.json.encode(summary).decode())
     else:
-        print(render_summary(summary))
+        print(summary_text(summary))
     return 1 if summary.unreadable else 0
 
 
@@ -255,10 +304,38 @@ def parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="print the rule catalogue as a Markdown table")
     rules.set_defaults(run=cmd_rules)
 
-    replay = sub.add_parser("replay", help="run the detector over events on an emulated organization")
-    replay.add_argument("events", nargs="*", help="event files (default: the sample events)")
-    replay.add_argument("--policy", help="policy file (default: the repository's)")
-    replay.add_argument("--json", action="store_true", help="print full alert bodies as JSON")
+    replay = sub.add_parser(
+        "replay",
+        help="run CloudTrail logs through the rules and the detector (emulated, or --live read-only)",
+    )
+    replay.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="CloudTrail log files (.json, .json.gz), folders of them (searched recursively), "
+        "lookup-events output or EventBridge events (default: the sample events)",
+    )
+    replay.add_argument(
+        "--policy", help="policy file (default: the repository's; with --live the configuration's)"
+    )
+    replay.add_argument("--json", action="store_true", help="one JSON object per event on standard output")
+    replay.add_argument(
+        "--live",
+        action="store_true",
+        help="judge on facts read now from your organization with your credentials (read-only)",
+    )
+    replay.add_argument("--config", help="with --live: the deployment's configuration (roles, Regions)")
+    replay.add_argument(
+        "--member-role",
+        help="with --live: role name to assume in each account (default: the configuration's)",
+    )
+    replay.add_argument(
+        "--organizations-role",
+        help="with --live: role ARN for Organizations reads (default: the configuration's)",
+    )
+    replay.add_argument(
+        "--regions", nargs="+", help="with --live: Regions listed one by one where needed (after the paths)"
+    )
     replay.set_defaults(run=cmd_replay)
 
     sweep = sub.add_parser(
@@ -296,6 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (PolicyError, UsageError, ValueError) as error:
         # One line, whatever the error's own formatting (YAML errors span several).
         print(f"guardrail {args.command}: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as error:  # no credentials, access denied: the user's to fix
+        print(f"guardrail {args.command}: AWS: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     return code
 

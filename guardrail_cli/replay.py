@@ -1,153 +1,75 @@
-"""Run the real detect handler over events, against an emulated example organization.
+"""`guardrail replay`: CloudTrail logs through the deployed rules' pattern and the detect function.
 
-The emulation (moto plus the Identity Center model in `emulator`) stands in for AWS: the handler
-assumes roles, reads Organizations and sso-admin, and publishes to an SNS topic whose messages
-are read back from a subscribed queue and printed, as an email subscriber would receive them.
+Files are read one at a time (`logs`), the records the rules would not deliver are counted and
+dropped, and each event they would deliver is handled by a runner: the real handler on the
+embedded emulation (`emulated`, the default), or the function's decision on facts read from the
+real organization (`backtest`, `--live`). Results go to standard output as they come, problems to
+standard error, and a summary closes the run (`report`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TextIO
 
-from guardrail.core.alert import Alert
-from guardrail.core.policy import Policy, policy_data
-from guardrail.environment import DetectEnvironment
-from guardrail_cli.render import render
-
-ENVELOPE_FIELDS = (
-    "version",
-    "id",
-    "detail-type",
-    "source",
-    "account",
-    "time",
-    "region",
-    "resources",
-    "detail",
+from guardrail_cli.emulated import LambdaContextStub, handler_environment
+from guardrail_cli.logs import Event, LogReader, Problem
+from guardrail_cli.report import (
+    EXIT_INTERRUPTED,
+    Counts,
+    Outcome,
+    Progress,
+    as_json_line,
+    as_text,
+    problem_line,
 )
 
-
-@dataclass(frozen=True)
-class LambdaContextStub:
-    """The few attributes Powertools reads from a Lambda context."""
-
-    function_name: str = "identity-center-guardrail-detect"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:222222222222:function:identity-center-guardrail-detect"
-    )
-    aws_request_id: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+# Tests and benchmarks drive the handler with these, as the emulated replay does.
+__all__ = ["LambdaContextStub", "Runner", "handler_environment", "replay"]
 
 
-def as_eventbridge(record: dict[str, Any]) -> dict[str, Any]:
-    """Wrap a raw CloudTrail record (from a trail's log file) the way EventBridge delivers it."""
-    return {
-        "version": "0",
-        "id": str(
-            uuid.uuid5(uuid.NAMESPACE_URL, str(record.get("eventID", json.dumps(record, sort_keys=True))))
-        ),
-        "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws." + str(record.get("eventSource", "unknown")).split(".")[0],
-        "account": record.get("recipientAccountId", ""),
-        "time": record.get("eventTime", ""),
-        "region": record.get("awsRegion", ""),
-        "resources": [],
-        "detail": record,
-    }
+class Runner(Protocol):
+    def handle(self, event: dict[str, Any]) -> Outcome: ...
 
 
-def events_from(path: Path) -> list[Any]:
-    """Events in a file: one EventBridge event, a list of them, or a CloudTrail log ({"Records": []})."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict) and isinstance(data.get("Records"), list):
-        return [as_eventbridge(r) if isinstance(r, dict) else r for r in data["Records"]]
-    if isinstance(data, dict) and "detail" not in data and "eventSource" in data:
-        return [as_eventbridge(data)]
-    return data if isinstance(data, list) else [data]
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+def replay(
+    paths: Sequence[Path],
+    runner: Runner,
+    *,
+    as_json: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Replay every event in ``paths``; the exit status: 0 when each was alerted, else 1."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    counts = Counts()
+    progress = Progress(err, counts)
+    reader = LogReader(after_file=progress.update)
+    counts.read = reader.tally
     try:
-        yield
+        for item in reader.events(paths):
+            if isinstance(item, Problem):
+                counts.problems += 1
+                progress.say(problem_line(item))
+                continue
+            outcome = runner.handle(item.event)
+            counts.add(outcome)
+            progress.clear()
+            _show(out, item, outcome, as_json)
+            progress.update()
+    except KeyboardInterrupt:
+        progress.clear()
+        print(f"interrupted: {counts.summary()}", file=err, flush=True)
+        return EXIT_INTERRUPTED
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        progress.clear()
+    print(counts.summary(), file=err if as_json else out, flush=True)
+    return counts.exit_status
 
 
-def handler_environment(env: Any, policy_path: Path) -> dict[str, str]:
-    """The function's environment, as the CDK stack sets it, pointed at the emulation."""
-    org = env.organization
-    function = DetectEnvironment(
-        alert_topic_arn=env.topic_arn,
-        dead_letter_queue_url=env.dead_letter_queue_url,
-        idempotency_table_name=env.idempotency_table_name,
-        member_role_name=org.member_role_name,
-        organizations_role_arn=org.organizations_reader_role_arn,
-        instance_regions=("us-east-1", "eu-west-1", "eu-central-1"),
-        organization_instance_region="us-east-1",
-        policy_path=str(policy_path),
-    )
-    return {
-        **function.variables(),
-        "POWERTOOLS_SERVICE_NAME": "identity-center-guardrail",
-        "POWERTOOLS_METRICS_NAMESPACE": "IdentityCenterGuardrail",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"),
-    }
-
-
-def replay(paths: list[Path], policy: Policy, *, as_json: bool = False) -> int:
-    from emulator.environment import EmulatedEnvironment
-
-    events = [(path, event) for path in paths for event in events_from(path)]
-    with tempfile.TemporaryDirectory() as scratch, EmulatedEnvironment() as env:
-        policy_path = Path(scratch) / "policy.json"
-        policy_path.write_text(json.dumps(policy_data(policy)), encoding="utf-8")
-        with _environment(handler_environment(env, policy_path)):
-            from guardrail.handlers import detect
-
-            detect.runtime.cache_clear()
-            failures = 0
-            for path, event in events:
-                try:
-                    result = detect.handler(event, LambdaContextStub())
-                except Exception as error:  # the Lambda would be retried, then dead-lettered
-                    failures += 1
-                    print(f"== {path.name}: invocation failed ({type(error).__name__}: {error})")
-                    continue
-                print(f"== {path.name}: {result['status']}")
-                for alert in env.received_alerts():
-                    print(json.dumps(alert, indent=2, sort_keys=True) if as_json else _render(alert))
-                for letter in env.dead_letters():
-                    print(
-                        f"dead-letter queue <- event {letter['attributes'].get('event_id')}: "
-                        f"{letter['attributes'].get('reason')}"
-                    )
-                print()
-            detect.runtime.cache_clear()
-    print(f"{len(events)} events replayed, {failures} invocation failures")
-    return 1 if failures else 0
-
-
-def _render(received: dict[str, Any]) -> str:
-    attributes = received["attributes"]
-    alert = Alert(received["subject"], received["body"], attributes)
-    return render(alert) + f"\nattrs     {json.dumps(attributes, sort_keys=True)}"
+def _show(out: TextIO, event: Event, outcome: Outcome, as_json: bool) -> None:
+    out.write((as_json_line(event, outcome) + "\n") if as_json else (as_text(event, outcome) + "\n"))
+    out.flush()

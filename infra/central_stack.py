@@ -8,15 +8,23 @@ from aws_cdk import Annotations, CfnOutput, Environment, Stack
 from constructs import Construct
 
 from guardrail.core.policy import Policy
+from infra.bundling import LAMBDA_PLATFORM, function_code
 from infra.config import GuardrailConfig, known_regions
 from infra.constructs import (
+    AlertChannels,
     AlertTopic,
+    ChatTopic,
     DeadLetterQueue,
     DetectFunction,
     IdempotencyTable,
     InstanceEventRules,
+    InventoryTable,
     MemberStackSets,
     Monitoring,
+    ReportsBucket,
+    SweepFunctions,
+    SweepSchedule,
+    SweepStateMachine,
 )
 from infra.member_templates import MemberTemplates
 
@@ -53,7 +61,7 @@ def coverage_warnings(config: GuardrailConfig, policy: Policy) -> dict[str, str]
 
 
 class CentralStack(Stack):
-    """Receives instance events, decides on them and alerts; watches itself.
+    """Receives instance events, decides on them and alerts; sweeps the organization; watches itself.
 
     Pinned to the configured central account and Region so that a deploy with credentials for
     another account fails instead of installing the guardrail in the wrong place. With
@@ -83,14 +91,48 @@ class CentralStack(Stack):
         self.alerts = AlertTopic(self, "AlertTopic", emails=config.alert_emails)
         self.dead_letters = DeadLetterQueue(self, "DeadLetterQueue")
         self.idempotency = IdempotencyTable(self, "IdempotencyTable")
+        self.inventory = InventoryTable(self, "InventoryTable")
+        # The alert topic's key: the chat topic carries the same alerts.
+        self.chat = ChatTopic(self, "ChatTopic", key=self.alerts.key) if config.chat.enabled else None
+        # What the detect function and the sweep worker alert on besides the alert topic.
+        self.channels = AlertChannels.configured(config, records=self.idempotency, chat=self.chat)
+        # One asset for every function: the package, the policy and the dependencies, bundled once.
+        code = function_code(policy, LAMBDA_PLATFORM)
         self.detect = DetectFunction(
             self,
             "DetectFunction",
             config=config,
-            policy=policy,
+            code=code,
             alert_topic=self.alerts,
+            channels=self.channels,
             dead_letter_queue=self.dead_letters.queue,
             idempotency=self.idempotency,
+            inventory=self.inventory,
+        )
+        self.reports = ReportsBucket(self, "ReportsBucket", retention_days=config.sweep.report_retention_days)
+        self.sweep_functions = SweepFunctions(
+            self,
+            "SweepFunctions",
+            config=config,
+            code=code,
+            reports=self.reports,
+            inventory=self.inventory,
+            alert_topic=self.alerts,
+            channels=self.channels,
+        )
+        self.sweep = SweepStateMachine(
+            self,
+            "SweepStateMachine",
+            sweep=config.sweep,
+            functions=self.sweep_functions,
+            reports=self.reports,
+        )
+        self.sweep_schedule = SweepSchedule(
+            self,
+            "SweepSchedule",
+            sweep=config.sweep,
+            state_machine=self.sweep.state_machine,
+            dead_letter_queue=self.dead_letters.queue,
         )
         self.events = InstanceEventRules(
             self,
@@ -108,6 +150,13 @@ class CentralStack(Stack):
             rules=self.events.watched(),
             topic=self.alerts.topic,
             dashboard_name=DASHBOARD_NAME,
+            state_machine=self.sweep.state_machine,
+            sweep_functions=[
+                ("Planner", self.sweep_functions.planner.function),
+                ("Worker", self.sweep_functions.worker.function),
+                ("Summary", self.sweep_functions.summary.function),
+            ],
+            delivery_channels=self.channels.names,
         )
         self.stack_sets = MemberStackSets.if_created_by(
             self, "DELEGATED_ADMIN", config=config, templates=member_templates
@@ -118,6 +167,15 @@ class CentralStack(Stack):
         CfnOutput(
             self, "AlertTopicArn", value=self.alerts.topic.topic_arn, description="SNS topic of the alerts"
         )
+        if self.chat is not None:
+            CfnOutput(
+                self,
+                "ChatTopicArn",
+                value=self.chat.topic.topic_arn,
+                description="SNS topic of the alerts in chat; it has no subscriptions: connect it to a "
+                "Slack or Microsoft Teams channel configuration of Amazon Q Developer in chat "
+                "applications (AWS Chatbot)",
+            )
         CfnOutput(
             self,
             "CentralBusArn",
@@ -135,6 +193,24 @@ class CentralStack(Stack):
             "DetectFunctionName",
             value=self.detect.function.function_name,
             description="The detect function",
+        )
+        CfnOutput(
+            self,
+            "SweepStateMachineArn",
+            value=self.sweep.state_machine.state_machine_arn,
+            description="The sweep; start one now with aws stepfunctions start-execution --state-machine-arn",
+        )
+        CfnOutput(
+            self,
+            "ReportsBucketName",
+            value=self.reports.bucket.bucket_name,
+            description="The sweep's run files: runs/<run id>/summary.json and the batch reports",
+        )
+        CfnOutput(
+            self,
+            "InventoryTableName",
+            value=self.inventory.table.table_name,
+            description="Every account instance the guardrail knows of",
         )
         CfnOutput(
             self,

@@ -8,9 +8,12 @@ endpoint data.
 
 from __future__ import annotations
 
+import math
+import re
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 import yaml
@@ -20,6 +23,7 @@ from guardrail.core.policy import Mode, Policy
 from guardrail.core.policy_file import load_policy
 from guardrail.core.regions import REGIONS_ENABLED_BY_DEFAULT
 from guardrail.core.strict import ConversionError, convert
+from guardrail.sweep.worker import ACCOUNT_DEADLINE_SECONDS, CONCURRENT_ACCOUNTS
 
 AccountId = Annotated[str, Meta(pattern=r"^\d{12}$")]
 OrganizationId = Annotated[str, Meta(pattern=r"^o-[a-z0-9]{10,32}$")]
@@ -41,6 +45,23 @@ DEFAULT_MEMBER_ROLE_NAME = "IdentityCenterGuardrailMemberRole"
 DEFAULT_CENTRAL_BUS_NAME = "identity-center-guardrail"
 DEFAULT_DETECT_ROLE_NAME = "IdentityCenterGuardrailDetectFunction"
 DEFAULT_FORWARDING_ROLE_NAME = "IdentityCenterGuardrailEventForwarder"
+DEFAULT_SWEEP_PLANNER_ROLE_NAME = "IdentityCenterGuardrailSweepPlanner"
+DEFAULT_SWEEP_WORKER_ROLE_NAME = "IdentityCenterGuardrailSweepWorker"
+# The sweep worker's Lambda timeout (infra/constructs/sweep_functions.py deploys it with this).
+SWEEP_WORKER_TIMEOUT_SECONDS = 600
+# What a batch may not spend on reading accounts: the cold start, the snapshot, the report.
+SWEEP_WORKER_MARGIN_SECONDS = 60
+# The most accounts a batch may hold: the worker reads CONCURRENT_ACCOUNTS at a time, each within
+# ACCOUNT_DEADLINE_SECONDS, so a batch of unresponsive accounts must still end within the timeout.
+MAX_SWEEP_BATCH_SIZE = CONCURRENT_ACCOUNTS * math.floor(
+    (SWEEP_WORKER_TIMEOUT_SECONDS - SWEEP_WORKER_MARGIN_SECONDS) / ACCOUNT_DEADLINE_SECONDS
+)
+# A Distributed Map runs at most this many child executions at once.
+MAX_MAP_CONCURRENCY = 10_000
+# EventBridge Scheduler's expressions: cron with six fields, rate with a value and a unit, at a time.
+_CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+_RATE = re.compile(r"^rate\((?P<value>[1-9]\d*) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
+_AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
 PROJECT_MARKER = "cdk.json"
 
 
@@ -81,6 +102,101 @@ class ScpConfig(_Strict, frozen=True, kw_only=True):
     targets: tuple[PolicyTargetId, ...] = ()
 
 
+class SweepConfig(_Strict, frozen=True, kw_only=True):
+    """The organization-wide sweep: a Step Functions run over every account, on a schedule.
+
+    `enabled: false` turns the schedule off; the state machine stays deployed, for on-demand runs.
+    `schedule` and `time_zone` are an EventBridge Scheduler expression and an IANA time zone.
+    """
+
+    enabled: bool = True
+    schedule: str = "cron(0 6 * * ? *)"
+    time_zone: str = "UTC"
+    # Days after which an unchanged violation is alerted again.
+    reminder_days: int = 7
+    # The summary lists the trials whose expiry date is within this many days.
+    ending_within_days: int = 14
+    # Accounts per worker invocation (the Distributed Map's ItemBatcher).
+    batch_size: int = 25
+    # Worker invocations running at once.
+    max_concurrency: int = 40
+    # Share of batches that may fail before the run fails, a whole percentage (as the ASL schema
+    # that asl-validator checks against has it).
+    tolerated_failure_percentage: int = 10
+    # Days the run files (snapshot, accounts, batch reports, map results, summary) are kept.
+    report_retention_days: int = 90
+
+    def __post_init__(self) -> None:
+        if not self.schedule.startswith(("cron(", "rate(", "at(")):
+            raise ValueError(
+                f"schedule: '{self.schedule}' must start with cron(, rate( or at(, an EventBridge "
+                "Scheduler expression such as cron(0 6 * * ? *)"
+            )
+        if not (_CRON.match(self.schedule) or _RATE.match(self.schedule) or _AT.match(self.schedule)):
+            raise ValueError(
+                f"schedule: '{self.schedule}' is not a Scheduler expression: cron(minutes hours "
+                "day-of-month month day-of-week year), rate(value unit) or at(yyyy-mm-ddThh:mm:ss)"
+            )
+        rate = _RATE.match(self.schedule)
+        if rate and (rate["value"] == "1") == rate["unit"].endswith("s"):
+            raise ValueError(
+                f"schedule: '{self.schedule}': the unit is singular for 1 and plural otherwise, as in "
+                "rate(1 day) or rate(12 hours)"
+            )
+        _check_time_zone(self.time_zone)
+        if self.reminder_days < 1:
+            raise ValueError(f"reminder_days: must be at least 1, got {self.reminder_days}")
+        if self.ending_within_days < 0:
+            raise ValueError(f"ending_within_days: must be 0 or more, got {self.ending_within_days}")
+        if not 1 <= self.batch_size <= MAX_SWEEP_BATCH_SIZE:
+            raise ValueError(
+                f"batch_size: must be between 1 and {MAX_SWEEP_BATCH_SIZE}, got {self.batch_size}: a "
+                f"worker reads {CONCURRENT_ACCOUNTS} accounts at a time, each within "
+                f"{ACCOUNT_DEADLINE_SECONDS:g} s, and must finish within its {SWEEP_WORKER_TIMEOUT_SECONDS} s "
+                "timeout"
+            )
+        if not 1 <= self.max_concurrency <= MAX_MAP_CONCURRENCY:
+            raise ValueError(
+                f"max_concurrency: must be between 1 and {MAX_MAP_CONCURRENCY}, got {self.max_concurrency}"
+            )
+        if not 0 <= self.tolerated_failure_percentage <= 100:
+            raise ValueError(
+                "tolerated_failure_percentage: must be a percentage from 0 to 100, got "
+                f"{self.tolerated_failure_percentage}"
+            )
+        if self.report_retention_days < 1:
+            raise ValueError(f"report_retention_days: must be at least 1, got {self.report_retention_days}")
+
+
+class ChatConfig(_Strict, frozen=True, kw_only=True):
+    """Alerts in chat: a second SNS topic, which Amazon Q Developer in chat applications (formerly
+    AWS Chatbot) subscribes to.
+
+    The central stack creates the topic without subscriptions and outputs its ARN (`ChatTopicArn`):
+    connect a Slack channel or Microsoft Teams channel configuration to it. Off by default.
+    """
+
+    enabled: bool = False
+
+
+class SecurityHubConfig(_Strict, frozen=True, kw_only=True):
+    """Alerts as AWS Security Hub CSPM findings, imported into the central account's Security Hub
+    CSPM in the central Region (which must have it enabled). Off by default."""
+
+    enabled: bool = False
+
+
+def _check_time_zone(name: str) -> None:
+    if name == "UTC":
+        return
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"time_zone: '{name}' is not an IANA time zone such as UTC or Europe/Paris"
+        ) from None
+
+
 class GuardrailConfig(_Strict, frozen=True, kw_only=True):
     """Where the guardrail runs, what it watches and whom it tells.
 
@@ -115,6 +231,10 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
     # EventBridge forwards with: other accounts' trust and rule policies name them, so they are fixed.
     detect_role_name: RoleName = DEFAULT_DETECT_ROLE_NAME
     forwarding_role_name: RoleName = DEFAULT_FORWARDING_ROLE_NAME
+    # The sweep's planner reads Organizations through the reader role, its worker reads accounts
+    # through the member role: both roles' trust policies name these.
+    sweep_planner_role_name: RoleName = DEFAULT_SWEEP_PLANNER_ROLE_NAME
+    sweep_worker_role_name: RoleName = DEFAULT_SWEEP_WORKER_ROLE_NAME
     # The organization's root; needed when the StackSets target the root (no stackset_targets) or
     # when the SCP excepts OUs the policy approves by id (aws:PrincipalOrgPaths starts at the root).
     root_id: RootId | None = None
@@ -127,6 +247,10 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
     # Grants sso:DeleteInstance to the member role, so that `enforce` mode can delete instances.
     remediation_enabled: bool = False
     scp: ScpConfig = msgspec.field(default_factory=ScpConfig)
+    sweep: SweepConfig = msgspec.field(default_factory=SweepConfig)
+    # Channels besides the alert topic, which always gets every alert.
+    chat: ChatConfig = msgspec.field(default_factory=ChatConfig)
+    security_hub: SecurityHubConfig = msgspec.field(default_factory=SecurityHubConfig)
 
     @property
     def organizations_role(self) -> tuple[str, str] | None:
@@ -200,6 +324,11 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
                 )
         if self.central_bus_name == "default" or self.central_bus_name.startswith("aws."):
             raise ValueError("central_bus_name: 'default' and names starting with 'aws.' are reserved")
+        if self.security_hub.enabled and self.central_region not in known_regions("securityhub"):
+            raise ValueError(
+                f"security_hub.enabled: Security Hub CSPM is not available in central_region "
+                f"'{self.central_region}', where the findings would be imported"
+            )
         self._check_management_regions()
         self._check_organization_targets()
 
@@ -253,12 +382,25 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
             raise ValueError(
                 f"scp.targets: {self.management_account_id} is the management account, where SCPs never apply"
             )
-        if self.detect_role_name in (self.member_role_name, self.forwarding_role_name) or (
-            self.member_role_name == self.forwarding_role_name
+        self._check_role_names()
+
+    def _check_role_names(self) -> None:
+        """Each role other accounts name in their policies has a name of its own."""
+        named: dict[str, str] = {}
+        for field in (
+            "member_role_name",
+            "forwarding_role_name",
+            "detect_role_name",
+            "sweep_planner_role_name",
+            "sweep_worker_role_name",
         ):
-            raise ValueError(
-                "detect_role_name: member_role_name, forwarding_role_name and detect_role_name must differ"
-            )
+            name = getattr(self, field)
+            if name in named:
+                raise ValueError(
+                    f"{field}: '{name}' is also {named[name]}; member_role_name, forwarding_role_name, "
+                    "detect_role_name, sweep_planner_role_name and sweep_worker_role_name must differ"
+                )
+            named[name] = field
 
     def load_policy(self) -> Policy:
         """Validate the policy file, and that this deployment can do what it asks.

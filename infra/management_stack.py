@@ -33,8 +33,9 @@ class ManagementStack(Stack):
     """Account-wide resources of the management account, in the central Region.
 
     - the Organizations reader role (`organizations_role_arn`), if configured;
-    - the member role, read-only: the function reads the management account's instances like any
-      other account's, but never deletes there (its instance is the organization instance);
+    - the member role, read-only: the detect function reads the management account's instances like
+      any other account's, but never deletes there (its instance is the organization instance), and
+      the sweep does not read it;
     - the forwarding role of the Region stacks' rules;
     - the SCP, given its document when `scp.enabled`;
     - the member StackSets, if `stackset_call_as` is SELF.
@@ -63,7 +64,8 @@ class ManagementStack(Stack):
             if config.organizations_role_arn
             else None
         )
-        self.member_role = MemberRole(self, "MemberRole", config=config, allow_delete=False)
+        # The sweep leaves the management account out, so only the detect function reads it.
+        self.member_role = MemberRole(self, "MemberRole", config=config, allow_delete=False, swept=False)
         self.forwarding_role = ForwardingRole(self, "ForwardingRole", config=config)
         self.scp = (
             CreateInstanceScp(self, "CreateInstanceScp", document=scp_document, targets=config.scp.targets)
@@ -78,7 +80,7 @@ class ManagementStack(Stack):
                 self,
                 "OrganizationsReaderRoleArn",
                 value=self.organizations_reader.role.role_arn,
-                description="The role the detect function assumes for Organizations reads",
+                description="The role the detect function and the sweep's planner assume for Organizations reads",
             )
         if self.scp is not None:
             CfnOutput(

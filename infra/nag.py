@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import Acknowledgment, App, CfnElement, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -31,3 +31,11 @@ def resource_of(construct: IConstruct) -> IConstruct:
     if child is None:
         raise ValueError(f"{construct.node.path} has no default child")
     return child
+
+
+def logical_id(construct: IConstruct) -> str:
+    """The logical id of the resource behind an L2 construct, as cdk-nag names it in a finding."""
+    resource = resource_of(construct)
+    if not isinstance(resource, CfnElement):
+        raise TypeError(f"{construct.node.path} is not backed by a CloudFormation resource")
+    return Stack.of(resource).resolve(resource.logical_id)  # type: ignore[no-any-return]

@@ -106,6 +106,7 @@ def facts(**overrides: Any) -> Facts:
         "account": sandbox_account(the_call.account_id) if the_call.account_id != PROD else prod_account(),
         "instance": the_instance,
         "account_instances": (the_instance,) if the_instance else (),
+        "applications": (),
         "organization_instances": (),
         "service_control_policies": (
             ServiceControlPolicy(policy_id="p-FullAWSAccess", target_id="r-ab12", document=ALLOW_ALL_SCP),

@@ -10,12 +10,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
-from guardrail.core.policy import Policy
 from guardrail.environment import DetectEnvironment
-from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME, function_code
+from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME
 from infra.config import GuardrailConfig
+from infra.constructs.alert_channels import AlertChannels
 from infra.constructs.alert_topic import AlertTopic
 from infra.constructs.idempotency_table import IdempotencyTable
+from infra.constructs.inventory_table import InventoryTable
 from infra.nag import acknowledge, resource_of
 
 HANDLER = "guardrail.handlers.detect.handler"
@@ -51,13 +52,32 @@ def powertools_layer_arn(region: str) -> str:
     )
 
 
+def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """The public Powertools layer of the stack's Region, referenced in `scope`."""
+    return lambda_.LayerVersion.from_layer_version_arn(
+        scope, "PowertoolsLayer", powertools_layer_arn(Aws.REGION)
+    )
+
+
+def acknowledge_runtime(function: lambda_.Function) -> None:
+    """cdk-nag's AwsSolutions-L1 (not the latest runtime), on the function alone."""
+    acknowledge(
+        resource_of(function),  # the AWS::Lambda::Function, not its invoke config
+        "AwsSolutions-L1",
+        "Python 3.13 is the runtime the code is tested on and the one the public Powertools layer "
+        f"{POWERTOOLS_LAYER_NAME} is built for; move runtime and layer together",
+    )
+
+
 class DetectFunction(Construct):
     """The detect function with its own least-privilege role and log group.
 
     Invoked asynchronously by EventBridge: Lambda retries a failed invocation twice within six
     hours, then sends the event to the dead-letter queue, so nothing is lost silently. The role
     is written out statement by statement instead of using AWS managed policies, so that a
-    review of this file is a review of everything the function may do.
+    review of this file is a review of everything the function may do. `code` is the guardrail's
+    asset (`infra.bundling.function_code`), which the sweep's functions share. It alerts on the
+    alert topic and on the configured `channels`.
     """
 
     def __init__(
@@ -66,12 +86,17 @@ class DetectFunction(Construct):
         construct_id: str,
         *,
         config: GuardrailConfig,
-        policy: Policy,
+        code: lambda_.Code,
         alert_topic: AlertTopic,
+        channels: AlertChannels,
         dead_letter_queue: sqs.IQueue,
         idempotency: IdempotencyTable,
+        inventory: InventoryTable,
     ) -> None:
         super().__init__(scope, construct_id)
+        if channels.records is not idempotency:
+            # The function records deliveries in the table it is given as IDEMPOTENCY_TABLE_NAME.
+            raise ValueError("the detect function records its deliveries in its idempotency table")
         self.log_group = logs.LogGroup(
             self, "LogGroup", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
         )
@@ -91,12 +116,8 @@ class DetectFunction(Construct):
             runtime=LAMBDA_PLATFORM.runtime,
             architecture=LAMBDA_PLATFORM.architecture,
             handler=HANDLER,
-            code=function_code(policy, LAMBDA_PLATFORM),
-            layers=[
-                lambda_.LayerVersion.from_layer_version_arn(
-                    self, "PowertoolsLayer", powertools_layer_arn(Aws.REGION)
-                )
-            ],
+            code=code,
+            layers=[powertools_layer(self)],
             memory_size=256,
             timeout=Duration.seconds(60),
             tracing=lambda_.Tracing.ACTIVE,
@@ -107,12 +128,15 @@ class DetectFunction(Construct):
                     alert_topic_arn=alert_topic.topic.topic_arn,
                     dead_letter_queue_url=dead_letter_queue.queue_url,
                     idempotency_table_name=idempotency.table.table_name,
+                    inventory_table_name=inventory.table.table_name,
                     member_role_name=config.member_role_name,
                     organizations_role_arn=config.organizations_role_arn,
                     instance_regions=config.regions,
                     organization_instance_region=config.organization_instance_region,
                     policy_path=POLICY_FILE_NAME,
                     partition=Aws.PARTITION,
+                    chat_topic_arn=channels.chat_topic_arn,
+                    security_hub_account_id=channels.security_hub_account_id,
                 ).variables(),
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -124,6 +148,9 @@ class DetectFunction(Construct):
         )
         self._grant(config, alert_topic, dead_letter_queue)
         idempotency.grant_claims(self.role)
+        # Its deliveries are recorded in the table of its claims (`idempotency_table_name`).
+        channels.grant(self.role)
+        inventory.grant_event_records(self.role)
 
     def _policy(self) -> IConstruct:
         """The role's default policy, where the findings about the role's statements are."""
@@ -184,9 +211,4 @@ class DetectFunction(Construct):
         )
         dead_letter_queue.grant_send_messages(self.role)
         self.log_group.grant_write(self.role)
-        acknowledge(
-            resource_of(self.function),  # the AWS::Lambda::Function, not its invoke config
-            "AwsSolutions-L1",
-            "Python 3.13 is the runtime the code is tested on and the one the public Powertools layer "
-            f"{POWERTOOLS_LAYER_NAME} is built for; move runtime and layer together",
-        )
+        acknowledge_runtime(self.function)

@@ -10,12 +10,16 @@ from constructs import Construct
 # The key and attribute names Powertools' idempotency utility reads and writes.
 KEY_ATTRIBUTE = "id"
 TTL_ATTRIBUTE = "expiration"
+# What the keys of the delivery records start with (`guardrail.adapters.deliveries.DeliveryLog`):
+# `delivery#<notice>#<channel>`, beside the claims of events.
+DELIVERY_KEY_PREFIX = "delivery#"
 
 
 class IdempotencyTable(Construct):
     """On-demand, encrypted, with point-in-time recovery; records expire by themselves (TTL).
 
-    It holds only claims on event ids and alert summaries, so it is destroyed with the stack.
+    It holds only claims on event ids and alert summaries, and which channels each alert went out
+    on, so it is destroyed with the stack.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -37,4 +41,23 @@ class IdempotencyTable(Construct):
         """Exactly the item operations the idempotency utility performs."""
         self.table.grant(
             grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+        )
+
+    def grant_delivery_records(self, grantee: iam.IGrantable) -> None:
+        """The batch read and write of `DeliveryLog`, on the delivery records alone.
+
+        `dynamodb:LeadingKeys` holds every partition key a batch names: all must be delivery
+        records, so these actions never read or overwrite a claim. The Null test keeps a request
+        that names no key from passing the ForAllValues test vacuously.
+        """
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RecordAlertDeliveries",
+                actions=["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
+                resources=[self.table.table_arn],
+                conditions={
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{DELIVERY_KEY_PREFIX}*"]},
+                    "Null": {"dynamodb:LeadingKeys": "false"},
+                },
+            )
         )

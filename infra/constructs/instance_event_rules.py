@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
-
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -12,20 +10,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from guardrail.patterns import INSTANCE_EVENT_PATTERN
 from infra.constructs.monitoring import WatchedRule
 
-# CloudTrail records of the three calls that create, delete or change an instance. Matching on
-# `eventSource` and the exact `eventName`s keeps out look-alikes such as
-# CreateInstanceAccessControlAttributeConfiguration (same service) or Lightsail's CreateInstances.
-# Failed calls match too (they carry `errorCode`): an attempt an SCP blocked is a signal.
-INSTANCE_EVENT_PATTERN: Final[dict[str, Any]] = {
-    "source": ["aws.sso"],
-    "detail-type": ["AWS API Call via CloudTrail"],
-    "detail": {
-        "eventSource": ["sso.amazonaws.com"],
-        "eventName": ["CreateInstance", "DeleteInstance", "UpdateInstance"],
-    },
-}
+# The pattern is defined with its matcher in the function's package, so that `guardrail replay`
+# filters logs with the very pattern these rules deploy; re-exported here for the other constructs.
+__all__ = ["INSTANCE_EVENT_PATTERN", "InstanceEventRules"]
 
 # EventBridge's limits for delivering to a target: keep trying for a day before the DLQ.
 TARGET_RETRY_ATTEMPTS = 185

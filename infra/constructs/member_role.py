@@ -1,4 +1,4 @@
-"""The roles the central detect function assumes in other accounts."""
+"""The roles the central functions (detect, and the sweep's worker) assume in other accounts."""
 
 from __future__ import annotations
 
@@ -15,20 +15,37 @@ INSTANCE_READ_ACTIONS: Final = ("sso:DescribeInstance", "sso:ListTagsForResource
 INSTANCE_DELETE_ACTION: Final = "sso:DeleteInstance"
 
 
+def central_role_arn(config: GuardrailConfig, role_name: str) -> str:
+    """The ARN of a role of the central stack, from its configured name."""
+    return f"arn:{Aws.PARTITION}:iam::{config.central_account_id}:role/{role_name}"
+
+
 def detect_function_role_arn(config: GuardrailConfig) -> str:
-    return f"arn:{Aws.PARTITION}:iam::{config.central_account_id}:role/{config.detect_role_name}"
+    return central_role_arn(config, config.detect_role_name)
 
 
-def detect_function_principal(config: GuardrailConfig) -> iam.IPrincipal:
-    """The central detect function's role, and no other principal of the central account.
+def central_roles_principal(config: GuardrailConfig, *role_names: str) -> iam.IPrincipal:
+    """The named roles of the central account, and no other principal of it.
 
-    Trusting the account with an aws:PrincipalArn condition, rather than naming the role as the
-    principal, keeps the trust valid when the role is replaced and lets member stacks deploy
+    Trusting the account with an aws:PrincipalArn condition, rather than naming the roles as the
+    principal, keeps the trust valid when a role is replaced and lets member stacks deploy
     before the central stack exists (IAM refuses a principal that does not exist yet).
     """
+    arns = [central_role_arn(config, name) for name in role_names]
     return iam.AccountPrincipal(config.central_account_id).with_conditions(
-        {"ArnEquals": {"aws:PrincipalArn": detect_function_role_arn(config)}}
+        {"ArnEquals": {"aws:PrincipalArn": arns[0] if len(arns) == 1 else arns}}
     )
+
+
+def member_role_principal(config: GuardrailConfig, *, swept: bool = True) -> iam.IPrincipal:
+    """Who reads an account: the detect function, on an event, and, if `swept`, the sweep's worker."""
+    names = (config.detect_role_name, config.sweep_worker_role_name) if swept else (config.detect_role_name,)
+    return central_roles_principal(config, *names)
+
+
+def member_role_arns(config: GuardrailConfig) -> str:
+    """The member role in every account (the assuming statements narrow it to the organization)."""
+    return f"arn:{Aws.PARTITION}:iam::*:role/{config.member_role_name}"
 
 
 def instance_arns() -> str:
@@ -37,7 +54,11 @@ def instance_arns() -> str:
 
 
 class MemberRole(Construct):
-    """The role that lets the detect function read an account's instances, and delete them if allowed.
+    """The role that lets the detect function and the sweep's worker read an account's instances.
+
+    `swept` is false in the management account, which the sweep never reads (its planner leaves it
+    out: it holds the organization instance, which the planner reads through the Organizations
+    reader role), so there only the detect function may assume the role.
 
     `allow_delete` adds sso:DeleteInstance, which only the owning account can call, so remediation
     has to go through this role. It is never granted in the management account, whose instance is
@@ -45,7 +66,13 @@ class MemberRole(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: GuardrailConfig, allow_delete: bool
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: GuardrailConfig,
+        allow_delete: bool,
+        swept: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         statements = [
@@ -74,7 +101,7 @@ class MemberRole(Construct):
             description="Lets the IAM Identity Center account-instance guardrail read "
             + ("and delete " if allow_delete else "")
             + "this account's instances",
-            assumed_by=detect_function_principal(config),
+            assumed_by=member_role_principal(config, swept=swept),
             inline_policies={"IdentityCenterInstances": iam.PolicyDocument(statements=statements)},
         )
         acknowledge(

@@ -2,7 +2,14 @@
 
 A guardrail fails silently: no alert looks the same as nothing to report. So every way the central
 path can lose an event raises an alarm to the alert topic: the rules failing to deliver, the
-function failing or being throttled, and events parked in the dead-letter queue.
+function failing or being throttled, events parked in the dead-letter queue, a channel that did not
+take an alert, and an alert the inventory could not record; and a sweep that does not finish (its
+execution failed, timed out or was aborted) alarms too.
+
+The alarms notify the alert topic, so while that topic fails, no alarm notification arrives, the
+one on its own failures included: such a failure shows on the dashboard (the failures, and the
+alarms' states), and the event it left ends in the dead-letter queue once the retries are spent,
+which puts the dead-letter queue alarm in ALARM.
 """
 
 from __future__ import annotations
@@ -17,15 +24,41 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from guardrail.core.decision import Verdict
+from infra.constructs.alert_channels import ALERTS_CHANNEL, CHAT_CHANNEL, SECURITY_HUB_CHANNEL
 from infra.constructs.detect_function import METRICS_NAMESPACE, SERVICE_NAME
 
 PERIOD: Final = Duration.minutes(5)
 # The function's own metrics (Powertools adds the `service` dimension to each).
 EVENT_METRICS: Final = ("Alerts", "RejectedEvents", "DuplicateEvents")
 VERDICT_METRICS: Final = tuple(f"Verdict_{verdict.value}" for verdict in Verdict)
+# The sweep functions' metrics (`guardrail.handlers.sweep`).
+SWEEP_METRICS: Final = ("SweptAccounts", "UnreadableAccounts", "SweepFailedBatches")
+# An alert went out, but the inventory does not know of its event (the next sweep will).
+UNRECORDED_INVENTORY: Final = "UnrecordedInventory"
+# What the alarm on each delivery channel's failures (`ChannelFailures_<channel>`, counted by the
+# detect function and the sweep worker) is called, where the alert did not go, and what to know.
+CHANNEL_ALARMS: Final = {
+    ALERTS_CHANNEL: (
+        "AlertTopic",
+        "its alert topic",
+        " This alarm notifies that same topic, so it may not arrive: the dashboard shows these "
+        "failures, and the dead-letter queue alarm's state the events left there",
+    ),
+    CHAT_CHANNEL: ("ChatTopic", "its chat topic (Amazon Q Developer in chat applications)", ""),
+    SECURITY_HUB_CHANNEL: (
+        "SecurityHub",
+        "Security Hub CSPM",
+        " Is Security Hub CSPM enabled in the central account and Region?",
+    ),
+}
+
+
+def channel_failures_metric(channel: str) -> str:
+    return f"ChannelFailures_{channel}"
 
 
 @dataclass(frozen=True)
@@ -71,6 +104,9 @@ class Monitoring(Construct):
         rules: Sequence[WatchedRule],
         topic: sns.ITopic,
         dashboard_name: str,
+        state_machine: sfn.IStateMachine,
+        sweep_functions: Sequence[tuple[str, lambda_.IFunction]],
+        delivery_channels: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = topic
@@ -101,6 +137,40 @@ class Monitoring(Construct):
                 f"EventBridge rule {rule.label} ({rule.name}) failed to deliver IAM Identity Center "
                 "instance events to the guardrail's function",
             )
+
+        for channel in delivery_channels:
+            label, where, note = CHANNEL_ALARMS[channel]
+            self._alarm(
+                f"{label}DeliveryFailuresAlarm",
+                guardrail_metric(channel_failures_metric(channel)),
+                f"The IAM Identity Center guardrail could not deliver an alert to {where}. The delivery "
+                "is retried alone (a sweep's with its batch); an event whose retries are spent is in "
+                f"the dead-letter queue.{note}",
+            )
+        self._alarm(
+            "UnrecordedInventoryAlarm",
+            guardrail_metric(UNRECORDED_INVENTORY),
+            "The IAM Identity Center guardrail alerted on an instance event but could not record it in "
+            "its inventory; the next sweep records the instance",
+        )
+
+        # One alarm for every way an execution can end other than SUCCEEDED.
+        unfinished = cloudwatch.MathExpression(
+            expression="failed + timedOut + aborted",
+            using_metrics={
+                "failed": state_machine.metric_failed(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                "timedOut": state_machine.metric_timed_out(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                "aborted": state_machine.metric_aborted(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+            },
+            label="Sweeps failed, timed out or aborted",
+            period=PERIOD,
+        )
+        self._alarm(
+            "SweepUnfinishedAlarm",
+            unfinished,
+            "A sweep of the IAM Identity Center guardrail failed, timed out or was aborted; its "
+            "execution's history in Step Functions says where",
+        )
 
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=dashboard_name, default_interval=Duration.days(7)
@@ -143,6 +213,47 @@ class Monitoring(Construct):
                 width=12,
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=12),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Alert deliveries that failed, per channel",
+                left=[guardrail_metric(channel_failures_metric(c)) for c in delivery_channels],
+                right=[guardrail_metric(UNRECORDED_INVENTORY)],
+                width=24,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Sweeps",
+                left=[
+                    state_machine.metric_started(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                    state_machine.metric_succeeded(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                    state_machine.metric_failed(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                    state_machine.metric_timed_out(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                    state_machine.metric_aborted(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                ],
+                right=[state_machine.metric_time(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM)],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Accounts swept", left=[guardrail_metric(name) for name in SWEEP_METRICS], width=8
+            ),
+            cloudwatch.GraphWidget(
+                title="Sweep functions' errors and throttles",
+                left=[
+                    function.metric_errors(
+                        period=PERIOD, statistic=cloudwatch.Stats.SUM, label=f"{label} errors"
+                    )
+                    for label, function in sweep_functions
+                ],
+                right=[
+                    function.metric_throttles(
+                        period=PERIOD, statistic=cloudwatch.Stats.SUM, label=f"{label} throttles"
+                    )
+                    for label, function in sweep_functions
+                ],
+                width=8,
+            ),
         )
 
     def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:

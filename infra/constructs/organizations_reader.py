@@ -9,19 +9,36 @@ from constructs import Construct
 
 from infra.config import GuardrailConfig
 from infra.constructs.detect_function import ORGANIZATIONS_READ_ACTIONS
-from infra.constructs.member_role import detect_function_principal
+from infra.constructs.member_role import central_roles_principal
 from infra.nag import acknowledge
 
-# The function lists the organization instance with this role, in organization_instance_region.
+# The functions list the organization instance with this role, in organization_instance_region.
 ORGANIZATION_INSTANCE_READ_ACTIONS: Final = ("sso:ListInstances",)
+# What the sweep's planner reads once per run: every account, the OU tree, every SCP and its targets.
+SWEEP_ORGANIZATIONS_READ_ACTIONS: Final = (
+    "organizations:DescribeOrganization",
+    "organizations:ListAccounts",
+    "organizations:ListRoots",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListAccountsForParent",
+    "organizations:ListPolicies",
+    "organizations:DescribePolicy",
+    "organizations:ListTargetsForPolicy",
+)
+
+
+def organizations_reader_principal(config: GuardrailConfig) -> iam.IPrincipal:
+    """Who reads the organization: the detect function, on an event, and the sweep's planner."""
+    return central_roles_principal(config, config.detect_role_name, config.sweep_planner_role_name)
 
 
 class OrganizationsReaderRole(Construct):
-    """`organizations_role_arn`: the Organizations reads of the detect function, and nothing more.
+    """`organizations_role_arn`: the Organizations reads of the detect function and of the sweep's
+    planner, and nothing more.
 
-    Organizations answers DescribeAccount, ListParents, ListPoliciesForTarget and DescribePolicy
-    only in the management account (or a delegated administrator), so the central function
-    assumes this role for them. Only the detect function's role may assume it.
+    Organizations answers DescribeAccount, ListParents, ListPoliciesForTarget, ListAccounts and the
+    rest only in the management account (or a delegated administrator), so the central functions
+    assume this role for them. Only the detect function's and the sweep planner's roles may assume it.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: GuardrailConfig) -> None:
@@ -36,12 +53,21 @@ class OrganizationsReaderRole(Construct):
             role_name=name,
             path=path,
             description="Lets the IAM Identity Center account-instance guardrail read the organization",
-            assumed_by=detect_function_principal(config),
+            assumed_by=organizations_reader_principal(config),
             inline_policies={
                 "ReadOrganization": iam.PolicyDocument(
                     statements=[
                         iam.PolicyStatement(
                             sid="ReadOrganization", actions=list(ORGANIZATIONS_READ_ACTIONS), resources=["*"]
+                        ),
+                        iam.PolicyStatement(
+                            sid="ListOrganization",
+                            actions=[
+                                a
+                                for a in SWEEP_ORGANIZATIONS_READ_ACTIONS
+                                if a not in ORGANIZATIONS_READ_ACTIONS
+                            ],
+                            resources=["*"],
                         ),
                         iam.PolicyStatement(
                             sid="ListOrganizationInstance",
@@ -55,6 +81,6 @@ class OrganizationsReaderRole(Construct):
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "Read-only: DescribeOrganization and sso:ListInstances support no resource-level permissions, "
-            "and the accounts, OUs and SCPs read are only known at run time",
+            "Read-only: DescribeOrganization, ListAccounts, ListRoots and sso:ListInstances support no "
+            "resource-level permissions, and the accounts, OUs and SCPs read are only known at run time",
         )

@@ -72,6 +72,7 @@ class DetectEnvironment(FunctionEnvironment, frozen=True, kw_only=True):
     alert_topic_arn: str
     dead_letter_queue_url: str
     idempotency_table_name: str
+    inventory_table_name: str
     member_role_name: str
     instance_regions: tuple[str, ...]
     organizations_role_arn: str | None = None
@@ -79,3 +80,52 @@ class DetectEnvironment(FunctionEnvironment, frozen=True, kw_only=True):
     # Relative to the function's code root (LAMBDA_TASK_ROOT), where the asset ships it.
     policy_path: str = "policy.json"
     partition: str = "aws"
+    # Optional channels: the topic Amazon Q Developer in chat applications subscribes to, and the
+    # account whose Security Hub CSPM imports the findings (the central one, in this Region).
+    chat_topic_arn: str | None = None
+    security_hub_account_id: str | None = None
+    # Pending deletions (enforce mode with a grace period): the Scheduler group they are kept in,
+    # the function they invoke when due (this one) and the role Scheduler invokes it with.
+    deletion_schedule_group: str | None = None
+    deletion_target_arn: str | None = None
+    deletion_scheduler_role_arn: str | None = None
+
+
+class SweepPlannerEnvironment(FunctionEnvironment, frozen=True, kw_only=True):
+    """The sweep planner's: where it writes the run's snapshot and accounts, how it reads the
+    organization."""
+
+    reports_bucket: str
+    organizations_role_arn: str | None = None
+    organization_instance_region: str | None = None
+    partition: str = "aws"
+
+
+class SweepWorkerEnvironment(FunctionEnvironment, frozen=True, kw_only=True):
+    """The sweep worker's: the role it reads accounts through, the inventory it keeps and the topic
+    it alerts on."""
+
+    reports_bucket: str
+    inventory_table_name: str
+    alert_topic_arn: str
+    member_role_name: str
+    instance_regions: tuple[str, ...]
+    policy_path: str = "policy.json"
+    reminder_days: int = 7
+    partition: str = "aws"
+    # The idempotency table holds which channels each alert went out on (see `delivery`).
+    idempotency_table_name: str | None = None
+    chat_topic_arn: str | None = None
+    security_hub_account_id: str | None = None
+    deletion_schedule_group: str | None = None
+    deletion_target_arn: str | None = None
+    deletion_scheduler_role_arn: str | None = None
+
+
+class SweepSummaryEnvironment(FunctionEnvironment, frozen=True, kw_only=True):
+    """The sweep summary's: where the batches' reports are, and where the summary is published."""
+
+    reports_bucket: str
+    alert_topic_arn: str
+    policy_path: str = "policy.json"
+    ending_within_days: int = 14

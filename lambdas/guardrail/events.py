@@ -17,6 +17,7 @@ clipped, so that no event, however large or odd, can make the alert exceed what 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -61,6 +62,8 @@ class RequestParameters(msgspec.Struct, frozen=True):
     instance_arn: InstanceArn | None = field(default=None, name="instanceArn")
     name: str | None = None
     tags: Any = None
+    # TagResource and UntagResource: what was tagged (an instance, for the calls the rules match).
+    resource_arn: Annotated[str, Meta(max_length=MAX_TEXT)] | None = field(default=None, name="resourceArn")
 
 
 class ResponseElements(msgspec.Struct, frozen=True):
@@ -156,6 +159,15 @@ def parse_api_call(event: Any) -> ApiCall:
             )
     identity = detail.user_identity or UserIdentity()
     instance_arn = response.instance_arn or request.instance_arn
+    if detail.event_name in (Operation.TAG, Operation.UNTAG):
+        # The tagged resource is the subject: an instance, or the event is none of the guardrail's.
+        tagged = request.resource_arn
+        if tagged is None or not re.fullmatch(INSTANCE_ARN_PATTERN, tagged):
+            raise InvalidEvent(
+                f"detail.requestParameters.resourceArn: {detail.event_name.value} of "
+                f"{_clip(repr(tagged), 128)}, not of an instance"
+            )
+        instance_arn = tagged
     return ApiCall(
         event_id=detail.event_id,
         operation=detail.event_name,

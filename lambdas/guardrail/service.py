@@ -2,7 +2,11 @@
 
 A deletion is never decided on cached facts alone: when the decision is to delete, every fact is
 read again from AWS and the decision made again; only if it still says delete is the instance
-deleted, and the alert tells what the facts read last say.
+deleted, and the alert tells what the facts read last say. With a grace period the deletion is
+scheduled instead (`enforcement`), and decided again the same way when it is due (`grace_ended`).
+
+A tag change is judged as the instance it changes, and alerted only when that is news: a new or
+changed violation, one that ended, or a deletion scheduled or cancelled.
 
 Kept free of Lambda and Powertools so that the handler, the local runner and the tests drive the
 very same path.
@@ -12,13 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from guardrail.core.alert import Alert, build_alert
+from guardrail.audit import AuditSink, record_alert
+from guardrail.core.alert import Alert, History, Resolution, build_alert, cap_alert
 from guardrail.core.decision import Action, Decision, decide
-from guardrail.core.facts import ApiCall, Facts
+from guardrail.core.facts import ApiCall, Facts, GraceEnded, Occasion, Subject, Trigger
+from guardrail.core.inventory import Change, InventoryRecord, change_of
 from guardrail.core.policy import Policy
+from guardrail.enforcement import Deletion, PendingDeletions
 
 
 class Gatherer(Protocol):
@@ -30,6 +37,10 @@ class FreshGatherer(Protocol):
         """Every fact read from AWS now, no cache consulted: what a deletion is confirmed on."""
         ...
 
+    def gather_about(self, subject: Subject, trigger: Trigger) -> Facts:
+        """The same for an instance, whatever the trigger (the end of a grace period)."""
+        ...
+
 
 class Publisher(Protocol):
     def publish(self, alert: Alert) -> str: ...
@@ -39,10 +50,26 @@ class Publisher(Protocol):
 class RemediationResult:
     status: str  # "deleted", "skipped" or "failed"
     detail: str
+    # The hourly cap of deletions stopped this one; `cap_first` for the first such in its hour.
+    cap_reached: bool = False
+    cap_first: bool = False
 
 
 class Remediator(Protocol):
     def delete(self, facts: Facts) -> RemediationResult: ...
+
+
+class Inventory(Protocol):
+    def previous(self, facts: Facts) -> InventoryRecord | None: ...
+
+    def record(
+        self, facts: Facts, decision: Decision, now: datetime, *, alerted: bool, pending: datetime | None
+    ) -> None: ...
+
+
+# Tag changes alert only on news; an unchanged violation waits for the sweep's reminder.
+_TAG_CHANGES = frozenset({Occasion.TAG_SUCCEEDED, Occasion.UNTAG_SUCCEEDED})
+_NEVER = timedelta.max
 
 
 def utc_now() -> datetime:
@@ -58,36 +85,106 @@ class Guardrail:
         clock: Callable[[], datetime] = utc_now,
         remediator: Remediator | None = None,
         confirmer: FreshGatherer | None = None,
+        inventory: Inventory | None = None,
+        deletions: PendingDeletions | None = None,
+        on_unrecorded: Callable[[Exception], None] = lambda error: None,
+        audit: AuditSink = lambda action, fields: None,
     ) -> None:
-        """Deleting needs both a ``remediator`` and a ``confirmer`` to read the facts fresh."""
+        """Deleting needs both a ``remediator`` and a ``confirmer`` to read the facts fresh;
+        scheduling one, ``deletions``. The ``inventory`` is read before and told after each alert;
+        a failure of it is handed to ``on_unrecorded`` and never fails the event (a retry would
+        alert again)."""
         self._gatherer = gatherer
         self._publisher = publisher
         self._policy = policy
         self._clock = clock
         self._remediator = remediator
         self._confirmer = confirmer
+        self._inventory = inventory
+        self._deletions = deletions
+        self._on_unrecorded = on_unrecorded
+        self._audit = audit
 
     def evaluate(self, facts: Facts) -> Alert:
         """The decision as an alert, acting on nothing: what `guardrail evaluate` shows."""
         decision = decide(facts, self._policy, self._clock())
         return build_alert(facts, decision, mode=self._policy.mode.value)
 
-    def handle(self, call: ApiCall) -> Alert:
-        """Raises when the alert cannot be published (or deletion hit a transient state), so that
-        the invocation is retried; a retry after a deletion finds the instance gone and says so."""
+    def handle(self, call: ApiCall) -> Alert | None:
+        """The alert published for the call, or None for a tag change that is no news.
+
+        Raises when the alert cannot be published (or deletion hit a transient state), so that the
+        invocation is retried; a retry after a deletion finds the instance gone and says so."""
         facts = self._gatherer.gather(call)
         decision = decide(facts, self._policy, self._clock())
-        remediation = None
+        result = None
         if decision.action is Action.DELETE:
-            facts, decision, result = self._delete(call, facts, decision)
-            if result is not None:
-                remediation = {"status": result.status, "detail": result.detail}
-        alert = build_alert(facts, decision, mode=self._policy.mode.value, remediation=remediation)
+            facts, decision, result = self._delete(facts, decision, lambda: self._fresh_for_call(call))
+        return self._conclude(facts, decision, result)
+
+    def grace_ended(self, subject: Subject, trigger: GraceEnded) -> Alert:
+        """A pending deletion is due: every fact read now, the decision made again, and the
+        instance deleted only if it still says so; the alert says what was done."""
+        if self._confirmer is None:
+            raise RuntimeError("deciding a due deletion needs a fresh reading of the facts")
+        confirmer = self._confirmer
+        facts = confirmer.gather_about(subject, trigger)
+        decision = decide(facts, self._policy, self._clock())
+        result = None
+        if decision.action is Action.DELETE:
+            # Already read fresh: delete on these facts.
+            facts, decision, result = self._delete(facts, decision, lambda: facts)
+        alert = self._conclude(facts, decision, result, always=True)
+        assert alert is not None
+        return alert
+
+    def _fresh_for_call(self, call: ApiCall) -> Facts | None:
+        return None if self._confirmer is None else self._confirmer.gather_fresh(call)
+
+    def _conclude(
+        self, facts: Facts, decision: Decision, result: RemediationResult | None, *, always: bool = False
+    ) -> Alert | None:
+        now = self._clock()
+        previous = self._read_inventory(facts)
+        deletion = self._settle_deletion(facts, decision, previous)
+        occasion = facts.trigger.occasion
+        change = change_of(previous, decision, now, _NEVER) if occasion in _TAG_CHANGES else None
+        if occasion in _TAG_CHANGES and change is None and deletion is None and not always:
+            self._record(facts, decision, now, alerted=False, previous=previous, deletion=deletion)
+            return None
+        history = None
+        if previous is not None and previous.gone_at is None:
+            history = History(
+                first_seen=previous.first_seen.isoformat(),
+                learnt_by=previous.learnt_by,
+                announced=previous.announced,
+                change=change.value if change else None,
+                previous_rules=previous.rules,
+            )
+        resolution = None
+        if change is Change.RESOLVED and previous is not None:
+            resolution = Resolution("exempted" if decision.suppressed else "in-policy", previous.rules)
+        remediation = {"status": result.status, "detail": result.detail} if result is not None else None
+        alert = build_alert(
+            facts,
+            decision,
+            mode=self._policy.mode.value,
+            remediation=remediation,
+            history=history,
+            resolution=resolution,
+            deletion=deletion.body() if deletion else None,
+        )
         self._publisher.publish(alert)
+        record_alert(self._audit, alert.body)
+        if result is not None and result.cap_first:
+            cap = cap_alert(facts, self._policy.enforcement.max_deletions_per_hour, now)
+            self._publisher.publish(cap)
+            record_alert(self._audit, cap.body)
+        self._record(facts, decision, now, alerted=True, previous=previous, deletion=deletion)
         return alert
 
     def _delete(
-        self, call: ApiCall, facts: Facts, decision: Decision
+        self, facts: Facts, decision: Decision, fresh: Callable[[], Facts | None]
     ) -> tuple[Facts, Decision, RemediationResult | None]:
         """Delete the instance if facts read now still call for it: the facts and decision the
         alert is to tell, and what remediation did (None when the fresh decision is not to delete).
@@ -97,14 +194,51 @@ class Guardrail:
         """
         if self._remediator is None:
             return facts, decision, RemediationResult("skipped", "no remediator is configured")
-        if self._confirmer is None:
+        confirmed_facts = fresh()
+        if confirmed_facts is None:
             return (
                 facts,
                 decision,
                 RemediationResult("skipped", "no fresh reading of the facts is configured"),
             )
-        fresh = self._confirmer.gather_fresh(call)
-        confirmed = decide(fresh, self._policy, self._clock())
+        confirmed = decide(confirmed_facts, self._policy, self._clock())
         if confirmed.action is not Action.DELETE:
-            return fresh, confirmed, None
-        return fresh, confirmed, self._remediator.delete(fresh)
+            return confirmed_facts, confirmed, None
+        return confirmed_facts, confirmed, self._remediator.delete(confirmed_facts)
+
+    def _read_inventory(self, facts: Facts) -> InventoryRecord | None:
+        if self._inventory is None:
+            return None
+        try:
+            return self._inventory.previous(facts)
+        except Exception as error:  # the alert matters more than what the inventory adds to it
+            self._on_unrecorded(error)
+            return None
+
+    def _settle_deletion(
+        self, facts: Facts, decision: Decision, previous: InventoryRecord | None
+    ) -> Deletion | None:
+        return None if self._deletions is None else self._deletions.settle(facts, decision, previous)
+
+    def _record(
+        self,
+        facts: Facts,
+        decision: Decision,
+        now: datetime,
+        *,
+        alerted: bool,
+        previous: InventoryRecord | None,
+        deletion: Deletion | None,
+    ) -> None:
+        if self._inventory is None:
+            return
+        if deletion is not None and deletion.state in ("scheduled", "pending"):
+            pending = deletion.due
+        elif deletion is None and decision.action is Action.SCHEDULE_DELETE and previous is not None:
+            pending = previous.pending_deletion  # no scheduler here: keep what is known
+        else:
+            pending = None
+        try:
+            self._inventory.record(facts, decision, now, alerted=alerted, pending=pending)
+        except Exception as error:
+            self._on_unrecorded(error)

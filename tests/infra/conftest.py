@@ -6,9 +6,12 @@ import pytest
 
 from tests.infra.support import (
     APPROVED_ACCOUNT,
+    CUSTOM_PLANNER_ROLE_NAME,
+    CUSTOM_WORKER_ROLE_NAME,
     EXAMPLE_CONFIG,
     EXAMPLE_POLICY,
     SANDBOX_OU,
+    VARIANT_SWEEP,
     WORKLOADS_OU,
     Synthesized,
     example_config_data,
@@ -28,12 +31,15 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 def synthesized_delegated_admin(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The example without an Organizations role: the central account is a delegated administrator.
 
-    Without the role there is no way to read the organization instance, so none is configured.
+    Without the role there is no way to read the organization instance, so none is configured. The
+    sweep's roles have names of their own here (`CUSTOM_PLANNER_ROLE_NAME`, `CUSTOM_WORKER_ROLE_NAME`).
     """
     folder = tmp_path_factory.mktemp("delegated-admin")
     config = example_config_data()
     del config["organizations_role_arn"]
     del config["organization_instance_region"]
+    config["sweep_planner_role_name"] = CUSTOM_PLANNER_ROLE_NAME
+    config["sweep_worker_role_name"] = CUSTOM_WORKER_ROLE_NAME
     config["policy_file"] = str(EXAMPLE_POLICY)
     return synthesize(write_yaml(folder / "guardrail.yaml", config), folder / "cdk.out")
 
@@ -45,7 +51,9 @@ def synthesized_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
     StackSets created by the management account itself (SELF) and targeting two OUs, remediation
     on, and the SCP on, attached to the root, for a policy that approves one account by id (plus
     the example's running exemption of 555555555555). Only the Regions the policy allows are
-    watched, which `cdk synth` warns about.
+    watched, which `cdk synth` warns about. The sweep is configured in every setting
+    (`VARIANT_SWEEP`), its schedule off. Both optional alert channels, chat and Security Hub CSPM,
+    are on.
     """
     folder = tmp_path_factory.mktemp("variant")
     policy = example_policy_data()
@@ -58,5 +66,8 @@ def synthesized_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
         remediation_enabled=True,
         scp={"enabled": True, "targets": ["r-ab12"]},
         regions=list(policy["allowed_regions"]),
+        sweep=VARIANT_SWEEP,
+        chat={"enabled": True},
+        security_hub={"enabled": True},
     )
     return synthesize(write_yaml(folder / "guardrail.yaml", config), folder / "cdk.out")

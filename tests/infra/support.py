@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
+import msgspec
 import yaml
 from aws_cdk import App, cx_api
 from aws_cdk.assertions import Template
@@ -33,6 +34,21 @@ SYNTH_DATE = date(2026, 11, 30)
 SANDBOX_OU = "ou-ab12-sandbox1"
 WORKLOADS_OU = "ou-ab12-workload"
 APPROVED_ACCOUNT = "333333333333"
+# The variant configuration's sweep: every setting away from its default, the schedule off.
+VARIANT_SWEEP: dict[str, Any] = {
+    "enabled": False,
+    "schedule": "rate(12 hours)",
+    "time_zone": "Europe/Paris",
+    "reminder_days": 3,
+    "ending_within_days": 30,
+    "batch_size": 10,
+    "max_concurrency": 5,
+    "tolerated_failure_percentage": 5,
+    "report_retention_days": 30,
+}
+# The delegated-administrator configuration's names for the sweep's roles.
+CUSTOM_PLANNER_ROLE_NAME = "GuardrailPlannerOfSweeps"
+CUSTOM_WORKER_ROLE_NAME = "GuardrailWorkerOfSweeps"
 
 Document = dict[str, Any]
 
@@ -76,6 +92,52 @@ class Synthesized:
         (logical_id,) = self.resources(resource_type)
         return logical_id
 
+    def function_id(self, handler: str) -> str:
+        """The logical id of the function running `handler`."""
+        (logical_id,) = [
+            name
+            for name, function in self.resources("AWS::Lambda::Function").items()
+            if function["Properties"]["Handler"] == handler
+        ]
+        return logical_id
+
+    def function(self, handler: str) -> Document:
+        """The properties of the function running `handler`."""
+        return cast(Document, self.document["Resources"][self.function_id(handler)]["Properties"])
+
+    def role_id(self, handler: str) -> str:
+        """The logical id of the role of the function running `handler`."""
+        return cast(str, self.function(handler)["Role"]["Fn::GetAtt"][0])
+
+    def role(self, handler: str) -> Document:
+        return cast(Document, self.document["Resources"][self.role_id(handler)]["Properties"])
+
+    def role_policy_statements(self, role_id: str) -> list[Document]:
+        """Every statement of the AWS::IAM::Policy resources attached to the role `role_id`."""
+        return [
+            statement
+            for policy in self.resources("AWS::IAM::Policy").values()
+            if {"Ref": role_id} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ]
+
+    def function_statements(self, handler: str) -> list[Document]:
+        """What the role of the function running `handler` may do."""
+        return self.role_policy_statements(self.role_id(handler))
+
+    def resource_of(self, resource_type: str, id_prefix: str) -> tuple[str, Document]:
+        """The one resource of `resource_type` whose logical id starts with `id_prefix`."""
+        (found,) = [(k, r) for k, r in self.resources(resource_type).items() if k.startswith(id_prefix)]
+        return found
+
+    def alert_topic_id(self) -> str:
+        """The logical id of the alert topic (with chat on, there is a second topic)."""
+        return self.resource_of("AWS::SNS::Topic", "AlertTopic")[0]
+
+    def chat_topic_ids(self) -> list[str]:
+        """The logical id of the chat topic, when chat is on; none otherwise."""
+        return [k for k in self.resources("AWS::SNS::Topic") if k.startswith("ChatTopic")]
+
     def stack_document(self, stack_name: str) -> Document:
         return cast(Document, self.assembly.get_stack_by_name(stack_name).template)
 
@@ -102,6 +164,125 @@ class Synthesized:
     def member_template(self, stack_set_name: str) -> Document:
         """The template a StackSet deploys, parsed from its TemplateBody."""
         return cast(Document, json.loads(self.stack_sets()[stack_set_name]["TemplateBody"]))
+
+
+POWERTOOLS_VARIABLES = {
+    "POWERTOOLS_SERVICE_NAME": "identity-center-guardrail",
+    "POWERTOOLS_METRICS_NAMESPACE": "IdentityCenterGuardrail",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
+
+def assert_environment(
+    variables: Document,
+    model: type[msgspec.Struct],
+    expected: Document,
+    *,
+    unset: frozenset[str] = frozenset(),
+) -> None:
+    """A function's environment is its model's variables (the handler reads them back with the
+    model) and Powertools', with the `expected` values; a field of the model not in `expected` must
+    be at its default (an optional one empty). `unset` names the fields deliberately left at their
+    default, for the report."""
+    fields = {field.name.upper(): field for field in msgspec.structs.fields(model)}
+    assert set(variables) == set(fields) | set(POWERTOOLS_VARIABLES)
+    assert {k: variables[k] for k in POWERTOOLS_VARIABLES} == POWERTOOLS_VARIABLES
+    assert {k: variables[k] for k in expected} == expected
+    for name, field in fields.items():
+        if name in expected:
+            continue
+        default = field.default
+        assert default is not msgspec.NODEFAULT, f"{name} is required but not expected by the test"
+        rendered = (
+            "" if default is None else ",".join(default) if isinstance(default, tuple) else str(default)
+        )
+        assert variables[name] == rendered, name
+
+
+def readable(value: Any) -> Any:
+    """A template value with its tokens as text: `<Id>` for a Ref, `<Id.Arn>` for a Fn::GetAtt,
+    `<Id.Name>` for a state machine's name taken from its ARN, pseudo parameters resolved."""
+    if isinstance(value, list):
+        return [readable(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
+        pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "222222222222"}
+        return pseudo.get(value["Ref"], f"<{value['Ref']}>")
+    if set(value) == {"Fn::GetAtt"}:
+        return "<{}.{}>".format(*value["Fn::GetAtt"])
+    if set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(readable(part)) for part in parts)
+    if set(value) == {"Fn::Select"}:
+        index, split = value["Fn::Select"]
+        # arn:aws:states:<region>:<account>:stateMachine:<name>
+        assert index == 6, value
+        assert split["Fn::Split"][0] == ":", value
+        return f"<{split['Fn::Split'][1]['Ref']}.Name>"
+    return {key: readable(item) for key, item in value.items()}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return sorted(value) if isinstance(value, list) else [value]
+
+
+def normalized(statements: list[Document]) -> list[Document]:
+    """Statements with their tokens as text and their actions and resources as sorted lists."""
+    found = []
+    for statement in readable(statements):
+        statement = dict(statement)
+        statement["Action"] = _as_list(statement["Action"])
+        statement["Resource"] = _as_list(statement["Resource"])
+        found.append(statement)
+    return sorted(found, key=lambda s: json.dumps(s, sort_keys=True))
+
+
+def assert_statements(actual: list[Document], expected: list[Document]) -> None:
+    """Exactly these statements, whatever their order and the order of their actions and resources."""
+    assert normalized(actual) == normalized(expected)
+
+
+def channel_statements(s: Synthesized) -> list[Document]:
+    """What the detect function and the sweep worker need for the optional channels of the
+    variant (chat and Security Hub CSPM on), readable; nothing in the example (both off)."""
+    if not s.config.chat.enabled and not s.config.security_hub.enabled:
+        return []
+    # The variant has both on.
+    assert s.config.chat.enabled
+    assert s.config.security_hub.enabled
+    (chat,) = s.chat_topic_ids()
+    idempotency = s.resource_of("AWS::DynamoDB::Table", "IdempotencyTable")[0]
+    return [
+        {
+            "Sid": "PublishChatNotifications",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": f"<{chat}>",
+        },
+        {
+            "Sid": "ImportSecurityHubFindings",
+            "Effect": "Allow",
+            "Action": "securityhub:BatchImportFindings",
+            "Resource": "arn:aws:securityhub:us-east-1:222222222222:product/222222222222/default",
+        },
+        {
+            "Sid": "UpdateSecurityHubFindingWorkflows",
+            "Effect": "Allow",
+            "Action": "securityhub:BatchUpdateFindings",
+            "Resource": "arn:aws:securityhub:us-east-1:222222222222:hub/default",
+        },
+        {
+            "Sid": "RecordAlertDeliveries",
+            "Effect": "Allow",
+            "Action": ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
+            "Resource": f"<{idempotency}.Arn>",
+            "Condition": {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["delivery#*"]},
+                "Null": {"dynamodb:LeadingKeys": "false"},
+            },
+        },
+    ]
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:
@@ -162,6 +343,12 @@ def resolve(value: Any, pseudo: dict[str, str]) -> Any:
 
 CENTRAL_BUS_ARN = "arn:aws:events:us-east-1:222222222222:event-bus/identity-center-guardrail"
 DETECT_ROLE_ARN = "arn:aws:iam::222222222222:role/IdentityCenterGuardrailDetectFunction"
+SWEEP_PLANNER_ROLE_ARN = "arn:aws:iam::222222222222:role/IdentityCenterGuardrailSweepPlanner"
+SWEEP_WORKER_ROLE_ARN = "arn:aws:iam::222222222222:role/IdentityCenterGuardrailSweepWorker"
+DETECT_HANDLER = "guardrail.handlers.detect.handler"
+PLANNER_HANDLER = "guardrail.handlers.sweep.plan_handler"
+WORKER_HANDLER = "guardrail.handlers.sweep.work_handler"
+SUMMARY_HANDLER = "guardrail.handlers.sweep.summarize_handler"
 FORWARDING_RULE_NAME = "IdentityCenterGuardrail-ForwardInstanceEvents"
 
 
@@ -189,15 +376,29 @@ def granted(role: Document) -> set[str]:
     return {action for s in role_statements(role) if s["Effect"] == "Allow" for action in actions(s)}
 
 
-def assert_trusts_only_the_detect_function(role: Document, pseudo: dict[str, str]) -> None:
-    """Only the central detect function's role may assume `role`: its account, narrowed to its ARN."""
+def assert_trusts_only(role: Document, pseudo: dict[str, str], *role_arns: str) -> None:
+    """Only these central roles may assume `role`: the central account, narrowed to their ARNs."""
     (statement,) = resolve(role["AssumeRolePolicyDocument"]["Statement"], pseudo)
     assert statement == {
         "Effect": "Allow",
         "Action": "sts:AssumeRole",
         "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
-        "Condition": {"ArnEquals": {"aws:PrincipalArn": DETECT_ROLE_ARN}},
+        "Condition": {
+            "ArnEquals": {"aws:PrincipalArn": role_arns[0] if len(role_arns) == 1 else list(role_arns)}
+        },
     }
+
+
+def assert_trusts_only_the_detect_function(role: Document, pseudo: dict[str, str]) -> None:
+    """Only the central detect function's role may assume `role`: its account, narrowed to its ARN."""
+    assert_trusts_only(role, pseudo, DETECT_ROLE_ARN)
+
+
+def assert_trusts_only_the_detect_function_and_the_sweep_worker(
+    role: Document, pseudo: dict[str, str]
+) -> None:
+    """The member role of a swept account: the detect function's role and the sweep worker's, no other."""
+    assert_trusts_only(role, pseudo, DETECT_ROLE_ARN, SWEEP_WORKER_ROLE_ARN)
 
 
 def assert_forwarding_role(role: Document, pseudo: dict[str, str]) -> None:
@@ -223,3 +424,47 @@ def _read_event(name: str) -> str:
 def load_event(name: str) -> dict[str, Any]:
     """A fresh copy of a sample event from samples/events."""
     return cast(dict[str, Any], json.loads(_read_event(name)))
+
+
+# --- the sweep's state machine -----------------------------------------------------------------------
+
+PLACEHOLDER_ACCOUNT = "222222222222"
+PLACEHOLDER_REGION = "us-east-1"
+
+
+def placeholder(document: Document, logical_id: str, attribute: str | None) -> str:
+    """What a Ref (attribute None) or Fn::GetAtt of a resource stands for: a made-up name or ARN."""
+    kind = document["Resources"][logical_id]["Type"]
+    if kind == "AWS::Lambda::Function" and attribute == "Arn":
+        return f"arn:aws:lambda:{PLACEHOLDER_REGION}:{PLACEHOLDER_ACCOUNT}:function:{logical_id}"
+    if kind == "AWS::S3::Bucket" and attribute is None:
+        return f"{logical_id.lower()}-placeholder"
+    raise AssertionError(f"no placeholder for {kind} {logical_id} {attribute}")
+
+
+def state_machine_definition(
+    s: Synthesized, values: dict[str, str] | None = None, *, document: Document | None = None
+) -> Document:
+    """The sweep's definition (ASL) as Step Functions gets it: DefinitionString's Fn::Join with each
+    Ref and Fn::GetAtt resolved, to `values[logical_id]` when given, else to a placeholder."""
+    document = document if document is not None else s.document
+    pseudo = pseudo_parameters(PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION)
+    (machine,) = resources(document, "AWS::StepFunctions::StateMachine").values()
+    separator, parts = machine["Properties"]["DefinitionString"]["Fn::Join"]
+
+    def text(part: Any) -> str:
+        if isinstance(part, str):
+            return part
+        if set(part) == {"Ref"}:
+            name = part["Ref"]
+            return (
+                pseudo[name]
+                if name in pseudo
+                else (values or {}).get(name) or placeholder(document, name, None)
+            )
+        if set(part) == {"Fn::GetAtt"}:
+            name, attribute = part["Fn::GetAtt"]
+            return (values or {}).get(name) or placeholder(document, name, attribute)
+        raise AssertionError(f"unexpected part of the definition: {part}")
+
+    return cast(Document, json.loads(separator.join(text(part) for part in parts)))

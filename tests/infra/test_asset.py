@@ -26,13 +26,13 @@ from infra.bundling import (
     compile_bytecode,
     install_dependencies,
 )
-from tests.infra.support import EXAMPLE_POLICY, Synthesized
+from tests.infra.support import DETECT_HANDLER, EXAMPLE_POLICY, Synthesized
 
 EM_AARCH64 = 183  # ELF e_machine of 64-bit ARM
 
 
 def _asset_dir(synthesized: Synthesized) -> Path:
-    code = synthesized.only("AWS::Lambda::Function")["Properties"]["Code"]
+    code = synthesized.function(DETECT_HANDLER)["Code"]
     asset_hash = code["S3Key"].removesuffix(".zip")
     folder = synthesized.outdir / f"asset.{asset_hash}"
     assert folder.is_dir()
@@ -43,6 +43,14 @@ def _pin(requirements: Path, package: str) -> str:
     match = re.search(rf"^{package}==(\S+)", requirements.read_text(encoding="utf-8"), re.MULTILINE)
     assert match, f"{package} is not pinned in {requirements}"
     return match.group(1)
+
+
+def test_every_function_runs_the_one_asset_bundled_once(synthesized: Synthesized) -> None:
+    """The detect function and the sweep's three share the code: one asset, bundled and uploaded once."""
+    codes = [f["Properties"]["Code"] for f in synthesized.resources("AWS::Lambda::Function").values()]
+    assert len(codes) == 4
+    assert all(code == codes[0] for code in codes)
+    assert len(list(synthesized.outdir.glob("asset.*"))) == 1
 
 
 def test_asset_contains_the_package_the_policy_and_msgspec_only(synthesized: Synthesized) -> None:

@@ -4,18 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
+import pytest
+from aws_cdk import App, Stack
 from aws_cdk.assertions import Match
 
+from guardrail.adapters.alerts import SnsAlertPublisher
+from guardrail.adapters.chat import ChatPublisher
+from guardrail.adapters.deliveries import DeliveryLog
+from guardrail.adapters.securityhub import SecurityHubPublisher
+from guardrail.core.channels.securityhub import Importer
 from guardrail.environment import DetectEnvironment
 from infra.config import known_regions
+from infra.constructs.alert_channels import (
+    ALERTS_CHANNEL,
+    CHAT_CHANNEL,
+    SECURITY_HUB_CHANNEL,
+    SecurityHubImport,
+)
 from infra.constructs.detect_function import (
     ORGANIZATIONS_READ_ACTIONS,
     POWERTOOLS_LAYER_NAME,
     POWERTOOLS_LAYER_VERSION,
 )
+from infra.constructs.idempotency_table import DELIVERY_KEY_PREFIX
 from infra.constructs.instance_event_rules import INSTANCE_EVENT_PATTERN
-from tests.infra.support import Synthesized
+from tests.infra.support import (
+    DETECT_HANDLER,
+    Document,
+    Synthesized,
+    assert_environment,
+    assert_statements,
+    channel_statements,
+    pseudo_parameters,
+    resolve,
+)
 
 
 def _ref(logical_id: str) -> dict[str, str]:
@@ -27,6 +49,11 @@ def _arn(logical_id: str) -> dict[str, list[str]]:
 
 
 def _statements(s: Synthesized) -> list[dict[str, Any]]:
+    """The detect function's role's statements (the sweep's roles are in test_sweep.py)."""
+    return s.function_statements(DETECT_HANDLER)
+
+
+def _all_statements(s: Synthesized) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     for policy in s.resources("AWS::IAM::Policy").values():
         statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
@@ -52,7 +79,7 @@ def test_rules_on_default_and_central_bus_use_exactly_the_pattern(synthesized: S
 
 
 def test_rule_targets_retry_for_a_day_then_use_the_dead_letter_queue(synthesized: Synthesized) -> None:
-    function_id = synthesized.logical_id("AWS::Lambda::Function")
+    function_id = synthesized.function_id(DETECT_HANDLER)
     queue_id = synthesized.logical_id("AWS::SQS::Queue")
     for rule in synthesized.resources("AWS::Events::Rule").values():
         (target,) = rule["Properties"]["Targets"]
@@ -99,49 +126,64 @@ def test_function_runtime_architecture_handler_and_tracing(synthesized: Synthesi
     synthesized.template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
 
 
-def test_function_environment_is_the_handler_contract(synthesized: Synthesized) -> None:
-    function = synthesized.only("AWS::Lambda::Function")["Properties"]
-    env = function["Environment"]["Variables"]
-    assert env == {
-        "ALERT_TOPIC_ARN": _ref(synthesized.logical_id("AWS::SNS::Topic")),
-        "DEAD_LETTER_QUEUE_URL": _ref(synthesized.logical_id("AWS::SQS::Queue")),
-        "IDEMPOTENCY_TABLE_NAME": _ref(synthesized.logical_id("AWS::DynamoDB::Table")),
-        "MEMBER_ROLE_NAME": "IdentityCenterGuardrailMemberRole",
-        "ORGANIZATIONS_ROLE_ARN": "arn:aws:iam::111111111111:role/IdentityCenterGuardrailOrganizationsReader",
-        "INSTANCE_REGIONS": ",".join(known_regions("sso")),
-        "ORGANIZATION_INSTANCE_REGION": "us-east-1",
-        "POLICY_PATH": "policy.json",
-        "PARTITION": {"Ref": "AWS::Partition"},
-        "POWERTOOLS_SERVICE_NAME": "identity-center-guardrail",
-        "POWERTOOLS_METRICS_NAMESPACE": "IdentityCenterGuardrail",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-    }
-    # Every variable of the function's model is set: the handler reads them back with it.
-    ours = {name for name in env if not name.startswith("POWERTOOLS_")}
-    assert ours == {field.name.upper() for field in msgspec.structs.fields(DetectEnvironment)}
+def _channel_variables(s: Synthesized) -> dict[str, Any]:
+    """Both channels off (the example): empty; both on (the variant): the chat topic and the
+    central account, whose Security Hub CSPM imports the findings."""
+    if not s.config.chat.enabled:
+        return {"CHAT_TOPIC_ARN": "", "SECURITY_HUB_ACCOUNT_ID": ""}
+    (chat,) = s.chat_topic_ids()
+    return {"CHAT_TOPIC_ARN": _ref(chat), "SECURITY_HUB_ACCOUNT_ID": "222222222222"}
+
+
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_function_environment_is_the_handler_contract(fixture: str, request: pytest.FixtureRequest) -> None:
+    s: Synthesized = request.getfixturevalue(fixture)
+    env = s.function(DETECT_HANDLER)["Environment"]["Variables"]
+    assert_environment(
+        env,
+        DetectEnvironment,
+        {
+            "ALERT_TOPIC_ARN": _ref(s.alert_topic_id()),
+            "DEAD_LETTER_QUEUE_URL": _ref(s.logical_id("AWS::SQS::Queue")),
+            # Its claims, and the record of its deliveries when there are several channels.
+            "IDEMPOTENCY_TABLE_NAME": _ref(s.resource_of("AWS::DynamoDB::Table", "IdempotencyTable")[0]),
+            "INVENTORY_TABLE_NAME": _ref(s.resource_of("AWS::DynamoDB::Table", "InventoryTable")[0]),
+            "MEMBER_ROLE_NAME": "IdentityCenterGuardrailMemberRole",
+            "ORGANIZATIONS_ROLE_ARN": "arn:aws:iam::111111111111:role/IdentityCenterGuardrailOrganizationsReader",
+            "INSTANCE_REGIONS": ",".join(s.config.regions),
+            "ORGANIZATION_INSTANCE_REGION": "us-east-1",
+            "POLICY_PATH": "policy.json",
+            "PARTITION": {"Ref": "AWS::Partition"},
+            **_channel_variables(s),
+        },
+    )
+    if fixture == "synthesized":
+        assert env["INSTANCE_REGIONS"] == ",".join(known_regions("sso"))
 
 
 def test_delegated_admin_setup_leaves_organizations_role_empty(
     synthesized_delegated_admin: Synthesized,
 ) -> None:
-    function = synthesized_delegated_admin.only("AWS::Lambda::Function")["Properties"]
+    function = synthesized_delegated_admin.function(DETECT_HANDLER)
     assert function["Environment"]["Variables"]["ORGANIZATIONS_ROLE_ARN"] == ""
 
 
-def test_function_uses_the_public_powertools_layer_of_its_region(synthesized: Synthesized) -> None:
-    function = synthesized.only("AWS::Lambda::Function")["Properties"]
-    assert function["Layers"] == [
-        {
-            "Fn::Join": [
-                "",
-                [
-                    "arn:aws:lambda:",
-                    {"Ref": "AWS::Region"},
-                    f":017000801446:layer:{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}",
-                ],
-            ]
-        }
-    ]
+def test_every_function_uses_the_public_powertools_layer_of_its_region(synthesized: Synthesized) -> None:
+    functions = [f["Properties"] for f in synthesized.resources("AWS::Lambda::Function").values()]
+    assert len(functions) == 4
+    for function in functions:
+        assert function["Layers"] == [
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:aws:lambda:",
+                        {"Ref": "AWS::Region"},
+                        f":017000801446:layer:{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}",
+                    ],
+                ]
+            }
+        ]
     assert POWERTOOLS_LAYER_NAME == "AWSLambdaPowertoolsPythonV3-python313-arm64"
 
 
@@ -185,6 +227,57 @@ def test_topic_has_the_configured_email_subscription(synthesized: Synthesized) -
     )
 
 
+# --- chat topic -------------------------------------------------------------------------------------
+
+
+def test_chat_topic_is_encrypted_with_the_alert_key_and_refuses_requests_without_tls(
+    synthesized_variant: Synthesized,
+) -> None:
+    """The same alerts as the alert topic, so the same key; SNS decrypts before it delivers to
+    Chatbot over HTTPS, so the key policy names no Chatbot principal."""
+    s = synthesized_variant
+    (chat,) = s.chat_topic_ids()
+    (key,) = s.resources("AWS::KMS::Key")
+    topic = s.document["Resources"][chat]["Properties"]
+    assert topic["KmsMasterKeyId"] == _arn(key)
+    assert s.document["Resources"][s.alert_topic_id()]["Properties"]["KmsMasterKeyId"] == _arn(key)
+    principals = [
+        st.get("Principal") for st in s.document["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
+    ]
+    assert not [p for p in principals if "chatbot" in str(p)]
+    (policy,) = [
+        p["Properties"]
+        for p in s.resources("AWS::SNS::TopicPolicy").values()
+        if p["Properties"]["Topics"] == [_ref(chat)]
+    ]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement == {
+        "Sid": "AllowPublishThroughSSLOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sns:Publish",
+        "Resource": _ref(chat),
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def test_chat_topic_only_with_chat_without_subscription_its_arn_an_output(
+    synthesized: Synthesized, synthesized_variant: Synthesized
+) -> None:
+    """The user connects a channel configuration of Amazon Q Developer in chat applications to it."""
+    assert synthesized.chat_topic_ids() == []
+    assert list(synthesized.resources("AWS::SNS::Topic")) == [synthesized.alert_topic_id()]
+    assert "ChatTopicArn" not in synthesized.document["Outputs"]
+    s = synthesized_variant
+    (chat,) = s.chat_topic_ids()
+    subscriptions = [r["Properties"] for r in s.resources("AWS::SNS::Subscription").values()]
+    assert [sub["TopicArn"] for sub in subscriptions] == [_ref(s.alert_topic_id())]  # the email
+    output = s.document["Outputs"]["ChatTopicArn"]
+    assert output["Value"] == _ref(chat)
+    assert "no subscriptions" in output["Description"]
+    assert "Amazon Q Developer in chat applications" in output["Description"]
+
+
 def test_dead_letter_queue_is_encrypted_tls_only_and_keeps_messages_14_days(synthesized: Synthesized) -> None:
     synthesized.template.has_resource_properties(
         "AWS::SQS::Queue", {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 14 * 24 * 3600}
@@ -215,7 +308,7 @@ def test_dead_letter_queue_messages_raise_an_alarm_to_the_topic(synthesized: Syn
 
 
 def test_no_statement_grants_every_action_of_a_service(synthesized: Synthesized) -> None:
-    for statement in _statements(synthesized):
+    for statement in _all_statements(synthesized):
         for action in _actions(statement):
             assert action != "*", statement
             assert not action.endswith(":*"), statement
@@ -252,6 +345,106 @@ def test_delegated_admin_gets_only_organizations_read_actions(
     assert not [s for s in statements if s.get("Sid") == "AssumeOrganizationsReader"]
 
 
+def _detect_statements(s: Synthesized) -> list[Document]:
+    """Everything the detect function's role may do, readable (`tests.infra.support.readable`)."""
+    idempotency = s.resource_of("AWS::DynamoDB::Table", "IdempotencyTable")[0]
+    inventory = s.resource_of("AWS::DynamoDB::Table", "InventoryTable")[0]
+    log_group = s.function(DETECT_HANDLER)["LoggingConfig"]["LogGroup"]["Ref"]
+    return [
+        {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+            "Resource": f"<{s.logical_id('AWS::SQS::Queue')}.Arn>",
+        },
+        {
+            "Sid": "AssumeMemberRoleInThisOrganization",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": "arn:aws:iam::*:role/IdentityCenterGuardrailMemberRole",
+            "Condition": {"StringEquals": {"aws:ResourceOrgID": "o-exampleorg1"}},
+        },
+        {
+            "Sid": "AssumeOrganizationsReader",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": "arn:aws:iam::111111111111:role/IdentityCenterGuardrailOrganizationsReader",
+        },
+        {
+            "Sid": "PublishAlerts",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": f"<{s.alert_topic_id()}>",
+        },
+        {
+            "Sid": "EncryptAlerts",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": f"<{s.logical_id('AWS::KMS::Key')}.Arn>",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"<{log_group}.Arn>",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            "Resource": f"<{idempotency}.Arn>",
+        },
+        {
+            "Sid": "RecordEventsInInventory",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            "Resource": f"<{inventory}.Arn>",
+        },
+    ]
+
+
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_function_role_has_exactly_these_statements(fixture: str, request: pytest.FixtureRequest) -> None:
+    """With chat and Security Hub CSPM on (the variant), it may also publish to the chat topic
+    (whose key it already uses for the alert topic), import findings with the central account's
+    default product, update the workflow of findings in the central account's hub, and batch-read
+    and write the delivery records, and nothing else."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    assert_statements(_statements(s), [*_detect_statements(s), *channel_statements(s)])
+
+
+def test_granted_security_hub_resources_are_what_the_functions_call_with() -> None:
+    """The product ARN BatchImportFindings is granted on is the one the findings name, and the
+    Security Hub CSPM resource ARNs have the Service Authorization Reference's forms."""
+    granted = SecurityHubImport("222222222222", "us-east-1")
+    pseudo = pseudo_parameters("222222222222", "us-east-1")
+    product_arn = resolve(_resolved(granted.product_arn), pseudo)
+    assert product_arn == Importer("222222222222", "us-east-1").product_arn
+    assert product_arn == "arn:aws:securityhub:us-east-1:222222222222:product/222222222222/default"
+    assert (
+        resolve(_resolved(granted.hub_arn), pseudo)
+        == "arn:aws:securityhub:us-east-1:222222222222:hub/default"
+    )
+
+
+def _resolved(value: str) -> Any:
+    """A string with CDK tokens, as the template holds it."""
+    return Stack(App(), "Probe").resolve(value)
+
+
+def test_delivery_records_have_the_key_prefix_the_grant_names() -> None:
+    record = DeliveryLog._key("84f3608f-f4b7-5200-8acd-e415c806d505", CHAT_CHANNEL)["id"]["S"]
+    assert record.startswith(DELIVERY_KEY_PREFIX)
+    assert DELIVERY_KEY_PREFIX == "delivery#"
+
+
+def test_channel_names_are_the_runtimes() -> None:
+    """The names in `ChannelFailures_<name>`, which the alarms watch."""
+    assert (SnsAlertPublisher.name, ChatPublisher.name, SecurityHubPublisher.name) == (
+        ALERTS_CHANNEL,
+        CHAT_CHANNEL,
+        SECURITY_HUB_CHANNEL,
+    )
+
+
 def test_function_role_grants(synthesized: Synthesized) -> None:
     statements = _statements(synthesized)
     topic_id = synthesized.logical_id("AWS::SNS::Topic")
@@ -264,12 +457,23 @@ def test_function_role_grants(synthesized: Synthesized) -> None:
     assert by_resource["*"] == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
-def test_function_role_uses_no_managed_policies(synthesized: Synthesized) -> None:
-    role = synthesized.only("AWS::IAM::Role")["Properties"]
-    assert "ManagedPolicyArns" not in role
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-        "Service": "lambda.amazonaws.com"
-    }
+def test_no_role_uses_managed_policies(synthesized: Synthesized) -> None:
+    roles = [role["Properties"] for role in synthesized.resources("AWS::IAM::Role").values()]
+    assert len(roles) == 6  # detect, planner, worker, summary, state machine, schedule
+    assert not [role for role in roles if "ManagedPolicyArns" in role]
+
+
+def test_function_roles_are_for_lambda_only(synthesized: Synthesized) -> None:
+    for logical_id in synthesized.resources("AWS::Lambda::Function"):
+        role_id = synthesized.document["Resources"][logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+        (trust,) = synthesized.document["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"][
+            "Statement"
+        ]
+        assert trust == {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+        }
 
 
 # --- stack --------------------------------------------------------------------------------------
@@ -280,7 +484,8 @@ def test_stack_is_pinned_to_the_central_account_and_region(synthesized: Synthesi
     assert synthesized.stack.region == "us-east-1"
 
 
-def test_outputs(synthesized: Synthesized) -> None:
+def test_outputs(synthesized: Synthesized, synthesized_variant: Synthesized) -> None:
+    assert set(synthesized_variant.document["Outputs"]) == {*synthesized.document["Outputs"], "ChatTopicArn"}
     outputs = synthesized.document["Outputs"]
     assert set(outputs) == {
         "AlertTopicArn",
@@ -288,11 +493,22 @@ def test_outputs(synthesized: Synthesized) -> None:
         "DashboardName",
         "DeadLetterQueueUrl",
         "DetectFunctionName",
+        "InventoryTableName",
+        "ReportsBucketName",
+        "SweepStateMachineArn",
     }
+    assert outputs["SweepStateMachineArn"]["Value"] == _ref(
+        synthesized.logical_id("AWS::StepFunctions::StateMachine")
+    )
+    assert "start-execution" in outputs["SweepStateMachineArn"]["Description"]
+    assert outputs["ReportsBucketName"]["Value"] == _ref(synthesized.logical_id("AWS::S3::Bucket"))
+    assert outputs["InventoryTableName"]["Value"] == _ref(
+        synthesized.resource_of("AWS::DynamoDB::Table", "InventoryTable")[0]
+    )
 
 
 def test_idempotency_table_is_encrypted_recoverable_and_expiring(synthesized: Synthesized) -> None:
-    table = synthesized.only("AWS::DynamoDB::Table")["Properties"]
+    table = synthesized.resource_of("AWS::DynamoDB::Table", "IdempotencyTable")[1]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["SSESpecification"] == {"SSEEnabled": True}
@@ -300,16 +516,35 @@ def test_idempotency_table_is_encrypted_recoverable_and_expiring(synthesized: Sy
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
 
 
-def test_function_may_only_claim_items_in_the_idempotency_table(synthesized: Synthesized) -> None:
-    table = synthesized.logical_id("AWS::DynamoDB::Table")
-    claims = [s for s in _statements(synthesized) if any(a.startswith("dynamodb:") for a in _actions(s))]
-    assert len(claims) == 1
-    assert sorted(_actions(claims[0])) == [
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-    ]
-    assert _arn(table) in (
-        claims[0]["Resource"] if isinstance(claims[0]["Resource"], list) else [claims[0]["Resource"]]
-    )
+def test_function_may_only_claim_items_and_record_events_in_its_tables(synthesized: Synthesized) -> None:
+    idempotency = synthesized.resource_of("AWS::DynamoDB::Table", "IdempotencyTable")[0]
+    inventory = synthesized.resource_of("AWS::DynamoDB::Table", "InventoryTable")[0]
+    tables = [s for s in _statements(synthesized) if any(a.startswith("dynamodb:") for a in _actions(s))]
+    assert len(tables) == 2
+    by_resource = {str(s["Resource"]): sorted(_actions(s)) for s in tables}
+    assert by_resource == {
+        str(_arn(idempotency)): [
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
+        # It reads an instance's item and records the event on it; it never queries or deletes.
+        str(_arn(inventory)): ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    }
+
+
+def test_deliveries_are_recorded_only_with_several_channels_and_only_as_delivery_records(
+    synthesized_variant: Synthesized,
+) -> None:
+    """The example has one channel: nothing to record (see the test above). With three, the
+    batch actions of DeliveryLog, on the delivery records' keys alone."""
+    s = synthesized_variant
+    idempotency = s.resource_of("AWS::DynamoDB::Table", "IdempotencyTable")[0]
+    (record,) = [st for st in _statements(s) if st.get("Sid") == "RecordAlertDeliveries"]
+    assert sorted(_actions(record)) == ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
+    assert record["Resource"] == _arn(idempotency)
+    assert record["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{DELIVERY_KEY_PREFIX}*"]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }

@@ -11,13 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from guardrail.core.policy_file import PolicyError
 from guardrail.core.regions import REGIONS_ENABLED_BY_DEFAULT
+from infra import config as config_module
 from infra.application import CONFIG_CONTEXT_KEY, build_app
 from infra.bundling import PROJECT_ROOT
 from infra.config import (
+    MAX_SWEEP_BATCH_SIZE,
+    ChatConfig,
     ConfigError,
+    SecurityHubConfig,
+    SweepConfig,
     known_regions,
     load_config,
     parse_config,
@@ -74,10 +80,15 @@ def test_defaults(tmp_path: Path) -> None:
             organization_instance_region=None,
             detect_role_name=None,
             forwarding_role_name=None,
+            sweep_planner_role_name=None,
+            sweep_worker_role_name=None,
+            sweep=None,
             stackset_targets=None,
             stackset_call_as=None,
             remediation_enabled=None,
             scp=None,
+            chat=None,
+            security_hub=None,
         )
     )
     assert config.regions == known_regions("sso")
@@ -98,6 +109,114 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.stackset_call_as == "DELEGATED_ADMIN"
     assert config.remediation_enabled is False
     assert config.scp.enabled is False
+    assert config.sweep_planner_role_name == "IdentityCenterGuardrailSweepPlanner"
+    assert config.sweep_worker_role_name == "IdentityCenterGuardrailSweepWorker"
+    assert config.sweep == SweepConfig(
+        enabled=True,
+        schedule="cron(0 6 * * ? *)",
+        time_zone="UTC",
+        reminder_days=7,
+        ending_within_days=14,
+        batch_size=25,
+        max_concurrency=40,
+        tolerated_failure_percentage=10,
+        report_retention_days=90,
+    )
+    # The alert topic alone: chat and Security Hub CSPM are off.
+    assert config.chat == ChatConfig(enabled=False)
+    assert config.security_hub == SecurityHubConfig(enabled=False)
+
+
+def test_example_configuration_documents_the_sweeps_defaults() -> None:
+    """config/guardrail.yaml shows the sweep section commented out, with exactly the defaults."""
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    block = text[text.index("# sweep:") :]
+    lines = [
+        line.removeprefix("#").split("#")[0].rstrip() for line in block.splitlines() if line.startswith("#")
+    ]
+    documented = yaml.safe_load("\n".join(lines))
+    assert SweepConfig(**documented["sweep"]) == SweepConfig()
+    assert "# sweep_planner_role_name: IdentityCenterGuardrailSweepPlanner" in text
+    assert "# sweep_worker_role_name: IdentityCenterGuardrailSweepWorker" in text
+
+
+def test_example_configuration_documents_the_channels_off() -> None:
+    """config/guardrail.yaml shows the chat and security_hub sections commented out, at their defaults."""
+    config = load_config(EXAMPLE_CONFIG)
+    assert config.chat == ChatConfig()
+    assert config.security_hub == SecurityHubConfig()
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    block = text[text.index("# chat:") : text.index("# --- Sweep")]
+    lines = [
+        line.removeprefix("#").split("#")[0].rstrip()
+        for line in block.splitlines()
+        if line.startswith("#   ") or line in ("# chat:", "# security_hub:")
+    ]
+    documented = yaml.safe_load("\n".join(lines))
+    assert ChatConfig(**documented["chat"]) == ChatConfig()
+    assert SecurityHubConfig(**documented["security_hub"]) == SecurityHubConfig()
+
+
+def test_channels_can_be_switched_on(tmp_path: Path) -> None:
+    config = load_config(_config_file(tmp_path, chat={"enabled": True}, security_hub={"enabled": True}))
+    assert config.chat.enabled is True
+    assert config.security_hub.enabled is True
+    config = load_config(_config_file(tmp_path, chat={"enabled": True}, security_hub={}))
+    assert (config.chat.enabled, config.security_hub.enabled) == (True, False)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"), [({"chat": True}, "chat"), ({"security_hub": "on"}, "security_hub")]
+)
+def test_a_channel_is_a_section_with_enabled(tmp_path: Path, changes: dict[str, Any], field: str) -> None:
+    """A known section of the wrong shape, as in `chat: true`; the README's `chat_topic` is no key."""
+    with pytest.raises(ConfigError, match=rf"is invalid: {field}: Expected `object`, got `(bool|str)`"):
+        load_config(_config_file(tmp_path, **changes))
+    with pytest.raises(ConfigError, match="is invalid: chat_topic: unknown field"):
+        load_config(_config_file(tmp_path, chat_topic={"enabled": True}))
+
+
+def test_security_hub_needs_security_hub_cspm_in_the_central_region(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore lists Security Hub in every Region with Lambda today; a Region it may lack is refused."""
+    real = config_module.known_regions
+
+    def without_security_hub(service: str = "sso") -> tuple[str, ...]:
+        return tuple(r for r in real(service) if not (service == "securityhub" and r == "us-east-1"))
+
+    monkeypatch.setattr(config_module, "known_regions", without_security_hub)
+    path = _config_file(tmp_path, security_hub={"enabled": True})
+    with pytest.raises(
+        ConfigError,
+        match=r"is invalid: security_hub\.enabled: Security Hub CSPM is not available in central_region "
+        r"'us-east-1'",
+    ):
+        load_config(path)
+    assert load_config(_config_file(tmp_path, security_hub={"enabled": False})).security_hub.enabled is False
+
+
+@pytest.mark.parametrize(
+    "sweep",
+    [
+        {"schedule": "rate(1 day)"},
+        {"schedule": "rate(30 minutes)"},
+        {"schedule": "at(2027-01-31T06:00:00)"},
+        {"schedule": "cron(0 6 ? * MON-FRI *)", "time_zone": "Europe/Paris"},
+        {"tolerated_failure_percentage": 0, "batch_size": 1, "max_concurrency": 1},
+        {"tolerated_failure_percentage": 100, "batch_size": MAX_SWEEP_BATCH_SIZE, "max_concurrency": 10_000},
+        {"enabled": False, "report_retention_days": 1, "reminder_days": 1, "ending_within_days": 0},
+    ],
+)
+def test_sweep_settings_within_their_limits(tmp_path: Path, sweep: dict[str, Any]) -> None:
+    config = load_config(_config_file(tmp_path, sweep=sweep))
+    for key, value in sweep.items():
+        assert getattr(config.sweep, key) == value
+
+
+def test_largest_batch_fits_the_workers_timeout() -> None:
+    """A batch of unresponsive accounts is read 8 at a time, 60 s each, within the 600 s timeout."""
+    assert MAX_SWEEP_BATCH_SIZE == 72
 
 
 def test_example_organization_settings() -> None:
@@ -197,6 +316,37 @@ def test_management_forwarding_is_in_the_watched_regions_it_has_enabled(tmp_path
         ({"scp": {"enabled": True, "targets": ["r-ab12", "r-ab12"]}}, "scp.targets"),
         ({"detect_role_name": "IdentityCenterGuardrailMemberRole"}, "detect_role_name"),
         ({"forwarding_role_name": "bad name"}, "forwarding_role_name"),
+        ({"sweep_planner_role_name": "bad name"}, "sweep_planner_role_name"),
+        ({"sweep_planner_role_name": "IdentityCenterGuardrailDetectFunction"}, "sweep_planner_role_name"),
+        ({"sweep_worker_role_name": "IdentityCenterGuardrailMemberRole"}, "sweep_worker_role_name"),
+        ({"sweep_worker_role_name": "IdentityCenterGuardrailSweepPlanner"}, "sweep_worker_role_name"),
+        ({"sweep": {"enable": True}}, "sweep.enable"),
+        ({"sweep": {"enabled": "yes"}}, "sweep.enabled"),
+        ({"sweep": "daily"}, "sweep"),
+        ({"sweep": {"schedule": "daily at six"}}, "sweep.schedule"),
+        ({"sweep": {"schedule": "cron(0 6 * *)"}}, "sweep.schedule"),
+        ({"sweep": {"schedule": "rate(1 days)"}}, "sweep.schedule"),
+        ({"sweep": {"schedule": "rate(0 hours)"}}, "sweep.schedule"),
+        ({"sweep": {"schedule": "at(tomorrow)"}}, "sweep.schedule"),
+        ({"sweep": {"time_zone": "Mars/Olympus_Mons"}}, "sweep.time_zone"),
+        ({"sweep": {"time_zone": "../../etc/passwd"}}, "sweep.time_zone"),
+        ({"sweep": {"reminder_days": 0}}, "sweep.reminder_days"),
+        ({"sweep": {"ending_within_days": -1}}, "sweep.ending_within_days"),
+        ({"sweep": {"batch_size": 0}}, "sweep.batch_size"),
+        ({"sweep": {"batch_size": 73}}, "sweep.batch_size"),
+        ({"sweep": {"batch_size": "25"}}, "sweep.batch_size"),
+        ({"sweep": {"max_concurrency": 0}}, "sweep.max_concurrency"),
+        ({"sweep": {"max_concurrency": 10_001}}, "sweep.max_concurrency"),
+        ({"sweep": {"tolerated_failure_percentage": -1}}, "sweep.tolerated_failure_percentage"),
+        ({"sweep": {"tolerated_failure_percentage": 101}}, "sweep.tolerated_failure_percentage"),
+        ({"sweep": {"tolerated_failure_percentage": 2.5}}, "sweep.tolerated_failure_percentage"),
+        ({"sweep": {"tolerated_failure_percentage": True}}, "sweep.tolerated_failure_percentage"),
+        ({"sweep": {"report_retention_days": 0}}, "sweep.report_retention_days"),
+        ({"chat": {"enabled": "yes"}}, "chat.enabled"),
+        ({"chat": {"enabled": 1}}, "chat.enabled"),
+        ({"chat": {"topic_arn": "arn:aws:sns:us-east-1:222222222222:chat"}}, "chat.topic_arn"),
+        ({"security_hub": {"enabled": "true"}}, "security_hub.enabled"),
+        ({"security_hub": {"region": "eu-west-1"}}, "security_hub.region"),
     ],
 )
 def test_bad_configuration_names_the_field(tmp_path: Path, changes: dict[str, Any], field: str) -> None:
@@ -227,6 +377,31 @@ def test_management_enabled_regions_must_hold_the_regions_the_account_uses(
 ) -> None:
     with pytest.raises(ConfigError, match=rf"management_enabled_regions: .*{re.escape(problem)}"):
         load_config(_config_file(tmp_path, **changes))
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        ({"schedule": "daily"}, "sweep.schedule: 'daily' must start with cron(, rate( or at("),
+        ({"schedule": "cron(0 6 * *)"}, "cron(minutes hours day-of-month month day-of-week year)"),
+        ({"schedule": "rate(2 day)"}, "the unit is singular for 1 and plural otherwise"),
+        ({"time_zone": "Paris"}, "sweep.time_zone: 'Paris' is not an IANA time zone"),
+        ({"tolerated_failure_percentage": 150}, "must be a percentage from 0 to 100, got 150"),
+        ({"batch_size": 100}, "must be between 1 and 72, got 100: a worker reads 8 accounts at a time"),
+        ({"max_concurrency": 20_000}, "sweep.max_concurrency: must be between 1 and 10000"),
+    ],
+)
+def test_bad_sweep_setting_says_what_is_allowed(tmp_path: Path, sweep: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(_config_file(tmp_path, sweep=sweep))
+
+
+def test_role_names_that_collide_name_both_fields(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"sweep_worker_role_name: 'IdentityCenterGuardrailMemberRole' is also member_role_name",
+    ):
+        load_config(_config_file(tmp_path, sweep_worker_role_name="IdentityCenterGuardrailMemberRole"))
 
 
 def test_unknown_key_is_reported_as_such(tmp_path: Path) -> None:

@@ -11,10 +11,15 @@ from guardrail.core.regions import REGIONS_ENABLED_BY_DEFAULT
 from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
 from infra.constructs.detect_function import ORGANIZATIONS_READ_ACTIONS
 from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME
+from infra.constructs.organizations_reader import SWEEP_ORGANIZATIONS_READ_ACTIONS
 from tests.infra.support import (
+    DETECT_ROLE_ARN,
+    PLANNER_HANDLER,
+    SWEEP_PLANNER_ROLE_ARN,
     Document,
     Synthesized,
     assert_forwarding_role,
+    assert_trusts_only,
     assert_trusts_only_the_detect_function,
     granted,
     only,
@@ -110,17 +115,36 @@ def test_management_forwarding_role_can_only_put_events_on_the_central_bus(synth
 # --- roles the detect function assumes ------------------------------------------------------------
 
 
-def test_organizations_reader_trusts_only_the_detect_function(synthesized: Synthesized) -> None:
+def test_organizations_reader_trusts_only_the_detect_function_and_the_sweep_planner(
+    synthesized: Synthesized,
+) -> None:
     role = role_named(synthesized.management, READER_ROLE_NAME)
     assert role["Path"] == "/"
-    assert_trusts_only_the_detect_function(role, MANAGEMENT)
+    assert_trusts_only(role, MANAGEMENT, DETECT_ROLE_ARN, SWEEP_PLANNER_ROLE_ARN)
+    assert synthesized.role(PLANNER_HANDLER)["RoleName"] == SWEEP_PLANNER_ROLE_ARN.rpartition("/")[2]
     configured = synthesized.config.organizations_role_arn
     assert configured == f"arn:aws:iam::111111111111:role/{READER_ROLE_NAME}"
 
 
 def test_organizations_reader_is_read_only(synthesized: Synthesized) -> None:
     role = role_named(synthesized.management, READER_ROLE_NAME)
-    assert granted(role) == {*ORGANIZATIONS_READ_ACTIONS, "sso:ListInstances"}
+    # The detect function's reads, the sweep planner's listing of the organization, and the
+    # organization instance; the planner needs nothing the detect function's reads do not name.
+    assert granted(role) == {
+        *ORGANIZATIONS_READ_ACTIONS,
+        *SWEEP_ORGANIZATIONS_READ_ACTIONS,
+        "sso:ListInstances",
+    }
+    assert set(SWEEP_ORGANIZATIONS_READ_ACTIONS) == {
+        "organizations:DescribeOrganization",
+        "organizations:ListAccounts",
+        "organizations:ListRoots",
+        "organizations:ListOrganizationalUnitsForParent",
+        "organizations:ListAccountsForParent",
+        "organizations:ListPolicies",
+        "organizations:DescribePolicy",
+        "organizations:ListTargetsForPolicy",
+    }
     assert all(action.split(":")[1].startswith(("Describe", "List")) for action in granted(role))
     assert all(s["Effect"] == "Allow" for s in role_statements(role))
     assert "ManagedPolicyArns" not in role
@@ -139,7 +163,9 @@ def test_no_reader_role_when_the_central_account_reads_organizations_itself(
 
 @pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
 def test_management_member_role_never_deletes(fixture: str, request: pytest.FixtureRequest) -> None:
-    """Even with remediation enabled: the management account's instance is the organization instance."""
+    """Even with remediation enabled: the management account's instance is the organization instance.
+
+    Only the detect function may assume it: the sweep leaves the management account out."""
     s: Synthesized = request.getfixturevalue(fixture)
     role = role_named(s.management, "IdentityCenterGuardrailMemberRole")
     assert_trusts_only_the_detect_function(role, MANAGEMENT)

@@ -10,15 +10,18 @@ from infra.constructs.instance_event_rules import INSTANCE_EVENT_PATTERN
 from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME, ROLES_STACKSET_NAME
 from tests.infra.support import (
     CENTRAL_BUS_ARN,
+    DETECT_HANDLER,
     DETECT_ROLE_ARN,
     FORWARDING_RULE_NAME,
     SANDBOX_OU,
+    SWEEP_WORKER_ROLE_ARN,
+    WORKER_HANDLER,
     WORKLOADS_OU,
     Document,
     Synthesized,
     actions,
     assert_forwarding_role,
-    assert_trusts_only_the_detect_function,
+    assert_trusts_only_the_detect_function_and_the_sweep_worker,
     granted,
     only,
     pseudo_parameters,
@@ -181,11 +184,16 @@ def test_roles_template_holds_exactly_the_member_and_forwarding_roles(synthesize
     assert all("ManagedPolicyArns" not in r["Properties"] for r in template["Resources"].values())
 
 
-def test_member_role_trusts_only_the_central_detect_function_role(synthesized: Synthesized) -> None:
-    role = role_named(_member_roles(synthesized), "IdentityCenterGuardrailMemberRole")
-    assert_trusts_only_the_detect_function(role, MEMBER)
-    detect_role = synthesized.only("AWS::IAM::Role")["Properties"]
-    assert detect_role["RoleName"] == DETECT_ROLE_ARN.rpartition("/")[2]
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_member_role_trusts_only_the_detect_function_and_the_sweep_worker(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    s: Synthesized = request.getfixturevalue(fixture)
+    role = role_named(_member_roles(s), "IdentityCenterGuardrailMemberRole")
+    assert_trusts_only_the_detect_function_and_the_sweep_worker(role, MEMBER)
+    # The very roles the central stack creates, by name.
+    assert s.role(DETECT_HANDLER)["RoleName"] == DETECT_ROLE_ARN.rpartition("/")[2]
+    assert s.role(WORKER_HANDLER)["RoleName"] == SWEEP_WORKER_ROLE_ARN.rpartition("/")[2]
 
 
 def test_member_role_reads_instances_and_cannot_delete_by_default(synthesized: Synthesized) -> None:
@@ -227,7 +235,7 @@ def test_forwarding_role_can_only_put_events_on_the_central_bus(synthesized: Syn
 
 
 def test_member_role_name_follows_the_configuration(synthesized: Synthesized) -> None:
-    """The function assumes `member_role_name`; the StackSet must create the very same name."""
-    function = synthesized.only("AWS::Lambda::Function")["Properties"]
-    member_role_name = function["Environment"]["Variables"]["MEMBER_ROLE_NAME"]
-    assert role_named(_member_roles(synthesized), member_role_name)
+    """The functions assume `member_role_name`; the StackSet must create the very same name."""
+    for handler in (DETECT_HANDLER, WORKER_HANDLER):
+        member_role_name = synthesized.function(handler)["Environment"]["Variables"]["MEMBER_ROLE_NAME"]
+        assert role_named(_member_roles(synthesized), member_role_name)

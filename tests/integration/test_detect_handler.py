@@ -1,10 +1,12 @@
 import json
 from typing import Any
+from unittest import mock
 
 import pytest
-from botocore.exceptions import ClientError
 
 from emulator.environment import EmulatedEnvironment
+from guardrail.adapters.alerts import SnsAlertPublisher
+from guardrail.delivery import UndeliveredAlert
 from guardrail.handlers import detect
 from guardrail_cli.replay import LambdaContextStub
 from tests.builders import sample
@@ -119,8 +121,9 @@ def test_a_failed_publish_fails_the_invocation_so_it_is_retried(
     env: EmulatedEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALERT_TOPIC_ARN", env.topic_arn.replace("alerts", "missing-topic"))
-    with pytest.raises(ClientError):
+    with pytest.raises(UndeliveredAlert, match=r"^alerts: NotFoundException") as raised:
         detect.handler(sample("create-instance-console-success"), LambdaContextStub())
+    assert raised.value.channels == ("alerts",)
     assert env.received_alerts() == []
 
 
@@ -147,11 +150,10 @@ def test_a_retry_after_a_failed_publish_publishes(
     env: EmulatedEnvironment, runtime: detect.Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = sample("create-instance-console-success")
-    publisher = runtime.once._handle.__self__._publisher  # type: ignore[attr-defined]
-    real_topic = publisher._topic_arn
-    monkeypatch.setattr(publisher, "_topic_arn", real_topic + "-gone")
-    with pytest.raises(ClientError):
+    with (
+        mock.patch.object(SnsAlertPublisher, "deliver", side_effect=RuntimeError("SNS is down")),
+        pytest.raises(UndeliveredAlert),
+    ):
         detect.process(event, runtime)
-    monkeypatch.setattr(publisher, "_topic_arn", real_topic)
     assert detect.process(event, runtime)["status"] == "alerted"
     assert len(env.received_alerts()) == 1

@@ -20,7 +20,7 @@ from guardrail.core.policy import Mode, Policy, RuleSettings, policy_data
 from guardrail.events import parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.handlers import detect
-from guardrail.remediate import InstanceRemediator, RetryRemediation
+from guardrail.remediate import BACKOFF, InstanceRemediator, RetryRemediation
 from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, sample
 
@@ -312,7 +312,7 @@ def test_dry_run_reports_what_it_would_delete_and_deletes_nothing(
 
 
 def test_a_refused_deletion_is_reported_and_a_conflict_is_retried(
-    env: EmulatedEnvironment, runtime: detect.Runtime
+    env: EmulatedEnvironment, runtime: detect.Runtime, time: FakeTime
 ) -> None:
     event = sample("create-instance-console-success")
     with AwsWire() as wire:
@@ -323,14 +323,29 @@ def test_a_refused_deletion_is_reported_and_a_conflict_is_retried(
         assert "AccessDenied" in body["remediation"]["detail"]
         assert prod_instances(env) == [PROD_INSTANCE_ARN]
 
+        # Conflicts that outlast the in-invocation backoff hand the event back to Lambda's retry.
         wire.heal()
-        wire.fail("sso-admin", "DeleteInstance", error=AwsError("ConflictException", 409, "busy"), times=1)
+        busy = AwsError("ConflictException", 409, "busy")
+        wire.fail("sso-admin", "DeleteInstance", error=busy, times=len(BACKOFF) + 1)
         retried = {**event, "detail": {**event["detail"], "eventID": "another-delivery"}}
         with pytest.raises(RetryRemediation):
             detect.process(retried, runtime)
         assert env.received_alerts() == []  # nothing published: the retry will
+        assert time.slept == list(BACKOFF)
+        assert prod_instances(env) == [PROD_INSTANCE_ARN]
         assert detect.process(retried, runtime)["status"] == "alerted"
         assert env.received_alerts()[0]["body"]["remediation"]["status"] == "deleted"
+    assert prod_instances(env) == []
+
+
+def test_a_passing_conflict_is_waited_out_within_the_invocation(
+    env: EmulatedEnvironment, runtime: detect.Runtime, time: FakeTime
+) -> None:
+    with AwsWire() as wire:
+        wire.fail("sso-admin", "DeleteInstance", error=AwsError("ConflictException", 409, "busy"), times=1)
+        assert detect.process(sample("create-instance-console-success"), runtime)["status"] == "alerted"
+    assert env.received_alerts()[0]["body"]["remediation"]["status"] == "deleted"
+    assert time.slept[0] == BACKOFF[0]
     assert prod_instances(env) == []
 
 

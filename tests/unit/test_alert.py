@@ -311,7 +311,13 @@ def test_size_counts_the_attributes_as_the_publisher_sends_them() -> None:
     sns = RecordingSns()
     SnsAlertPublisher(sns, "arn:aws:sns:us-east-1:222222222222:alerts").publish(alert)
     assert alert.size() == sns_counted_size(sns.published[0])
-    assert attribute_size(alert.attributes) == alert.size() - utf8_size(alert.message())
+    assert attribute_size(alert.attributes) == alert.size() - utf8_size(alert.sns_message())
+    sent = sns.published[0]
+    assert sent["MessageStructure"] == "json"
+    variants = json.loads(sent["Message"])
+    assert set(variants) == {"default", "email"}  # every other protocol gets `default`
+    assert json.loads(variants["default"]) == alert.body
+    assert variants["email"] == alert.email()
 
 
 # -- the size guard ------------------------------------------------------------------------------

@@ -348,6 +348,53 @@ def test_rules_prints_the_catalogue_as_a_markdown_table(capsys: Capture) -> None
     assert all(line.count(" | ") == 4 and line.endswith(" |") for line in lines)
     by_id = {rule.id: row for rule, row in zip(RULES, rows, strict=True)}
     assert by_id["attempt-denied"][1:3] == ["low", "CreateInstance (failed)"]
-    assert by_id["scp-gap"][2] == "CreateInstance (succeeded or failed), sweep"
-    assert by_id["account-not-approved"][1:3] == ["high", "CreateInstance (succeeded), sweep"]
+    assert by_id["scp-gap"][2] == (
+        "CreateInstance (succeeded or failed), TagResource (succeeded), UntagResource (succeeded), sweep, "
+        "grace period ended"
+    )
+    assert by_id["account-not-approved"][1:3] == [
+        "high",
+        "CreateInstance (succeeded), TagResource (succeeded), UntagResource (succeeded), sweep, grace period ended",
+    ]
     assert "Why: An account can hold only one instance" in by_id["second-instance"][3]
+
+
+# -- sweep -----------------------------------------------------------------------------------------
+
+
+def test_an_emulated_sweep_prints_every_instance_the_unreadable_account_and_the_posture(
+    capsys: Capture,
+) -> None:
+    code, out, err = run(capsys, "sweep", "--emulated")
+    assert code == 1  # one account could not be read
+    assert err == ""  # no progress line off a terminal
+    lines = out.splitlines()
+    assert lines[0].startswith("sweep local-")
+    assert "27 swept, 26 read, 1 not readable; 6 account instances" in lines[0]
+    table = "\n".join(lines[2:9])
+    for expected in (
+        "444444444444  analytics-team",
+        "account-not-approved, missing-justification",
+        "ap-southeast-2",
+        "region-not-allowed",
+        "second-instance",
+    ):
+        assert expected in table
+    assert "666666666666 Legacy Tools: cannot assume the member role: AccessDenied" in out
+    assert "accounts not approved that no SCP denies sso:CreateInstance: 1 (222222222222)" in out
+    assert "accounts exempted: 555555555555" in out
+
+
+def test_an_emulated_sweep_as_json_is_one_document(capsys: Capture) -> None:
+    code, out, _ = run(capsys, "sweep", "--emulated", "--json")
+    assert code == 1
+    summary = json.loads(out)
+    assert summary["instances"] == 6
+    assert summary["accounts_by_state"] == {"ACTIVE": 28, "SUSPENDED": 1}
+    assert {row["verdict"] for row in summary["rows"]} == {"violation", "compliant"}
+
+
+def test_a_live_sweep_needs_a_readable_configuration(capsys: Capture, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "sweep", "--config", tmp_path / "absent.yaml")
+    assert code == 2
+    assert "cannot read configuration" in one_line_error(err, "sweep")

@@ -24,6 +24,7 @@ from guardrail.core.facts import (
     AccountFacts,
     Actor,
     ApiCall,
+    ApplicationFacts,
     Facts,
     InstanceFacts,
     InstanceStatus,
@@ -39,6 +40,7 @@ from guardrail.core.facts import (
 )
 from guardrail.core.policy import (
     Approvals,
+    Enforcement,
     Exemption,
     Mode,
     Policy,
@@ -64,6 +66,7 @@ OU_TARGETS = ("Sandbox", "Workloads", "Workloads/Prod", "Sandbox/Prod", "r-ab12"
 RULE_LIST = sorted(RULE_IDS)
 START = datetime(2026, 10, 1, tzinfo=UTC)
 FACT_NAMES = (
+    "applications",
     "organization",
     "account",
     "instance",
@@ -180,6 +183,19 @@ def facts_for(draw: st.DrawFn, call: ApiCall) -> Facts:
         if call.instance_arn
         else tuple(others),
         "organization_instances": tuple(draw(st.lists(instances(owner=MANAGEMENT), max_size=1))),
+        "applications": draw(
+            st.sampled_from(
+                [
+                    (),
+                    (),
+                    (
+                        ApplicationFacts(
+                            application_arn="arn:aws:sso::333333333333:application/ssoins-1/apl-1"
+                        ),
+                    ),
+                ]
+            )
+        ),
         "service_control_policies": tuple(
             ServiceControlPolicy(policy_id=f"p-{index}", target_id="r-ab12", document=document)
             for index, document in enumerate(draw(st.lists(scp_documents(), max_size=3)))
@@ -225,6 +241,11 @@ policies = st.builds(
         ),
     ),
     max_trial_days=st.integers(min_value=1, max_value=120),
+    enforcement=st.builds(
+        Enforcement,
+        grace_period_hours=st.sampled_from([0, 0, 24]),
+        delete_instances_with_applications=st.booleans(),
+    ),
     exemptions=st.lists(exemptions(), max_size=2).map(tuple),
     rules=st.one_of(
         st.dictionaries(
@@ -289,7 +310,7 @@ def test_verdict_invariants(s: Scenario) -> None:
             "root-user",
             "org-instance-deleted",
         }
-        assert decision.action not in {Action.DELETE, Action.WOULD_DELETE}
+        assert decision.action is not Action.DELETE  # a sweep schedules a deletion, at most
     if occasion not in {Occasion.CREATE_SUCCEEDED, Occasion.CREATE_FAILED, Occasion.SWEEP}:
         # Only the deletion of the organization instance and the caller are judged; else info.
         judged = {f.rule for f in decision.findings} | {x.rule for x in decision.suppressed}
@@ -318,19 +339,26 @@ def test_verdict_invariants(s: Scenario) -> None:
 @given(st.one_of(scenarios(), scenarios(remediating=True)))
 def test_no_deletion_without_proof(s: Scenario) -> None:
     decision = decide(s.facts, s.policy, s.now)
-    if decision.action not in {Action.DELETE, Action.WOULD_DELETE}:
+    if decision.action not in {Action.DELETE, Action.WOULD_DELETE, Action.SCHEDULE_DELETE}:
+        assert decision.delete_after is None
         return
     subject, instance = s.facts.subject, s.facts.instance
+    occasion = s.facts.trigger.occasion
     assert s.facts.missing == ()
     assert decision.undetermined == ()
-    assert s.facts.trigger.occasion is Occasion.CREATE_SUCCEEDED  # never on a sweep's look
+    assert occasion in {Occasion.CREATE_SUCCEEDED, Occasion.SWEEP}  # of the occasions drawn
+    assert not (occasion is Occasion.SWEEP and decision.action is Action.DELETE)  # a sweep only schedules
+    assert s.facts.applications is not None
+    assert not s.facts.applications or s.policy.enforcement.delete_instances_with_applications
+    assert decision.delete_after is not None
+    assert decision.delete_after >= s.now
     assert instance is not None
     assert instance.instance_arn == subject.instance_arn
     assert instance.owner_account_id == subject.account_id
     assert instance.owner_account_id != MANAGEMENT
     assert instance.status == InstanceStatus.ACTIVE
     assert any(s.policy.settings(f.rule).action == "remediate" for f in decision.findings)
-    assert (decision.action is Action.DELETE) == (s.policy.mode is Mode.ENFORCE)
+    assert (decision.action is Action.WOULD_DELETE) == (s.policy.mode is Mode.DRY_RUN)
 
 
 def test_the_strategies_do_reach_deletion() -> None:
@@ -497,7 +525,9 @@ def test_the_offset_of_a_time_never_changes_the_decision(
         facts,
         trigger=replace(trigger, event_time=at(trigger.event_time, event_offset))
         if isinstance(trigger, ApiCall)
-        else replace(trigger, observed_at=at(trigger.observed_at, event_offset)),
+        else replace(trigger, observed_at=at(trigger.observed_at, event_offset))
+        if isinstance(trigger, Observation)
+        else trigger,
         instance=None
         if facts.instance is None
         else replace(facts.instance, created_date=at(facts.instance.created_date, created_offset)),

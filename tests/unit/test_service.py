@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import msgspec
+
 from guardrail.core.alert import Alert
-from guardrail.core.facts import ApiCall, Facts, MissingFact
+from guardrail.core.facts import ApiCall, Facts, MissingFact, Subject, Trigger
 from guardrail.core.policy import Approvals, Mode, Policy, RuleSettings
 from guardrail.service import Guardrail, RemediationResult
 from tests.builders import NOW, PROD, call, facts, instance, prod_account, sandbox_account
@@ -37,6 +39,10 @@ class Gatherer:
     def gather_fresh(self, call: ApiCall) -> Facts:
         self.fresh_reads += 1
         return self.fresh
+
+    def gather_about(self, subject: Subject, trigger: Trigger) -> Facts:
+        self.fresh_reads += 1
+        return msgspec.structs.replace(self.fresh, subject=subject, trigger=trigger)
 
 
 @dataclass
@@ -71,6 +77,7 @@ def handle(
     )
     assert cached.call is not None
     alert = guardrail.handle(cached.call)
+    assert alert is not None
     assert publisher.alerts == [alert]
     return alert, gatherer, remediator
 

@@ -10,9 +10,16 @@ from guardrail.core.alert import Alert
 
 
 class SnsAlertPublisher:
+    """The alert topic: email subscribers get the text, every other protocol the JSON alert."""
+
+    name = "alerts"
+
     def __init__(self, client: Any, topic_arn: str) -> None:
         self._client = client
         self._topic_arn = topic_arn
+
+    def deliver(self, alert: Alert) -> None:
+        self.publish(alert)
 
     def publish(self, alert: Alert) -> str:
         """Publish or raise: a failed publish must fail the invocation so that it is retried."""
@@ -27,7 +34,8 @@ class SnsAlertPublisher:
         response = self._client.publish(
             TopicArn=self._topic_arn,
             Subject=alert.subject,
-            Message=alert.message(),
+            Message=alert.sns_message(),
+            MessageStructure="json",
             MessageAttributes=attributes,
         )
         return str(response["MessageId"])

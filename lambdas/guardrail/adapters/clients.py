@@ -91,3 +91,16 @@ def pages(call: Callable[..., Any], **params: Any) -> Iterator[dict[str, Any]]:
         if next_token == token:
             raise RuntimeError(f"{getattr(call, '__name__', 'call')} returned the same NextToken twice")
         token = next_token
+
+
+class CallCounter:
+    """Counts the AWS calls made through a boto3 session (each attempt of each client call)."""
+
+    def __init__(self, session: boto3.session.Session) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+        session.events.register("before-call", self._count)
+
+    def _count(self, **_: Any) -> None:
+        with self._lock:
+            self.calls += 1

@@ -38,7 +38,7 @@ class OncePerEvent:
 
     def __init__(
         self,
-        handle: Callable[[ApiCall], Alert],
+        handle: Callable[[ApiCall], Alert | None],
         table_name: str,
         session: boto3.session.Session | None = None,
         *,
@@ -65,7 +65,15 @@ class OncePerEvent:
         """`claim` is what the key is taken from: Powertools reads dicts, dataclasses and pydantic."""
         self._local.ran = True
         alert = self._handle(call)
-        summary = {"event_id": call.event_id, "verdict": alert.body["verdict"], "subject": alert.subject}
+        if alert is None:  # judged and recorded, but no news to publish (a tag change)
+            summary: dict[str, Any] = {
+                "event_id": call.event_id,
+                "verdict": None,
+                "subject": None,
+                "published": False,
+            }
+        else:
+            summary = {"event_id": call.event_id, "verdict": alert.body["verdict"], "subject": alert.subject}
         self._local.published = summary
         return summary
 

@@ -18,10 +18,11 @@ import re
 from collections.abc import Callable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from guardrail.core.decision import Decision, Verdict
-from guardrail.core.facts import Facts, Observation, Operation, Outcome
+from guardrail.core.facts import Facts, GraceEnded, Observation, Operation, Outcome
 from guardrail.core.rules import about_organization_instance
 
 SCHEMA_VERSION = 1
@@ -73,13 +74,31 @@ class Alert:
     subject: str
     body: dict[str, Any]
     attributes: dict[str, str | list[str]]
+    # The email text, for a message that is no instance alert (a sweep's summary); else rendered.
+    text: str | None = None
 
     def message(self) -> str:
+        """The JSON alert: what `default`, `email-json`, `sqs`, `lambda` and `https` subscribers get."""
         return encode(self.body)
 
+    def email(self) -> str:
+        """The plain text an email subscriber gets."""
+        if self.text is not None:
+            return self.text
+        from guardrail.core.channels.email import email_text  # the renderer reads the catalogue
+
+        return email_text(self.body, self.subject)
+
+    def sns_message(self) -> str:
+        """The message for SNS's `MessageStructure=json`: one variant per kind of subscriber.
+
+        Protocols without a key of their own get `default`, so only the email variant is added.
+        """
+        return encode({"default": self.message(), "email": self.email()})
+
     def size(self) -> int:
-        """What SNS counts against its limit: the message and the message attributes, in bytes."""
-        return utf8_size(self.message()) + attribute_size(self.attributes)
+        """What SNS counts against its limit: every variant and the message attributes, in bytes."""
+        return utf8_size(self.sns_message()) + attribute_size(self.attributes)
 
 
 def _ascii(text: str) -> str:
@@ -113,6 +132,8 @@ class History:
     learnt_by: str | None = None  # "event" or "sweep"
     announced: bool | None = None  # whether an instance event announced the instance
     change: str | None = None
+    # The rules that fired when the instance was last judged, for the channels that close them.
+    previous_rules: tuple[str, ...] | None = None
 
 
 _SWEEP_HEADLINES = {
@@ -138,6 +159,8 @@ _RESOLVED_HEADLINES = {
 
 def _headline(facts: Facts, history: History | None = None) -> str:
     call = facts.call
+    if isinstance(facts.trigger, GraceEnded):
+        return "Grace period ended"
     if call is None:
         change = history.change if history else None
         return _SWEEP_HEADLINES.get(change or "", "Account instance found")
@@ -145,6 +168,8 @@ def _headline(facts: Facts, history: History | None = None) -> str:
         return f"{_FAILURE_WORDS.get(call.error_code or '', 'Failed')} {call.operation.value}"
     if call.operation is Operation.CREATE:
         return "Account instance created"
+    if call.operation in (Operation.TAG, Operation.UNTAG):
+        return "Account instance retagged"
     verb = "deleted" if call.operation is Operation.DELETE else "updated"
     kind = {True: "Organization instance", False: "Account instance", None: "Instance"}
     return f"{kind[about_organization_instance(facts)]} {verb}"
@@ -208,6 +233,13 @@ def _trigger(facts: Facts) -> dict[str, Any]:
     trigger = facts.trigger
     if isinstance(trigger, Observation):
         return {"kind": "sweep", "run_id": trigger.run_id, "observed_at": trigger.observed_at.isoformat()}
+    if isinstance(trigger, GraceEnded):
+        return {
+            "kind": "grace-ended",
+            "scheduled_at": trigger.scheduled_at.isoformat(),
+            "deadline": trigger.deadline.isoformat(),
+            "rules": list(trigger.rules),
+        }
     return {"kind": "api-call", "event_id": trigger.event_id, "event_name": trigger.operation.value}
 
 
@@ -251,6 +283,7 @@ def _history_keys(history: History | None) -> dict[str, Any]:
         "learnt_by": history.learnt_by,
         "announced": history.announced,
         "change": history.change,
+        "previous_rules": None if history.previous_rules is None else list(history.previous_rules),
     }
 
 
@@ -262,6 +295,7 @@ def build_alert(
     remediation: dict[str, str] | None = None,
     history: History | None = None,
     resolution: Resolution | None = None,
+    deletion: dict[str, Any] | None = None,
 ) -> Alert:
     """`remediation` is what happened when the action was `delete-instance`: status and detail;
     `history` what the inventory knew before, for a sweep's alert; `resolution` makes the alert
@@ -301,6 +335,7 @@ def build_alert(
         "action_reason": decision.action_reason,
         "mode": mode,
         "remediation": remediation,
+        "deletion": deletion,
         "truncated": [],
     }
     attributes: dict[str, str | list[str]] = {
@@ -312,9 +347,22 @@ def build_alert(
     }
     if facts.call is not None:
         attributes["event_name"] = facts.call.operation.value
-    headline = subject(facts, decision, history, resolution)
-    budget = SNS_MESSAGE_LIMIT - HEADROOM - attribute_size(attributes)
-    return Alert(headline, fit(body, budget), attributes)
+    return fitted(Alert(subject(facts, decision, history, resolution), body, attributes))
+
+
+def fitted(alert: Alert) -> Alert:
+    """The alert, its body shortened (see `fit`) until the whole SNS message fits: the JSON body
+    escaped inside the per-protocol message, and the email text rendered from it."""
+    limit = SNS_MESSAGE_LIMIT - HEADROOM
+    budget = limit - attribute_size(alert.attributes)
+    body = alert.body
+    for _ in range(8):
+        candidate = Alert(alert.subject, fit(body, budget), alert.attributes, alert.text)
+        over = candidate.size() - limit
+        if over <= 0:
+            return candidate
+        budget -= over
+    return candidate  # unreachable for bodies the guard can shorten: `fit` bounds them
 
 
 # -- the size guard ------------------------------------------------------------------------------
@@ -343,6 +391,7 @@ _KEPT: frozenset[tuple[str, ...]] = frozenset(
         ("findings", "*", "severity"),
         ("findings", "*", "reason"),
         ("remediation", "*"),
+        ("deletion", "*"),
         ("suppressed", "*", "rule"),
         ("undetermined", "*", "rule"),
         ("undetermined", "*", "missing_fact"),
@@ -473,3 +522,40 @@ def fit(body: dict[str, Any], budget: int) -> dict[str, Any]:
     _shrink(shrunk, budget, _optional_parts)
     _shrink(shrunk, budget, _last_resort_parts)
     return shrunk
+
+
+def cap_alert(facts: Facts, cap: int, now: datetime) -> Alert:
+    """The one critical alert an hour that says the cap of deletions stopped one: the guardrail
+    deletes nothing more this hour and keeps alerting; a person should look at why so many."""
+    hour = now.astimezone(UTC).strftime("%Y-%m-%d %H:00")
+    where = facts.subject
+    body: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "deletion-cap",
+        "verdict": "violation",
+        "severity": "critical",
+        "cap": cap,
+        "hour": hour,
+        "withheld": {
+            "account_id": where.account_id,
+            "region": where.region,
+            "instance_arn": where.instance_arn,
+        },
+        "action": "alert",
+        "action_reason": f"{cap} deletions were made in the hour from {hour} UTC; this one and any more wait",
+    }
+    attributes: dict[str, str | list[str]] = {
+        "severity": "critical",
+        "verdict": "violation",
+        "account_id": where.account_id,
+        "trigger": "deletion-cap",
+        "rules": [],
+    }
+    subject = _ascii(f"[CRITICAL] Deletion cap reached: {cap} deletions in the hour from {hour} UTC")
+    text = (
+        f"{subject}\n\nThe guardrail deleted {cap} account instances in the hour from {hour} UTC, the most the "
+        f"policy allows (enforcement.max_deletions_per_hour). It deletes nothing more this hour and keeps "
+        f"alerting; the deletion of {where.instance_arn} in {where.account_id} ({where.region}) was withheld.\n"
+        "Check why so many instances are being deleted before raising the cap.\n"
+    )
+    return fitted(Alert(subject[:SUBJECT_LIMIT], body, attributes, text))

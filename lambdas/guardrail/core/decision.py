@@ -8,7 +8,7 @@ account instance owned by the account the call was made in; otherwise the guardr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +31,8 @@ class Action(StrEnum):
     ALERT = "alert"
     WOULD_DELETE = "would-delete-instance"
     DELETE = "delete-instance"
+    # Enforce mode with a grace period: the deletion is scheduled, and decided again when it is due.
+    SCHEDULE_DELETE = "schedule-deletion"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Decision:
     undetermined: tuple[UndeterminedRule, ...]
     action: Action
     action_reason: str
+    # When a scheduled (or, in dry-run, a would-be) deletion is due; None when none is.
+    delete_after: datetime | None = None
 
 
 # Occasions whose clean result is `compliant`: an instance, or an attempt at one, was judged.
@@ -85,13 +89,25 @@ def exemption_for(rule_id: str, subject: Subject, policy: Policy, now: datetime)
     return None
 
 
-def _remediation_blocker(facts: Facts) -> str | None:
+# Occasions on which an instance may be (scheduled to be) deleted: it exists and was judged whole.
+_REMEDIABLE = frozenset(
+    {
+        Occasion.CREATE_SUCCEEDED,
+        Occasion.TAG_SUCCEEDED,
+        Occasion.UNTAG_SUCCEEDED,
+        Occasion.SWEEP,
+        Occasion.GRACE_ENDED,
+    }
+)
+# Of those, the ones that never delete on the spot: a sweep (many instances at once, found rather
+# than announced) only schedules, even without a grace period.
+_SCHEDULE_ONLY = frozenset({Occasion.SWEEP})
+
+
+def _remediation_blocker(facts: Facts, policy: Policy) -> str | None:
     """Why deleting the subject's instance would not be safe, or None when ownership is proven."""
     subject, instance = facts.subject, facts.instance
-    if facts.trigger.occasion is Occasion.SWEEP:
-        # Deleting what a sweep finds waits for a grace period with its own fresh checks.
-        return "a sweep reports; it deletes nothing"
-    if facts.trigger.occasion is not Occasion.CREATE_SUCCEEDED or subject.instance_arn is None:
+    if facts.trigger.occasion not in _REMEDIABLE or subject.instance_arn is None:
         return "no instance was created"
     if facts.missing:
         # Even when no enabled rule needed them, a failed look-up means the picture is partial.
@@ -108,23 +124,46 @@ def _remediation_blocker(facts: Facts) -> str | None:
         return "the instance belongs to the management account (the organization instance)"
     if instance.status != InstanceStatus.ACTIVE:
         return f"the instance is {instance.status}, not ACTIVE"
+    if facts.applications is None:
+        return "the applications attached to the instance could not be read"
+    if facts.applications and not policy.enforcement.delete_instances_with_applications:
+        names = ", ".join(a.name or a.application_arn for a in facts.applications[:5])
+        return (
+            f"the instance serves {len(facts.applications)} application(s) ({names}), which deleting it "
+            "would break; the policy deletes no such instance (enforcement.delete_instances_with_applications)"
+        )
     return None
 
 
 def _action(
-    facts: Facts, policy: Policy, findings: tuple[Finding, ...], complete: bool
-) -> tuple[Action, str]:
+    facts: Facts, policy: Policy, findings: tuple[Finding, ...], complete: bool, now: datetime
+) -> tuple[Action, str, datetime | None]:
     if not findings:
-        return Action.NONE, "nothing to act on"
+        return Action.NONE, "nothing to act on", None
     wanting = sorted(f.rule for f in findings if policy.settings(f.rule).action == "remediate")
     if not wanting:
-        return Action.ALERT, "the policy asks only for an alert"
-    blocker = _remediation_blocker(facts) if complete else "some rules lacked the facts they need"
+        return Action.ALERT, "the policy asks only for an alert", None
+    blocker = _remediation_blocker(facts, policy) if complete else "some rules lacked the facts they need"
     if blocker is not None:
-        return Action.ALERT, f"remediation withheld: {blocker}"
+        return Action.ALERT, f"remediation withheld: {blocker}", None
+    asking = ", ".join(wanting)
+    occasion = facts.trigger.occasion
+    # The earliest any of them allows; when the grace period is over, the deletion is due now.
+    hours = (
+        0 if occasion is Occasion.GRACE_ENDED else min(policy.grace_period_hours(rule) for rule in wanting)
+    )
+    due = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(UTC) + timedelta(hours=hours)
+    later = hours > 0 or occasion in _SCHEDULE_ONLY
+    when = f" after a grace period of {hours} h, at {due.isoformat()}" if later else ""
     if policy.mode is Mode.DRY_RUN:
-        return Action.WOULD_DELETE, f"dry-run: {', '.join(wanting)} ask for remediation"
-    return Action.DELETE, f"{', '.join(wanting)} ask for remediation"
+        return Action.WOULD_DELETE, f"dry-run: {asking} ask for remediation{when}", due
+    if later:
+        return (
+            Action.SCHEDULE_DELETE,
+            f"{asking} ask for remediation: the instance will be deleted{when}",
+            due,
+        )
+    return Action.DELETE, f"{asking} ask for remediation", due
 
 
 def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
@@ -175,7 +214,7 @@ def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
         )
     else:
         verdict, severity = Verdict.COMPLIANT, Severity.INFO
-    action, reason = _action(facts, policy, found, complete=not undetermined)
+    action, reason, due = _action(facts, policy, found, not undetermined, now)
     if verdict is Verdict.INCOMPLETE:
-        action, reason = Action.ALERT, "facts are missing: a person must check"
-    return Decision(verdict, severity, found, tuple(suppressed), tuple(undetermined), action, reason)
+        action, reason, due = Action.ALERT, "facts are missing: a person must check", None
+    return Decision(verdict, severity, found, tuple(suppressed), tuple(undetermined), action, reason, due)

@@ -37,6 +37,9 @@ class Operation(StrEnum):
     CREATE = "CreateInstance"
     DELETE = "DeleteInstance"
     UPDATE = "UpdateInstance"
+    # On an instance (not on a permission set or application: the event pattern tells them apart).
+    TAG = "TagResource"
+    UNTAG = "UntagResource"
 
 
 class Outcome(StrEnum):
@@ -63,7 +66,12 @@ class Occasion(StrEnum):
     DELETE_FAILED = "DeleteInstance (failed)"
     UPDATE_SUCCEEDED = "UpdateInstance (succeeded)"
     UPDATE_FAILED = "UpdateInstance (failed)"
+    TAG_SUCCEEDED = "TagResource (succeeded)"
+    TAG_FAILED = "TagResource (failed)"
+    UNTAG_SUCCEEDED = "UntagResource (succeeded)"
+    UNTAG_FAILED = "UntagResource (failed)"
     SWEEP = "sweep"
+    GRACE_ENDED = "grace period ended"
 
 
 class ApiCall(_Frozen, frozen=True, tag="api-call", tag_field="kind"):
@@ -111,7 +119,23 @@ class Observation(_Frozen, frozen=True, tag="sweep", tag_field="kind"):
         return self.observed_at
 
 
-Trigger = ApiCall | Observation
+class GraceEnded(_Frozen, frozen=True, tag="grace-ended", tag_field="kind"):
+    """A trigger: the grace period of a pending deletion is over; the instance is judged afresh."""
+
+    scheduled_at: datetime
+    deadline: datetime
+    rules: tuple[str, ...] = ()
+
+    @property
+    def occasion(self) -> Occasion:
+        return Occasion.GRACE_ENDED
+
+    @property
+    def time(self) -> datetime:
+        return self.deadline
+
+
+Trigger = ApiCall | Observation | GraceEnded
 
 
 class Subject(_Frozen, frozen=True):

@@ -56,6 +56,8 @@ class InventoryRecord(msgspec.Struct, frozen=True, kw_only=True):
     fingerprint: str | None = None
     last_alerted: datetime | None = None
     gone_at: datetime | None = None
+    # When its deletion is scheduled for (enforce mode, a grace period); None when none is pending.
+    pending_deletion: datetime | None = None
 
 
 # Verdicts that keep a person's attention until they end: a violation, or facts a person must check.
@@ -106,6 +108,7 @@ def observed(
     learnt_by: LearntBy,
     alerted: bool,
     announced: bool = False,
+    pending_deletion: datetime | None = None,
 ) -> InventoryRecord:
     """The record after a look at the instance of `facts` (which must name one)."""
     subject, instance = facts.subject, facts.instance
@@ -131,9 +134,12 @@ def observed(
         rules=tuple(f.rule for f in decision.findings),
         fingerprint=fingerprint(decision) if alerted else (base.fingerprint if base else None),
         last_alerted=now if alerted else (base.last_alerted if base else None),
+        pending_deletion=pending_deletion,
     )
 
 
 def gone(record: InventoryRecord, now: datetime) -> InventoryRecord:
     """The record of an instance that no longer exists: nothing about it is open any more."""
-    return msgspec.structs.replace(record, gone_at=now, status="DELETED", fingerprint=None)
+    return msgspec.structs.replace(
+        record, gone_at=now, status="DELETED", fingerprint=None, pending_deletion=None
+    )

@@ -150,6 +150,40 @@ class RuleSettings(_Strict, frozen=True):
             description="`remediate` deletes the offending instance in enforce mode (dry-run only reports it)."
         ),
     ] = "alert"
+    grace_period_hours: Annotated[
+        Annotated[int, Meta(ge=0, le=2160)] | None,
+        Meta(description="Replaces the policy's `enforcement.grace_period_hours` for this rule."),
+    ] = None
+
+
+class Enforcement(_Strict, frozen=True):
+    """How deletion is carried out, when rules ask for it in enforce mode."""
+
+    grace_period_hours: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=2160,
+            description="How long the owner has to fix the instance (or obtain an exemption) before it is "
+            "deleted; 0 deletes as soon as the violation is seen.",
+        ),
+    ] = 0
+    max_deletions_per_hour: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=1000,
+            description="At most this many deletions an hour across the organization; past it the guardrail "
+            "stops deleting, keeps alerting and raises one critical alert.",
+        ),
+    ] = 3
+    delete_instances_with_applications: Annotated[
+        bool,
+        Meta(
+            description="Whether an instance with applications attached may be deleted (deleting it breaks "
+            "them); by default such an instance is only reported."
+        ),
+    ] = False
 
 
 class Policy(_Strict, frozen=True):
@@ -182,6 +216,9 @@ class Policy(_Strict, frozen=True):
         tuple[Exemption, ...],
         Meta(description="Time-boxed, ticketed exceptions for one account or one instance."),
     ] = ()
+    enforcement: Annotated[
+        Enforcement, Meta(description="How deletion is carried out when rules ask for it in enforce mode.")
+    ] = msgspec.field(default_factory=Enforcement)
     rules: Annotated[
         dict[RuleId, RuleSettings],
         Meta(description="Per-rule overrides, keyed by rule id; rules not listed keep their defaults."),
@@ -199,6 +236,10 @@ class Policy(_Strict, frozen=True):
 
     def settings(self, rule_id: str) -> RuleSettings:
         return self.rules.get(rule_id, _DEFAULT_SETTINGS)
+
+    def grace_period_hours(self, rule_id: str) -> int:
+        override = self.settings(rule_id).grace_period_hours
+        return self.enforcement.grace_period_hours if override is None else override
 
 
 _DEFAULT_SETTINGS = RuleSettings()

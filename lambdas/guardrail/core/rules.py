@@ -146,15 +146,26 @@ class Rule:
     check: RuleCheck
 
 
-# What an instance is, judged whenever it is looked at: created, or listed by a sweep.
-INSTANCE_STATE = frozenset({Occasion.CREATE_SUCCEEDED, Occasion.SWEEP})
+# What an instance is, judged whenever it is looked at: created, retagged, listed by a sweep, or
+# when the grace period of its deletion ends.
+INSTANCE_STATE = frozenset(
+    {
+        Occasion.CREATE_SUCCEEDED,
+        Occasion.TAG_SUCCEEDED,
+        Occasion.UNTAG_SUCCEEDED,
+        Occasion.SWEEP,
+        Occasion.GRACE_ENDED,
+    }
+)
 # The same, and a CreateInstance that failed (its account and Region are still the subject's).
 INSTANCE_STATE_AND_ATTEMPTS = INSTANCE_STATE | {Occasion.CREATE_FAILED}
 # Calls only.
 CREATE_CALLS = frozenset({Occasion.CREATE_SUCCEEDED, Occasion.CREATE_FAILED})
 FAILED_CREATE = frozenset({Occasion.CREATE_FAILED})
 SUCCEEDED_DELETE = frozenset({Occasion.DELETE_SUCCEEDED})
-ANY_CALL = frozenset(occasion for occasion in Occasion if occasion is not Occasion.SWEEP)
+ANY_CALL = frozenset(
+    occasion for occasion in Occasion if occasion not in (Occasion.SWEEP, Occasion.GRACE_ENDED)
+)
 
 
 class Catalogue:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.identity_center import InstanceReader
-from guardrail.core.facts import ApiCall, Facts, MissingFact, Occasion
+from guardrail.core.facts import ApiCall, Facts, MissingFact, Occasion, Subject, Trigger
 from guardrail.gather.cache import FreshReads, Reads, TtlCache
 from guardrail.gather.deadline import Deadline, Missing
 from guardrail.gather.member import MemberSide
@@ -34,7 +34,11 @@ T = TypeVar("T")
 
 # The occasions that judge an instance, or an attempt at one: they need the SCPs, the organization
 # instances and the member side. A delete or update needs only the organization and the account.
-JUDGED = frozenset({Occasion.CREATE_SUCCEEDED, Occasion.CREATE_FAILED})
+# The occasions on which the instance itself is described, tagged and its applications read.
+DESCRIBED = frozenset(
+    {Occasion.CREATE_SUCCEEDED, Occasion.TAG_SUCCEEDED, Occasion.UNTAG_SUCCEEDED, Occasion.GRACE_ENDED}
+)
+JUDGED = DESCRIBED | {Occasion.CREATE_FAILED}
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ class FactGatherer:
         """All facts the decision may need for this call; Delete and Update need only the account.
 
         Organization facts come from the cache when it has them (up to `cache_seconds` old)."""
-        return self._gather(call, self.organization.cache, self._settings.deadline_seconds)
+        return self._gather(call.subject, call, self.organization.cache, self._settings.deadline_seconds)
 
     def gather_fresh(self, call: ApiCall) -> Facts:
         """The same facts, every one read from AWS now: what a deletion is confirmed on.
@@ -125,46 +129,51 @@ class FactGatherer:
         The cache is not consulted but refreshed with what is read, so the events that follow see
         the organization as it is now too. Role sessions are reused: they are credentials, not
         facts. Runs within `confirm_deadline_seconds`."""
+        return self.gather_about(call.subject, call)
+
+    def gather_about(self, subject: Subject, trigger: Trigger) -> Facts:
+        """Every fact about an instance, read from AWS now, for any trigger (the end of a grace
+        period among them): the instance is described, tagged and listed as for a CreateInstance."""
         return self._gather(
-            call, FreshReads(self.organization.cache), self._settings.confirm_deadline_seconds
+            subject, trigger, FreshReads(self.organization.cache), self._settings.confirm_deadline_seconds
         )
 
-    def _gather(self, call: ApiCall, reads: Reads, deadline_seconds: float) -> Facts:
+    def _gather(self, subject: Subject, trigger: Trigger, reads: Reads, deadline_seconds: float) -> Facts:
         deadline = Deadline(deadline_seconds, self._clock)
-        judged = call.occasion in JUDGED
-        describes = call.occasion is Occasion.CREATE_SUCCEEDED and call.instance_arn is not None
+        judged = trigger.occasion in JUDGED
+        describes = trigger.occasion in DESCRIBED and subject.instance_arn is not None
         wanted = ["account_instances", *(["instance", "applications"] if describes else [])]
-        member = self._branches.submit(self._member_side, call, describes, deadline) if judged else None
-        gathered = self.organization.read(call.account_id, deadline, reads, judged=judged)
+        member = self._branches.submit(self._member_side, subject, describes, deadline) if judged else None
+        gathered = self.organization.read(subject.account_id, deadline, reads, judged=judged)
         if member is not None:
             try:
                 gathered.update(deadline.result("account_instances", member))
             except Missing as gap:
                 gathered.missing += [MissingFact(fact=f, reason=gap.fact.reason) for f in wanted]
-        if call.occasion is Occasion.CREATE_SUCCEEDED and not call.instance_arn:
+        if trigger.occasion in DESCRIBED and not subject.instance_arn:
             gathered.missing.append(MissingFact(fact="instance", reason="the event carries no instance ARN"))
-        return Facts(subject=call.subject, trigger=call, missing=tuple(gathered.missing), **gathered.found)
+        return Facts(subject=subject, trigger=trigger, missing=tuple(gathered.missing), **gathered.found)
 
-    def _member_side(self, call: ApiCall, describes: bool, deadline: Deadline) -> Gathered:
+    def _member_side(self, subject: Subject, describes: bool, deadline: Deadline) -> Gathered:
         gathered = Gathered()
         found, missing = gathered.found, gathered.missing
         try:
             clients = deadline.result(
-                "member_role", self.submit(lambda: self.member_clients(call.account_id))
+                "member_role", self.submit(lambda: self.member_clients(subject.account_id))
             )
         except Missing as gap:
             wanted = ["account_instances", *(["instance", "applications"] if describes else [])]
             reason = f"cannot assume the member role: {gap.fact.reason}"
             gathered.missing += [MissingFact(fact=f, reason=reason) for f in wanted]
             return gathered
-        reader = InstanceReader(clients.client("sso-admin", call.region), call.region)
+        reader = InstanceReader(clients.client("sso-admin", subject.region), subject.region)
         described: Future[Any] | None = None
         if describes:
-            arn = call.instance_arn
+            arn = subject.instance_arn
             assert arn is not None
             described = self._branches.submit(self.member.describe, reader, arn, deadline)
         try:
-            found["account_instances"] = self.member.list_instances(clients, call.region, deadline)
+            found["account_instances"] = self.member.list_instances(clients, subject.region, deadline)
         except Missing as gap:
             missing.append(gap.fact)
         if described is not None:

@@ -22,7 +22,7 @@ class Sessions:
         self,
         clients: AwsClients,
         *,
-        member_role_name: str,
+        member_role_name: str | None,
         organizations_role_arn: str | None,
         partition: str,
         clock: Callable[[], float] = time.monotonic,
@@ -43,5 +43,7 @@ class Sessions:
 
     def member(self, account_id: str) -> AwsClients:
         """Clients acting inside a member account through its member role."""
+        if self._member_role_name is None:
+            raise RuntimeError("no member role is configured for these sessions")
         role = f"arn:{self._partition}:iam::{account_id}:role/{self._member_role_name}"
         return self._cache.get(("role", role), lambda: self._clients.assume(role, SESSION_NAME))

@@ -13,19 +13,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from guardrail.adapters.alerts import SnsAlertPublisher, SqsDeadLetters
+from guardrail.adapters.alerts import SqsDeadLetters
 from guardrail.adapters.clients import AwsClients
+from guardrail.adapters.deletion_guard import DeletionGuard
 from guardrail.adapters.idempotency import OncePerEvent
-from guardrail.core.facts import ApiCall
+from guardrail.adapters.inventory import InventoryTable
+from guardrail.adapters.schedules import DELETION_DUE
+from guardrail.core.facts import ApiCall, GraceEnded, Subject
 from guardrail.core.policy_file import load_policy
+from guardrail.core.strict import ConversionError, convert
+from guardrail.delivery import build_deliverer
+from guardrail.enforcement import pending_deletions
 from guardrail.environment import DetectEnvironment
-from guardrail.events import InvalidEvent, event_id_of, parse_api_call
+from guardrail.event_inventory import EventInventory
+from guardrail.events import INSTANCE_ARN_PATTERN, REGION_PATTERN, InvalidEvent, event_id_of, parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.remediate import InstanceRemediator
 from guardrail.service import Guardrail, utc_now
@@ -45,6 +53,9 @@ class Runtime:
     dead_letters: SqsDeadLetters
     # Starts the first reads of an event while it is claimed (see FactGatherer.prefetch).
     prefetch: Callable[[ApiCall], None] = _no_prefetch
+    # Decides and carries out a pending deletion when its schedule fires.
+    guardrail: Guardrail | None = None
+    guard: DeletionGuard | None = None
 
 
 def build_runtime(
@@ -69,13 +80,37 @@ def build_runtime(
         partition=environment.partition,
     )
     gatherer = FactGatherer(clients, settings, sleep=sleep)
+    guard = DeletionGuard(
+        clients.client("dynamodb"),
+        environment.idempotency_table_name,
+        max_per_hour=policy.enforcement.max_deletions_per_hour,
+    )
     guardrail = Guardrail(
         gatherer,
-        SnsAlertPublisher(clients.client("sns"), environment.alert_topic_arn),
+        build_deliverer(
+            clients,
+            alert_topic_arn=environment.alert_topic_arn,
+            chat_topic_arn=environment.chat_topic_arn,
+            security_hub_account_id=environment.security_hub_account_id,
+            region=os.environ.get("AWS_REGION", "us-east-1"),
+            records_table=environment.idempotency_table_name,
+            on_failure=_channel_failed,
+        ),
         policy,
         clock,
-        remediator=InstanceRemediator(gatherer.member_clients),
+        remediator=InstanceRemediator(gatherer.member_clients, guard=guard, sleep=sleep, clock=clock),
         confirmer=gatherer,  # a deletion is confirmed on facts read fresh, the cache bypassed
+        deletions=pending_deletions(
+            clients,
+            group=environment.deletion_schedule_group,
+            target_arn=environment.deletion_target_arn,
+            role_arn=environment.deletion_scheduler_role_arn,
+        ),
+        inventory=EventInventory(
+            InventoryTable(clients.client("dynamodb"), environment.inventory_table_name)
+        ),
+        on_unrecorded=_unrecorded,
+        audit=_audit,
     )
     return Runtime(
         once=OncePerEvent(
@@ -83,10 +118,29 @@ def build_runtime(
         ),
         dead_letters=SqsDeadLetters(clients.client("sqs"), environment.dead_letter_queue_url),
         prefetch=gatherer.prefetch,
+        guardrail=guardrail,
+        guard=guard,
     )
 
 
 runtime = cache(build_runtime)
+
+
+def _audit(action: str, fields: dict[str, Any]) -> None:
+    """One JSON log line per decision and action: the audit trail (README: Logs Insights queries)."""
+    logger.info(f"audit: {action}", extra={"audit": action, **fields})
+
+
+def _channel_failed(channel: str, error: BaseException) -> None:
+    """One channel did not take the alert: counted (an alarm watches), raised, retried alone."""
+    logger.error("A channel did not take the alert", extra={"channel": channel, "error": str(error)})
+    _count(f"ChannelFailures_{channel}")
+
+
+def _unrecorded(error: Exception) -> None:
+    """The alert is out, but the inventory does not know of the event: the next sweep will."""
+    logger.warning("Could not record the event in the inventory", exc_info=error)
+    _count("UnrecordedInventory")
 
 
 def _count(name: str) -> None:
@@ -97,7 +151,52 @@ def _count(name: str) -> None:
         logger.warning("Could not record the metric", extra={"metric": name}, exc_info=True)
 
 
+class DeletionDue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a pending deletion's schedule hands the function when it is due."""
+
+    kind: Literal["deletion-due"]
+    instance_arn: Annotated[str, msgspec.Meta(pattern=INSTANCE_ARN_PATTERN)]
+    account_id: Annotated[str, msgspec.Meta(pattern=r"^\d{12}$")]
+    region: Annotated[str, msgspec.Meta(pattern=REGION_PATTERN)]
+    scheduled_at: datetime
+    due: datetime
+    rules: tuple[str, ...] = ()
+
+
+def process_deletion_due(event: Any, rt: Runtime) -> dict[str, Any]:
+    """The grace period of a pending deletion is over: decide again on facts read now, act, alert."""
+    try:
+        due = convert(event, DeletionDue)
+    except ConversionError as error:
+        reason = f"a malformed deletion-due input: {error}"
+        logger.error("Rejected an event it cannot process", extra={"reason": reason})
+        rt.dead_letters.send(event, reason=reason, event_id=None)
+        _count("RejectedEvents")
+        return {"status": "rejected", "reason": reason}
+    logger.set_correlation_id(f"deletion-due:{due.instance_arn}")
+    assert rt.guardrail is not None
+    assert rt.guard is not None
+    key = due.due.isoformat()
+    if not rt.guard.claim_due(due.instance_arn, key):
+        logger.info("The pending deletion was handled already", extra={"instance_arn": due.instance_arn})
+        _count("DuplicateEvents")
+        return {"status": "duplicate", "instance_arn": due.instance_arn}
+    subject = Subject(account_id=due.account_id, region=due.region, instance_arn=due.instance_arn)
+    trigger = GraceEnded(scheduled_at=due.scheduled_at, deadline=due.due, rules=due.rules)
+    try:
+        alert = rt.guardrail.grace_ended(subject, trigger)
+    except BaseException:
+        rt.guard.release_due(due.instance_arn, key)  # the retry handles it
+        raise
+    summary = {"instance_arn": due.instance_arn, "verdict": alert.body["verdict"], "subject": alert.subject}
+    logger.info("Decided a due deletion", extra=summary)
+    _count("Alerts")
+    return {"status": "alerted", **summary}
+
+
 def process(event: Any, rt: Runtime) -> dict[str, Any]:
+    if isinstance(event, dict) and event.get("kind") == DELETION_DUE:
+        return process_deletion_due(event, rt)
     event_id = event_id_of(event)
     logger.set_correlation_id(event_id)
     try:
@@ -116,6 +215,9 @@ def process(event: Any, rt: Runtime) -> dict[str, Any]:
         logger.info("Duplicate delivery: the alert was already published", extra=summary)
         _count("DuplicateEvents")
         return {"status": "duplicate", **summary}
+    if summary.get("published") is False:
+        logger.info("Judged and recorded; no news to alert", extra=summary)
+        return {"status": "recorded", **summary}
     logger.info("Published alert", extra=summary)
     if summary.get("recorded") is False:
         # The alert is out but DynamoDB did not store it: a later redelivery may alert again.

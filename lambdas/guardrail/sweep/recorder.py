@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from guardrail.adapters.inventory import InventoryTable
+from guardrail.audit import AuditSink, record_alert
 from guardrail.core.alert import Alert, History, Resolution, build_alert
 from guardrail.core.decision import Action, Decision, Verdict
 from guardrail.core.facts import Facts, InstanceFacts, Observation, Subject
@@ -29,11 +30,13 @@ class SweepRecorder:
         *,
         mode: str,
         reminder: timedelta = DEFAULT_REMINDER,
+        audit: AuditSink = lambda action, fields: None,
     ) -> None:
         self._inventory = inventory
         self._publisher = publisher
         self._mode = mode
         self._reminder = reminder
+        self._audit = audit
 
     def instance(self, facts: Facts, decision: Decision, run: Run) -> Change | None:
         arn = facts.subject.instance_arn
@@ -48,6 +51,7 @@ class SweepRecorder:
                 learnt_by=previous.learnt_by if previous and not previous.gone_at else "sweep",
                 announced=bool(previous and not previous.gone_at and previous.announced),
                 change=change.value,
+                previous_rules=previous.rules if previous and not previous.gone_at else None,
             )
             resolution = None
             if change is Change.RESOLVED:
@@ -85,6 +89,7 @@ class SweepRecorder:
         except BaseException:
             self._inventory.release_alert(instance_arn, run.run_id)
             raise
+        record_alert(self._audit, alert.body)
 
     def _gone_notice(self, record: InventoryRecord, run: Run) -> Alert:
         facts = Facts(
@@ -117,6 +122,7 @@ class SweepRecorder:
             learnt_by=record.learnt_by,
             announced=record.announced,
             change=Change.RESOLVED.value,
+            previous_rules=record.rules,
         )
         return build_alert(
             facts, decision, mode=self._mode, history=history, resolution=Resolution("gone", record.rules)

@@ -13,9 +13,13 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from guardrail.core.alert import SCHEMA_VERSION, SUBJECT_LIMIT, Alert, fitted
 from guardrail.core.dates import parse_day, utc_date
 from guardrail.core.policy import Policy, Purpose
 from guardrail.sweep.worker import AccountResult, InstanceRow
+
+# The email of a sweep's summary lists at most this many instances, violations first.
+EMAIL_ROWS = 50
 
 
 class Unreadable(msgspec.Struct, frozen=True):
@@ -135,3 +139,93 @@ def summarize(
         api_calls=api_calls,
         rows=rows,
     )
+
+
+def summary_alert(summary: Summary, summary_key: str) -> Alert:
+    """The summary as one message on the alert topic: counts and posture; the full summary, with a
+    row per instance, is in the reports bucket at `summary_key` (it can outgrow SNS's limit)."""
+    body = msgspec.to_builtins(msgspec.structs.replace(summary, rows=()))
+    body["schema_version"] = SCHEMA_VERSION
+    body["kind"] = "sweep-summary"
+    body["summary_key"] = summary_key
+    body["duration_seconds"] = round(summary.duration_seconds, 1)
+    violations = summary.by_verdict.get("violation", 0)
+    text = (
+        f"[SWEEP] {summary.accounts_read} of {summary.accounts_swept} accounts read: {summary.instances} account "
+        f"instances, {violations} in violation"
+    )
+    if summary.unreadable or summary.failed_batches:
+        text += f", {len(summary.unreadable)} accounts not readable"
+    attributes: dict[str, str | list[str]] = {
+        "trigger": "sweep",
+        "verdict": "summary",
+        "severity": "medium" if summary.unreadable or summary.failed_batches else "info",
+        "rules": sorted(summary.violations_by_rule),
+    }
+    email = summary_text(summary, limit=EMAIL_ROWS) + f"\nThe full summary: s3://{summary_key}\n"
+    return fitted(Alert(text[:SUBJECT_LIMIT], body, attributes, email))
+
+
+def summary_text(summary: Summary, *, limit: int | None = None) -> str:
+    """The summary as a person reads it; with `limit`, at most that many instances (violations first)."""
+    lines = [
+        f"sweep {summary.run_id}: {summary.accounts_listed} accounts listed, {summary.accounts_swept} swept, "
+        f"{summary.accounts_read} read, {len(summary.unreadable)} not readable; {summary.instances} account "
+        f"instances in {summary.duration_seconds:.1f} s"
+        + (f", {summary.api_calls} AWS calls" if summary.api_calls is not None else ""),
+        "",
+    ]
+    header = ("account", "name", "region", "instance", "status", "verdict", "rules")
+    rows = [header] + [
+        (
+            row.account_id,
+            _short(row.name or "-", 24),
+            row.region,
+            row.instance_arn.rsplit("/", 1)[-1],
+            row.status or "-",
+            row.verdict,
+            ", ".join(row.rules) or "-",
+        )
+        for row in sorted(
+            summary.rows, key=lambda r: (r.verdict != "violation", r.account_id, r.instance_arn)
+        )[:limit]
+    ]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header) - 1)]
+    for row in rows:
+        lines.append(
+            "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[-1]
+        )
+    if limit is not None and len(summary.rows) > limit:
+        lines.append(f"... and {len(summary.rows) - limit} more instances: see the full summary")
+    if summary.unreadable:
+        lines += ["", "not readable (their instances are unknown, not absent):"]
+        lines += [f"  {u.account_id} {u.name or ''}: {u.reason}" for u in summary.unreadable]
+    states = ", ".join(f"{n} {state.lower()}" for state, n in summary.accounts_by_state.items())
+    posture = summary.posture
+    lines += [
+        "",
+        f"accounts by state: {states}",
+        "verdicts: " + (", ".join(f"{n} {v}" for v, n in summary.by_verdict.items()) or "none"),
+        "violations by rule: "
+        + (", ".join(f"{r} {n}" for r, n in summary.violations_by_rule.items()) or "none"),
+        "",
+        "posture:",
+        f"  accounts not approved that no SCP denies sso:CreateInstance: {len(posture.unprotected_accounts)}"
+        + (f" ({', '.join(posture.unprotected_accounts)})" if posture.unprotected_accounts else ""),
+        f"  accounts exempted: {', '.join(posture.exempted_accounts) or 'none'}",
+        f"  ending within {posture.ending_within_days} days: "
+        + (
+            "; ".join(
+                f"{e.what} {e.ticket or e.instance_arn or e.account_id} on {e.expires}"
+                for e in posture.ending
+            )
+            or "nothing"
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."

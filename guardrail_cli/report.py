@@ -1,0 +1,160 @@
+"""What `guardrail replay` tells: each event's outcome, a progress line, the closing summary.
+
+Standard output carries the results only (with `--json`, one JSON object per line and nothing
+else); problems, logs and the progress line go to standard error, the progress line only when it
+is a terminal. The exit status says whether everything the rules would deliver was alerted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from guardrail.core.alert import Alert
+from guardrail_cli.logs import Event, Problem, ReadTally
+from guardrail_cli.render import render
+
+# Exit statuses; 2 (a usage or configuration error) is `main`'s.
+EXIT_OK = 0
+EXIT_NOT_ALL_ALERTED = 1
+EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What handling one event came to: `alerted`, `duplicate`, `rejected` or `failed`."""
+
+    status: str
+    alert: dict[str, Any] | None = None  # subject, body and attributes, as a subscriber gets them
+    reason: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class Counts:
+    read: ReadTally = field(default_factory=ReadTally)
+    alerted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    failed: int = 0
+    problems: int = 0
+    # Alerts naming facts that could not be gathered: judged on less than the function would need.
+    facts_missing: int = 0
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.status == "alerted":
+            self.alerted += 1
+            if outcome.alert is not None and outcome.alert["body"].get("missing_facts"):
+                self.facts_missing += 1
+        elif outcome.status == "duplicate":
+            self.duplicates += 1
+        elif outcome.status == "rejected":
+            self.rejected += 1
+        else:
+            self.failed += 1
+
+    @property
+    def exit_status(self) -> int:
+        return EXIT_NOT_ALL_ALERTED if self.rejected or self.failed or self.problems else EXIT_OK
+
+    def progress(self) -> str:
+        r = self.read
+        return (
+            f"{r.files:,} files, {r.records:,} records read: {r.matched:,} matched, "
+            f"{self.alerted:,} alerted, {self.rejected:,} rejected, {self.failed:,} failed"
+        )
+
+    def summary(self) -> str:
+        r = self.read
+        line = (
+            f"{r.files:,} files, {r.records:,} records: {r.skipped:,} skipped (not matched by the "
+            f"deployed rules), {r.matched:,} instance events: {self.alerted:,} alerted"
+            + (f" ({self.facts_missing:,} with facts missing)" if self.facts_missing else "")
+            + f", {self.duplicates:,} duplicates, {self.rejected:,} rejected, {self.failed:,} failed"
+        )
+        if self.problems:
+            line += f"; {self.problems:,} could not be read (above)"
+        return line
+
+
+class Progress:
+    """A progress line on a terminal, redrawn at most every ``interval`` seconds; nothing elsewhere."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        counts: Counts,
+        *,
+        interval: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream = stream
+        self._counts = counts
+        self._shown = stream.isatty()
+        self._interval = interval
+        self._clock = clock
+        self._drawn_at: float | None = None
+
+    def update(self) -> None:
+        if not self._shown:
+            return
+        now = self._clock()
+        if self._drawn_at is not None and now - self._drawn_at < self._interval:
+            return
+        self._drawn_at = now
+        self._stream.write("\r\x1b[K" + self._counts.progress())
+        self._stream.flush()
+
+    def clear(self) -> None:
+        """Take the progress line away, before other output; the next update draws it again."""
+        if self._shown and self._drawn_at is not None:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+            self._drawn_at = None
+
+    def say(self, line: str) -> None:
+        """A line on the stream, where the progress line was."""
+        self.clear()
+        print(line, file=self._stream, flush=True)
+
+
+def _where(event: Event) -> str:
+    return f"{event.source} {event.position}".rstrip()
+
+
+def as_json_line(event: Event, outcome: Outcome) -> str:
+    """One line of `--json`: where the event was read, what became of it, and its alert."""
+    detail = event.event.get("detail")
+    line: dict[str, Any] = {
+        "file": event.source,
+        "position": event.position or None,
+        "event_id": detail.get("eventID") if isinstance(detail, dict) else None,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "notes": list(outcome.notes),
+        **(outcome.alert or {"subject": None, "body": None, "attributes": None}),
+    }
+    # ASCII, so that no character in an event (U+2028, NEL) can split the line for a reader.
+    return json.dumps(line, sort_keys=True, default=str)
+
+
+def as_text(event: Event, outcome: Outcome) -> str:
+    """The block a person reads: where, what became of it, the alert as a table, the notes."""
+    detail = event.event.get("detail")
+    name = detail.get("eventName") if isinstance(detail, dict) else None
+    lines = [f"== {_where(event)}: {name or 'event'} {outcome.status}"]
+    if outcome.reason:
+        lines.append(f"reason    {outcome.reason}")
+    lines += [f"note      {note}" for note in outcome.notes]
+    if outcome.alert is not None:
+        alert = Alert(outcome.alert["subject"], outcome.alert["body"], outcome.alert["attributes"])
+        lines.append(render(alert))
+        lines.append(f"attrs     {json.dumps(alert.attributes, sort_keys=True)}")
+    return "\n".join(lines) + "\n"
+
+
+def problem_line(problem: Problem) -> str:
+    return f"guardrail replay: {problem}"

@@ -1,0 +1,272 @@
+"""The sweep on the emulated organization: the deployed steps (planner, worker, summary) around an
+in-process Distributed Map, and `guardrail sweep`, read-only."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+
+from emulator.distributed_map import run_distributed_map
+from emulator.environment import PROD_INSTANCE_ARN, SANDBOX_INSTANCE_ARN, EmulatedEnvironment
+from emulator.organization import administrator_client
+from emulator.sweep_example import (
+    CAROL_ACCOUNT_ID,
+    CAROL_INSTANCE_ARN,
+    DATA_SCIENCE_INSTANCE_ARN,
+    DAVE_INSTANCE_ARNS,
+    LEGACY_ACCOUNT_ID,
+    add_sweep_example,
+)
+from guardrail.adapters.alerts import SnsAlertPublisher
+from guardrail.adapters.clients import AwsClients
+from guardrail.adapters.inventory import InventoryTable
+from guardrail.core.policy import Policy, policy_data
+from guardrail.delivery import UndeliveredAlert
+from guardrail.handlers import detect
+from guardrail.handlers import sweep as handlers
+from guardrail_cli.emulated import LambdaContextStub, sweep_environment
+from guardrail_cli.sweep import SweepSettings, sweep
+from tests.builders import sample
+
+NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+REGIONS = ("us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2")
+
+
+@pytest.fixture
+def world(tmp_path: Path, policy: Policy) -> Iterator[EmulatedEnvironment]:
+    """The sweep's example organization, with every function's environment pointed at it."""
+    with EmulatedEnvironment() as env:
+        add_sweep_example(env, today=NOW)
+        policy_path = tmp_path / "policy.json"
+        policy_path.write_text(json.dumps(policy_data(policy)))
+        variables = sweep_environment(env, policy_path, REGIONS)
+        with mock.patch.dict(os.environ, variables):
+            detect.runtime.cache_clear()
+            handlers.worker_runtime.cache_clear()
+            yield env
+            handlers.worker_runtime.cache_clear()
+            detect.runtime.cache_clear()
+
+
+def deployed_sweep(world: EmulatedEnvironment, when: datetime = NOW) -> dict[str, Any]:
+    """Plan, map and summarize, as the state machine runs them; the summary step's output."""
+    run_id = f"sweep-{uuid.uuid4()}"
+    planned = handlers.plan({"run_id": run_id, "started_at": when.isoformat()})
+    runtime = handlers.worker_runtime()
+    mapped = run_distributed_map(
+        boto3.client("s3", region_name=world.region),
+        bucket=planned["bucket"],
+        items_key=planned["items_key"],
+        batch_input={k: planned[k] for k in ("run_id", "started_at", "bucket", "snapshot_key")},
+        max_items_per_batch=10,
+        result_prefix="map-results",
+        worker=lambda event: handlers.work(event, runtime),
+    )
+    return handlers.summarize_run({"plan": planned, "map": mapped}, now=when + timedelta(minutes=3))
+
+
+def instance_alerts(world: EmulatedEnvironment) -> dict[str, dict[str, Any]]:
+    """The alerts published since the last call, by instance ARN (the summary message left out)."""
+    alerts = [a["body"] for a in world.received_alerts()]
+    summaries = [a for a in alerts if a.get("kind") == "sweep-summary"]
+    assert len(summaries) <= 1
+    by_arn: dict[str, dict[str, Any]] = {}
+    for alert in alerts:
+        if alert.get("kind") != "sweep-summary":
+            assert alert["instance_arn"] not in by_arn, f"two alerts about {alert['instance_arn']}"
+            by_arn[alert["instance_arn"]] = alert
+    return by_arn
+
+
+VIOLATING = {PROD_INSTANCE_ARN, CAROL_INSTANCE_ARN, *DAVE_INSTANCE_ARNS}
+
+
+def test_a_sweep_finds_every_instance_and_alerts_each_violation_once(world: EmulatedEnvironment) -> None:
+    summary = deployed_sweep(world)
+    assert summary["unreadable"] == 1
+    alerts = instance_alerts(world)
+    assert set(alerts) == VIOLATING
+    prod = alerts[PROD_INSTANCE_ARN]
+    assert [f["rule"] for f in prod["findings"]] == ["account-not-approved", "missing-justification"]
+    assert (prod["trigger"]["kind"], prod["change"], prod["learnt_by"], prod["announced"]) == (
+        "sweep",
+        "new",
+        "sweep",
+        False,
+    )
+    assert prod["event_id"] is None
+    assert [f["rule"] for f in alerts[CAROL_INSTANCE_ARN]["findings"]] == ["region-not-allowed"]
+    assert alerts[CAROL_INSTANCE_ARN]["region"] == "ap-southeast-2"
+    assert {f["rule"] for a in DAVE_INSTANCE_ARNS for f in alerts[a]["findings"]} == {"second-instance"}
+    # Nothing is deleted by a sweep, even where a rule asks to remediate.
+    assert all(a["action"] in {"alert", "none"} for a in alerts.values())
+
+    # The second sweep finds the same: it says nothing new.
+    deployed_sweep(world, NOW + timedelta(days=1))
+    assert instance_alerts(world) == {}
+
+    inventory = InventoryTable(boto3.client("dynamodb", region_name=world.region), world.inventory_table_name)
+    record = inventory.get(DATA_SCIENCE_INSTANCE_ARN)
+    assert record is not None
+    assert (record.verdict, record.learnt_by, record.applications) == (
+        "compliant",
+        "sweep",
+        ("Q Business PoC",),
+    )
+
+
+def test_a_changed_violation_alerts_once_and_a_deleted_instance_once_more(world: EmulatedEnvironment) -> None:
+    deployed_sweep(world)
+    world.received_alerts()
+    # Prod tags its instance: still not approved, but justified now.
+    administrator_client("444444444444", "sso-admin", region="eu-west-1").tag_resource(
+        InstanceArn=PROD_INSTANCE_ARN,
+        ResourceArn=PROD_INSTANCE_ARN,
+        Tags=[{"Key": "purpose", "Value": "isolated-users"}, {"Key": "owner", "Value": "alice@example.com"}],
+    )
+    deployed_sweep(world, NOW + timedelta(days=1))
+    alerts = instance_alerts(world)
+    assert set(alerts) == {PROD_INSTANCE_ARN}
+    assert alerts[PROD_INSTANCE_ARN]["change"] == "changed"
+    assert [f["rule"] for f in alerts[PROD_INSTANCE_ARN]["findings"]] == ["account-not-approved"]
+
+    # Carol deletes her instance: one resolved notice, and the inventory marks it gone.
+    administrator_client(CAROL_ACCOUNT_ID, "sso-admin", region="ap-southeast-2").delete_instance(
+        InstanceArn=CAROL_INSTANCE_ARN
+    )
+    deployed_sweep(world, NOW + timedelta(days=2))
+    alerts = instance_alerts(world)
+    assert set(alerts) == {CAROL_INSTANCE_ARN}
+    notice = alerts[CAROL_INSTANCE_ARN]
+    assert (notice["verdict"], notice["change"], notice["resolved"]) == (
+        "resolved",
+        "resolved",
+        {"why": "gone", "rules": ["region-not-allowed"]},
+    )
+    inventory = InventoryTable(boto3.client("dynamodb", region_name=world.region), world.inventory_table_name)
+    record = inventory.get(CAROL_INSTANCE_ARN)
+    assert record is not None
+    assert record.gone_at is not None
+    deployed_sweep(world, NOW + timedelta(days=3))
+    assert instance_alerts(world) == {}
+
+
+def test_an_unchanged_violation_is_repeated_after_the_reminder_interval(world: EmulatedEnvironment) -> None:
+    deployed_sweep(world)
+    world.received_alerts()
+    deployed_sweep(world, NOW + timedelta(days=6))
+    assert instance_alerts(world) == {}
+    deployed_sweep(world, NOW + timedelta(days=7))
+    alerts = instance_alerts(world)
+    assert set(alerts) == VIOLATING
+    assert {a["change"] for a in alerts.values()} == {"reminder"}
+
+
+def test_what_an_event_alerted_the_sweep_does_not_alert_again(world: EmulatedEnvironment) -> None:
+    runtime = detect.build_runtime(clock=lambda: NOW)
+    runtime.once.register(LambdaContextStub())  # type: ignore[arg-type]
+    detect.process(sample("create-instance-console-success"), runtime)  # Prod, in violation
+    detect.process(sample("create-instance-cli-trial-tagged"), runtime)  # Sandbox, compliant
+    world.received_alerts()
+    deployed_sweep(world)
+    alerts = instance_alerts(world)
+    assert PROD_INSTANCE_ARN not in alerts
+    assert SANDBOX_INSTANCE_ARN not in alerts
+    inventory = InventoryTable(boto3.client("dynamodb", region_name=world.region), world.inventory_table_name)
+    record = inventory.get(PROD_INSTANCE_ARN)
+    assert record is not None
+    assert (record.learnt_by, record.announced) == ("event", True)
+
+
+def test_the_summary_is_written_and_published_once(world: EmulatedEnvironment) -> None:
+    summary = deployed_sweep(world)
+    s3 = boto3.client("s3", region_name=world.region)
+    written = json.loads(
+        s3.get_object(Bucket=world.reports_bucket, Key=summary["summary_key"])["Body"].read()
+    )
+    assert written["accounts_by_state"] == {"ACTIVE": 28, "SUSPENDED": 1}
+    assert written["accounts_swept"] == 27
+    assert [u["account_id"] for u in written["unreadable"]] == [LEGACY_ACCOUNT_ID]
+    assert written["posture"]["unprotected_accounts"] == ["222222222222"]
+    assert written["api_calls"] > 27
+    published = [a for a in world.received_alerts() if a["body"].get("kind") == "sweep-summary"]
+    assert len(published) == 1
+    assert published[0]["subject"].startswith("[SWEEP] 26 of 27 accounts read: 6 account instances")
+
+
+def test_guardrail_sweep_reads_only(world: EmulatedEnvironment, policy: Policy) -> None:
+    settings = SweepSettings(
+        member_role_name=world.organization.member_role_name,
+        regions=REGIONS,
+        near_region="us-east-1",
+        organizations_role_arn=world.organization.organizations_reader_role_arn,
+        organization_instance_region="us-east-1",
+    )
+    summary = sweep(AwsClients(boto3.session.Session()), settings, policy, now=lambda: NOW)
+    verdicts = {row.instance_arn: row.verdict for row in summary.rows}
+    assert verdicts == {
+        PROD_INSTANCE_ARN: "violation",
+        CAROL_INSTANCE_ARN: "violation",
+        **dict.fromkeys(DAVE_INSTANCE_ARNS, "violation"),
+        SANDBOX_INSTANCE_ARN: "compliant",
+        DATA_SCIENCE_INSTANCE_ARN: "compliant",
+    }
+    assert world.received_alerts() == []
+    assert (
+        boto3.client("dynamodb", region_name=world.region).scan(TableName=world.inventory_table_name)["Items"]
+        == []
+    )
+
+
+def test_events_keep_the_inventory_current(world: EmulatedEnvironment) -> None:
+    runtime = detect.build_runtime(clock=lambda: NOW)
+    runtime.once.register(LambdaContextStub())  # type: ignore[arg-type]
+    inventory = InventoryTable(boto3.client("dynamodb", region_name=world.region), world.inventory_table_name)
+    detect.process(sample("create-instance-cli-trial-tagged"), runtime)
+    created = inventory.get(SANDBOX_INSTANCE_ARN)
+    assert created is not None
+    assert (created.learnt_by, created.announced, created.verdict, created.gone_at) == (
+        "event",
+        True,
+        "compliant",
+        None,
+    )
+    detect.process(sample("update-instance"), runtime)
+    updated = inventory.get(SANDBOX_INSTANCE_ARN)
+    assert updated is not None
+    assert updated.name == sample("update-instance")["detail"]["requestParameters"]["name"]
+    detect.process(sample("delete-instance"), runtime)
+    deleted = inventory.get(SANDBOX_INSTANCE_ARN)
+    assert deleted is not None
+    assert deleted.gone_at is not None
+
+
+def test_an_alert_that_cannot_be_published_fails_the_batch_and_is_published_by_its_retry(
+    world: EmulatedEnvironment,
+) -> None:
+    run_id = f"sweep-{uuid.uuid4()}"
+    planned = handlers.plan({"run_id": run_id, "started_at": NOW.isoformat()})
+    runtime = handlers.worker_runtime()
+    batch = {
+        "Items": [{"account_id": CAROL_ACCOUNT_ID}],
+        "BatchInput": {k: planned[k] for k in ("run_id", "started_at", "bucket", "snapshot_key")},
+    }
+    with (
+        mock.patch.object(SnsAlertPublisher, "deliver", side_effect=RuntimeError("SNS is down")),
+        pytest.raises(UndeliveredAlert),
+    ):
+        handlers.work(batch, runtime)
+    assert instance_alerts(world) == {}
+    handlers.work(batch, runtime)  # Step Functions retries the batch
+    assert set(instance_alerts(world)) == {CAROL_INSTANCE_ARN}
+    handlers.work(batch, runtime)  # and a retry after a success says nothing twice
+    assert instance_alerts(world) == {}
