@@ -300,6 +300,20 @@ class EmulatedEnvironment:
         boto3.client("s3", region_name=self.region, **self._central_credentials).create_bucket(
             Bucket=self.reports_bucket
         )
+        self._create_deletion_schedules()
+
+    def _create_deletion_schedules(self) -> None:
+        """The schedule group pending deletions are kept in, the function they invoke and the role
+        Scheduler invokes it with, as the central stack names them (`emulator.scheduler` fires them)."""
+        self.deletion_schedule_group = f"{_NAME_PREFIX}-deletions"
+        self.scheduler_client().create_schedule_group(Name=self.deletion_schedule_group)
+        central = self.central_account_id
+        self.detect_function_arn = f"arn:aws:lambda:{self.region}:{central}:function:{_NAME_PREFIX}-detect"
+        self.deletion_scheduler_role_arn = f"arn:aws:iam::{central}:role/{_NAME_PREFIX}-deletion-scheduler"
+
+    def scheduler_client(self) -> Any:
+        """EventBridge Scheduler in the central account, where pending deletions are kept."""
+        return boto3.client("scheduler", region_name=self.region, **self._central_credentials)
 
     def add_member_accounts(self, count: int, *, ou_path: str = "Fleet") -> list[str]:
         """Grow the organization by ``count`` member accounts under ``ou_path``; return their ids."""

@@ -77,6 +77,9 @@ def handler_environment(env: Any, policy_path: Path) -> dict[str, str]:
         instance_regions=("us-east-1", "eu-west-1", "eu-central-1"),
         organization_instance_region="us-east-1",
         policy_path=str(policy_path),
+        deletion_schedule_group=env.deletion_schedule_group,
+        deletion_target_arn=env.detect_function_arn,
+        deletion_scheduler_role_arn=env.deletion_scheduler_role_arn,
     )
     return {
         **function.variables(),
@@ -107,6 +110,9 @@ def sweep_environment(env: Any, policy_path: Path, regions: tuple[str, ...]) -> 
             instance_regions=regions,
             policy_path=str(policy_path),
             idempotency_table_name=env.idempotency_table_name,
+            deletion_schedule_group=env.deletion_schedule_group,
+            deletion_target_arn=env.detect_function_arn,
+            deletion_scheduler_role_arn=env.deletion_scheduler_role_arn,
         ).variables(),
         **SweepSummaryEnvironment(
             reports_bucket=env.reports_bucket, alert_topic_arn=env.topic_arn, policy_path=str(policy_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,38 @@ def facts(**overrides: Any) -> Facts:
     }
     fields.update(overrides)
     return Facts(**fields)
+
+
+def tag_event(
+    operation: str,
+    resource_arn: str,
+    *,
+    instance_arn: str | None = None,
+    tags: dict[str, str] | None = None,
+    tag_keys: tuple[str, ...] = (),
+    account_id: str = SANDBOX,
+    region: str = "us-east-1",
+) -> dict[str, Any]:
+    """A TagResource or UntagResource as CloudTrail records it (camelCase request parameters),
+    made from the sample CreateInstance of the same account: a fresh event id each time."""
+    event = sample("create-instance-cli-trial-tagged")
+    detail = event["detail"]
+    request: dict[str, Any] = {"instanceArn": instance_arn or resource_arn, "resourceArn": resource_arn}
+    if operation == "TagResource":
+        request["tags"] = [{"key": k, "value": v} for k, v in (tags or {}).items()]
+    else:
+        request["tagKeys"] = list(tag_keys)
+    event["id"] = str(uuid.uuid4())
+    event["account"] = detail["recipientAccountId"] = account_id
+    event["region"] = detail["awsRegion"] = region
+    detail.update(
+        eventName=operation,
+        eventID=str(uuid.uuid4()),
+        requestParameters=request,
+        responseElements=None,
+        userAgent="aws-cli/2.31.4 command/sso-admin."
+        + ("tag-resource" if operation == "TagResource" else "untag-resource"),
+    )
+    detail["userIdentity"]["accountId"] = account_id
+    detail["userIdentity"]["arn"] = f"arn:aws:iam::{account_id}:user/bob"
+    return event

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from guardrail.core.decision import Action, Decision
 from guardrail.core.facts import Facts, Occasion
 from guardrail.core.inventory import InventoryRecord
+from guardrail.core.policy import Policy
 
 
 class Schedules(Protocol):
@@ -34,17 +35,32 @@ class Deletion:
     state: str  # "scheduled" (now), "pending" (already), "cancelled"
     due: datetime | None
 
+    @property
+    def news(self) -> bool:
+        """Whether this look changed the deletion (one that stays pending is no news)."""
+        return self.state != "pending"
+
+    @property
+    def pending_until(self) -> datetime | None:
+        """When the deletion is due, if it is still pending after this look."""
+        return self.due if self.state in ("scheduled", "pending") else None
+
     def body(self) -> dict[str, Any]:
         return {"state": self.state, "due": self.due.isoformat() if self.due else None}
 
 
-# The calls that end an instance, or what is left to say of it: its deletion cannot stay pending.
-_ENDING = frozenset({Occasion.DELETE_SUCCEEDED})
+# The occasions that judge the instance's state whole: they may schedule its deletion, or cancel
+# it when the instance is now in policy. Others (UpdateInstance, a failed call) leave it as it is:
+# renaming an instance must not cancel its deletion.
+_JUDGING = frozenset(
+    {Occasion.CREATE_SUCCEEDED, Occasion.TAG_SUCCEEDED, Occasion.UNTAG_SUCCEEDED, Occasion.SWEEP}
+)
 
 
 class PendingDeletions:
-    def __init__(self, schedules: Schedules) -> None:
+    def __init__(self, schedules: Schedules, policy: Policy) -> None:
         self._schedules = schedules
+        self._policy = policy
 
     def settle(self, facts: Facts, decision: Decision, previous: InventoryRecord | None) -> Deletion | None:
         """Schedule, keep or cancel the instance's deletion as the decision now says."""
@@ -52,7 +68,13 @@ class PendingDeletions:
         if arn is None:
             return None
         was = previous.pending_deletion if previous is not None and previous.gone_at is None else None
-        if decision.action is Action.SCHEDULE_DELETE and facts.trigger.occasion not in _ENDING:
+        occasion = facts.trigger.occasion
+        if occasion is Occasion.DELETE_SUCCEEDED:
+            # Deleted by its owner (or by the guardrail, whose schedule is gone already).
+            return Deletion("cancelled", was) if self._schedules.cancel(arn) else None
+        if occasion not in _JUDGING:
+            return None
+        if decision.action is Action.SCHEDULE_DELETE:
             assert decision.delete_after is not None
             created = self._schedules.schedule(
                 instance_arn=arn,
@@ -64,17 +86,26 @@ class PendingDeletions:
             if created:
                 return Deletion("scheduled", decision.delete_after)
             return Deletion("pending", self._schedules.due(arn) or was or decision.delete_after)
-        if (
-            was is not None
-            and facts.trigger.occasion is not Occasion.GRACE_ENDED
-            and self._schedules.cancel(arn)
-        ):
+        if was is not None and self._in_policy(facts, decision) and self._schedules.cancel(arn):
             return Deletion("cancelled", was)
         return None
+
+    def _in_policy(self, facts: Facts, decision: Decision) -> bool:
+        """Fixed or exempted, on a complete reading: no rule that remediates finds anything. A
+        reading with facts missing, or a deletion merely withheld, keeps the deletion pending (it
+        is decided again, on facts read then, when it is due)."""
+        if facts.missing or decision.undetermined:
+            return False
+        return not any(self._policy.settings(f.rule).action == "remediate" for f in decision.findings)
+
+    def forget(self, instance_arn: str) -> bool:
+        """The instance is gone: its deletion, if one was pending, has nothing left to do."""
+        return self._schedules.cancel(instance_arn)
 
 
 def pending_deletions(
     clients: Any,
+    policy: Policy,
     *,
     group: str | None,
     target_arn: str | None,
@@ -93,5 +124,6 @@ def pending_deletions(
             target_arn=target_arn,
             role_arn=role_arn,
             dead_letter_arn=dead_letter_arn,
-        )
+        ),
+        policy,
     )

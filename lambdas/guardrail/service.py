@@ -67,8 +67,12 @@ class Inventory(Protocol):
     ) -> None: ...
 
 
-# Tag changes alert only on news; an unchanged violation waits for the sweep's reminder.
+# Tag changes alert only on news; an unchanged violation waits for the sweep's reminder. One that
+# failed changed nothing: it alerts only when a rule faults the attempt itself (the root user).
 _TAG_CHANGES = frozenset({Occasion.TAG_SUCCEEDED, Occasion.UNTAG_SUCCEEDED})
+_TAG_ATTEMPTS = frozenset({Occasion.TAG_FAILED, Occasion.UNTAG_FAILED})
+# Second looks at an instance already judged: their alert says what changed since (or that it ended).
+_RELOOKS = _TAG_CHANGES | {Occasion.GRACE_ENDED}
 _NEVER = timedelta.max
 
 
@@ -148,8 +152,12 @@ class Guardrail:
         previous = self._read_inventory(facts)
         deletion = self._settle_deletion(facts, decision, previous)
         occasion = facts.trigger.occasion
-        change = change_of(previous, decision, now, _NEVER) if occasion in _TAG_CHANGES else None
-        if occasion in _TAG_CHANGES and change is None and deletion is None and not always:
+        change = change_of(previous, decision, now, _NEVER) if occasion in _RELOOKS else None
+        if occasion in _TAG_ATTEMPTS:
+            news = bool(decision.findings)
+        else:
+            news = change is not None or (deletion is not None and deletion.news)
+        if occasion in _TAG_CHANGES | _TAG_ATTEMPTS and not news and not always:
             self._record(facts, decision, now, alerted=False, previous=previous, deletion=deletion)
             return None
         history = None
@@ -232,8 +240,8 @@ class Guardrail:
     ) -> None:
         if self._inventory is None:
             return
-        if deletion is not None and deletion.state in ("scheduled", "pending"):
-            pending = deletion.due
+        if deletion is not None:
+            pending = deletion.pending_until
         elif deletion is None and decision.action is Action.SCHEDULE_DELETE and previous is not None:
             pending = previous.pending_deletion  # no scheduler here: keep what is known
         else:

@@ -1,4 +1,5 @@
-"""The rule pattern catches exactly the three instance calls, checked with EventBridge semantics.
+"""The rule pattern catches exactly the instance calls, and tag changes of instances only, checked
+with EventBridge semantics.
 
 moto's matcher stands in for EventBridge; the replay's own matcher (`guardrail.patterns.matches`)
 must agree with it on every event here, and on generated ones.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any, cast
 
 import pytest
@@ -99,6 +101,54 @@ def test_look_alikes_do_not_match(event: dict[str, Any]) -> None:
     assert not matches(event)
 
 
+INSTANCE = "arn:aws:sso:::instance/ssoins-7a1c2e9b4d5f6a80"
+
+
+def _tagging(name: str, resource_arn: Any) -> dict[str, Any]:
+    return _look_alike(
+        detail={
+            "eventName": name,
+            "requestParameters": {"instanceArn": INSTANCE, "resourceArn": resource_arn},
+        }
+    )
+
+
+@pytest.mark.parametrize("name", ["TagResource", "UntagResource"])
+@pytest.mark.parametrize(
+    "resource_arn",
+    [INSTANCE, "arn:aws-us-gov:sso:::instance/ssoins-1234", "arn:aws-cn:sso:::instance/ssoins-1234"],
+)
+def test_tag_changes_of_an_instance_match_in_every_partition(name: str, resource_arn: str) -> None:
+    assert matches(_tagging(name, resource_arn))
+
+
+@pytest.mark.parametrize(
+    "resource_arn",
+    [
+        pytest.param(
+            "arn:aws:sso:::permissionSet/ssoins-7a1c2e9b4d5f6a80/ps-0123456789abcdef", id="permission-set"
+        ),
+        pytest.param(
+            "arn:aws:sso::444444444444:application/ssoins-7a1c2e9b4d5f6a80/apl-01234567", id="application"
+        ),
+        pytest.param("arn:aws:sso::444444444444:trustedTokenIssuer/ssoins-7a1c/tti-0123", id="token-issuer"),
+        pytest.param("arn:aws:sso:::instance", id="no-instance-id"),
+        pytest.param(None, id="null"),
+    ],
+)
+def test_tag_changes_of_other_resources_do_not_match(resource_arn: Any) -> None:
+    assert not matches(_tagging("TagResource", resource_arn))
+
+
+def test_a_tag_change_without_a_resource_does_not_match() -> None:
+    event = _look_alike(detail={"eventName": "TagResource", "requestParameters": {"instanceArn": INSTANCE}})
+    assert not matches(event)
+
+
+def test_a_tagged_instance_arn_does_not_make_an_instance_call_of_another_name() -> None:
+    assert not matches(_tagging("ListTagsForResource", INSTANCE))
+
+
 def test_a_failed_call_still_matches() -> None:
     """A call an SCP denied carries errorCode; the guardrail wants to hear about it."""
     event = _look_alike(detail={"errorCode": "AccessDenied", "responseElements": None})
@@ -121,6 +171,12 @@ _TEXT = st.sampled_from(
         "createinstance",
         "CreateInstance ",
         "CreateInstances",
+        "TagResource",
+        "UntagResource",
+        INSTANCE,
+        "arn:aws:sso:::permissionSet/ssoins-1/ps-1",
+        "arn:aws:sso:::instance/",
+        "arn:sso:::instance/x",
         "",
     ]
 )
@@ -129,7 +185,7 @@ _VALUE = st.one_of(
     st.none(),
     st.integers(-2, 2),
     st.lists(_TEXT, max_size=3),
-    st.dictionaries(st.sampled_from(["eventName", "x"]), _TEXT, max_size=2),
+    st.dictionaries(st.sampled_from(["eventName", "resourceArn", "x"]), _TEXT, max_size=2),
 )
 
 
@@ -142,6 +198,7 @@ _DETAIL = st.builds(
     _maybe("eventSource", _VALUE),
     _maybe("eventName", _VALUE),
     _maybe("errorCode", _VALUE),
+    _maybe("requestParameters", _VALUE),
 )
 _EVENT = st.builds(
     lambda *parts: {k: v for part in parts for k, v in part.items()},
@@ -183,14 +240,54 @@ def test_json_types_are_not_pythons() -> None:
 
 
 @pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ({"a": [{"prefix": "arn:aws:"}]}, "arn:aws:sso", True),
+        ({"a": [{"prefix": "arn:aws:"}]}, "arn:aws", False),
+        ({"a": [{"prefix": "1"}]}, 12, False),
+        ({"a": [{"wildcard": "a*c"}]}, "abbbc", True),
+        ({"a": [{"wildcard": "a*c"}]}, "abbbcd", False),
+        ({"a": [{"wildcard": "a*c"}]}, "ac", True),
+        ({"a": [{"wildcard": "a.c"}]}, "abc", False),
+        ({"a": [{"wildcard": "a\\*c"}]}, "a*c", True),
+        ({"a": [{"wildcard": "a\\*c"}]}, "abc", False),
+        ({"a": ["x", {"wildcard": "*:instance/*"}]}, ["y", "arn-instance/1"], False),
+        ({"a": ["x", {"wildcard": "*:instance/*"}]}, ["y", "arn::instance/1"], True),
+    ],
+)
+def test_prefix_and_wildcard_as_eventbridge_reads_them(
+    pattern: dict[str, Any], value: Any, expected: bool
+) -> None:
+    event = {"a": value}
+    assert EventPattern.load(json.dumps(pattern)).matches_event(cast(EventMessageType, event)) is expected
+    assert patterns.matches(pattern, event) is expected
+
+
+def test_or_needs_one_branch_and_every_sibling() -> None:
+    pattern = {"s": ["x"], "$or": [{"a": ["1"]}, {"b": ["2"]}]}
+    for event, expected in [
+        ({"s": "x", "a": "1"}, True),
+        ({"s": "x", "b": "2"}, True),
+        ({"s": "y", "a": "1"}, False),
+        ({"s": "x", "a": "2", "b": "1"}, False),
+    ]:
+        assert EventPattern.load(json.dumps(pattern)).matches_event(cast(EventMessageType, event)) is expected
+        assert patterns.matches(pattern, event) is expected
+
+
+@pytest.mark.parametrize(
     ("pattern", "named"),
     [
-        ({"detail": {"eventName": [{"prefix": "Create"}]}}, "detail.eventName"),
+        ({"detail": {"eventName": [{"anything-but": "Create"}]}}, "detail.eventName"),
+        ({"detail": {"eventName": [{"prefix": 1}]}}, "detail.eventName"),
+        ({"detail": {"eventName": [{"prefix": "a", "wildcard": "b"}]}}, "detail.eventName"),
         ({"source": []}, "source"),
         ({"source": "aws.sso"}, "source"),
         ({"$or": [{"source": ["aws.sso"]}]}, "$or"),
+        ({"$or": [{"source": ["aws.sso"]}, {}]}, r"$or[1]"),
+        ({"$and": [{"source": ["aws.sso"]}, {"source": ["x"]}]}, "$and"),
     ],
 )
 def test_grammar_beyond_exact_values_is_refused(pattern: dict[str, Any], named: str) -> None:
-    with pytest.raises(UnsupportedPattern, match=named.replace("$", r"\$")):
+    with pytest.raises(UnsupportedPattern, match=re.escape(named)):
         check_pattern(pattern)

@@ -16,7 +16,7 @@ from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
 from emulator.organization import MANAGEMENT_ACCOUNT_ID, administrator_client
 from emulator.wire import ACCESS_DENIED, AwsError, AwsWire
 from guardrail.adapters.clients import AwsClients
-from guardrail.core.policy import Mode, Policy, RuleSettings, policy_data
+from guardrail.core.policy import Enforcement, Mode, Policy, RuleSettings, policy_data
 from guardrail.events import parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.handlers import detect
@@ -65,9 +65,9 @@ def runtime(env: EmulatedEnvironment, time: FakeTime) -> detect.Runtime:
 
 @pytest.fixture
 def policy(policy: Policy) -> Policy:
-    """The example policy, enforcing, with unapproved accounts remediated."""
+    """The example policy, enforcing at once (no grace period), with unapproved accounts remediated."""
     rules = {**policy.rules, "account-not-approved": RuleSettings(action="remediate")}
-    return replace(policy, mode=Mode.ENFORCE, rules=rules)
+    return replace(policy, mode=Mode.ENFORCE, rules=rules, enforcement=Enforcement(grace_period_hours=0))
 
 
 def prod_instances(env: EmulatedEnvironment) -> list[str]:

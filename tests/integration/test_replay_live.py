@@ -48,9 +48,10 @@ def _config(tmp_path: Path, env: EmulatedEnvironment) -> Path:
 
 
 def _enforcing_policy(tmp_path: Path) -> Path:
-    """The example policy, enforcing, deleting instances of accounts that are not approved."""
+    """The example policy, enforcing at once, deleting instances of accounts that are not approved."""
     data = yaml.safe_load((ROOT / "policy" / "policy.yaml").read_text(encoding="utf-8"))
     data["mode"] = "enforce"
+    data["enforcement"]["grace_period_hours"] = 0
     data["rules"]["account-not-approved"] = {"action": "remediate"}
     path = tmp_path / "enforce.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")

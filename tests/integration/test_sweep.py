@@ -7,17 +7,19 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import boto3
 import pytest
+from msgspec.structs import replace
 
 from emulator.distributed_map import run_distributed_map
 from emulator.environment import PROD_INSTANCE_ARN, SANDBOX_INSTANCE_ARN, EmulatedEnvironment
 from emulator.organization import administrator_client
+from emulator.scheduler import DueSchedule, schedules
 from emulator.sweep_example import (
     CAROL_ACCOUNT_ID,
     CAROL_INSTANCE_ARN,
@@ -29,10 +31,11 @@ from emulator.sweep_example import (
 from guardrail.adapters.alerts import SnsAlertPublisher
 from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.inventory import InventoryTable
-from guardrail.core.policy import Policy, policy_data
+from guardrail.core.policy import Enforcement, Exemption, Mode, Policy, RuleSettings, policy_data
 from guardrail.delivery import UndeliveredAlert
 from guardrail.handlers import detect
 from guardrail.handlers import sweep as handlers
+from guardrail.sweep.summary import summary_text
 from guardrail_cli.emulated import LambdaContextStub, sweep_environment
 from guardrail_cli.sweep import SweepSettings, sweep
 from tests.builders import sample
@@ -270,3 +273,83 @@ def test_an_alert_that_cannot_be_published_fails_the_batch_and_is_published_by_i
     assert set(instance_alerts(world)) == {CAROL_INSTANCE_ARN}
     handlers.work(batch, runtime)  # and a retry after a success says nothing twice
     assert instance_alerts(world) == {}
+
+
+def enforcing_after(policy: Policy, hours: int) -> Policy:
+    """The policy in enforce mode, unapproved accounts deleted after a grace period of ``hours``."""
+    rules = {**policy.rules, "account-not-approved": RuleSettings(action="remediate")}
+    return replace(policy, mode=Mode.ENFORCE, rules=rules, enforcement=Enforcement(grace_period_hours=hours))
+
+
+def redeploy(tmp_path: Path, policy: Policy) -> None:
+    (tmp_path / "policy.json").write_text(json.dumps(policy_data(policy)))
+    handlers.worker_runtime.cache_clear()
+
+
+def test_a_sweep_schedules_deletions_and_cancels_them_when_exempted(
+    world: EmulatedEnvironment, policy: Policy, tmp_path: Path
+) -> None:
+    enforcing = enforcing_after(policy, 48)
+    redeploy(tmp_path, enforcing)
+    due = NOW + timedelta(hours=48)
+    summary = deployed_sweep(world)
+
+    alerts = instance_alerts(world)
+    prod = alerts[PROD_INSTANCE_ARN]
+    assert prod["action"] == "schedule-deletion"
+    assert prod["deletion"] == {"state": "scheduled", "due": due.isoformat()}
+    assert [s.input["instance_arn"] for s in pending(world)] == [PROD_INSTANCE_ARN]
+    assert world.identity_center.instances("444444444444")  # a sweep never deletes on the spot
+    inventory = InventoryTable(boto3.client("dynamodb", region_name=world.region), world.inventory_table_name)
+    record = inventory.get(PROD_INSTANCE_ARN)
+    assert record is not None
+    assert record.pending_deletion == due
+    written = json.loads(
+        boto3.client("s3", region_name=world.region)
+        .get_object(Bucket=world.reports_bucket, Key=summary["summary_key"])["Body"]
+        .read()
+    )
+    [row] = [r for r in written["rows"] if r["instance_arn"] == PROD_INSTANCE_ARN]
+    assert datetime.fromisoformat(row["deletion_due"]) == due
+
+    # The next sweep finds it pending: no news, the same deadline.
+    deployed_sweep(world, NOW + timedelta(hours=24))
+    assert PROD_INSTANCE_ARN not in instance_alerts(world)
+    [schedule] = pending(world)
+    assert schedule.at == due
+
+    exemption = Exemption(
+        instance_arn=PROD_INSTANCE_ARN, expires=date(2027, 1, 31), ticket="SEC-9", reason="kept for audit"
+    )
+    redeploy(tmp_path, replace(enforcing, exemptions=(*enforcing.exemptions, exemption)))
+    deployed_sweep(world, NOW + timedelta(hours=30))
+    notice = instance_alerts(world)[PROD_INSTANCE_ARN]
+    assert notice["verdict"] == "resolved"
+    assert notice["deletion"] == {"state": "cancelled", "due": due.isoformat()}
+    assert pending(world) == []
+    record = inventory.get(PROD_INSTANCE_ARN)
+    assert record is not None
+    assert record.pending_deletion is None
+
+
+def test_guardrail_sweep_states_when_deletions_would_fall_due(
+    world: EmulatedEnvironment, policy: Policy
+) -> None:
+    settings = SweepSettings(
+        member_role_name=world.organization.member_role_name,
+        regions=REGIONS,
+        near_region="us-east-1",
+        organizations_role_arn=world.organization.organizations_reader_role_arn,
+        organization_instance_region="us-east-1",
+    )
+    summary = sweep(
+        AwsClients(boto3.session.Session()), settings, enforcing_after(policy, 48), now=lambda: NOW
+    )
+    [row] = [r for r in summary.rows if r.instance_arn == PROD_INSTANCE_ARN]
+    assert (row.action, row.deletion_due) == ("schedule-deletion", NOW + timedelta(hours=48))
+    assert "due 2026-12-03 06:00Z" in summary_text(summary)
+    assert pending(world) == []  # read-only: nothing scheduled
+
+
+def pending(world: EmulatedEnvironment) -> list[DueSchedule]:
+    return schedules(world.scheduler_client(), world.deletion_schedule_group)

@@ -142,6 +142,7 @@ def test_in_enforce_mode_the_deleted_instance_is_described_by_its_alert(
 ) -> None:
     data = policy_data(load_policy(EXAMPLE_POLICY))
     data["mode"] = Mode.ENFORCE.value
+    data["enforcement"]["grace_period_hours"] = 0
     data["rules"][REMEDIATE_RULE] = {"action": "remediate"}
     enforcing = tmp_path / "enforce.json"
     enforcing.write_text(json.dumps(data))

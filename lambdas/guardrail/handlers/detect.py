@@ -102,6 +102,7 @@ def build_runtime(
         confirmer=gatherer,  # a deletion is confirmed on facts read fresh, the cache bypassed
         deletions=pending_deletions(
             clients,
+            policy,
             group=environment.deletion_schedule_group,
             target_arn=environment.deletion_target_arn,
             role_arn=environment.deletion_scheduler_role_arn,

@@ -34,6 +34,7 @@ from guardrail.core.policy import Policy
 from guardrail.core.policy_file import load_policy
 from guardrail.core.strict import convert
 from guardrail.delivery import build_deliverer
+from guardrail.enforcement import pending_deletions
 from guardrail.environment import SweepPlannerEnvironment, SweepSummaryEnvironment, SweepWorkerEnvironment
 from guardrail.gather.member import MemberSide
 from guardrail.gather.sessions import Sessions
@@ -204,6 +205,13 @@ def build_worker(clients: AwsClients | None = None) -> WorkerRuntime:
         mode=policy.mode.value,
         reminder=timedelta(days=env.reminder_days),
         audit=_audit,
+        deletions=pending_deletions(
+            clients,
+            policy,
+            group=env.deletion_schedule_group,
+            target_arn=env.deletion_target_arn,
+            role_arn=env.deletion_scheduler_role_arn,
+        ),
     )
     worker = SweepWorker(
         sessions,

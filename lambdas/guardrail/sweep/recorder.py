@@ -1,4 +1,5 @@
-"""What the deployed sweep does with what it finds: keep the inventory, and alert when it is news.
+"""What the deployed sweep does with what it finds: keep the inventory, schedule or cancel pending
+deletions, and alert when it is news.
 
 Each alert is claimed on the instance's inventory item for the run before it is published, and
 the claim given back if publishing fails (the batch then fails and Step Functions retries it): a
@@ -7,7 +8,7 @@ retried batch neither alerts twice nor loses an alert.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from guardrail.adapters.inventory import InventoryTable
 from guardrail.audit import AuditSink, record_alert
@@ -16,6 +17,7 @@ from guardrail.core.decision import Action, Decision, Verdict
 from guardrail.core.facts import Facts, InstanceFacts, Observation, Subject
 from guardrail.core.inventory import Change, InventoryRecord, change_of, gone, observed
 from guardrail.core.policy import Severity
+from guardrail.enforcement import PendingDeletions
 from guardrail.service import Publisher
 from guardrail.sweep.worker import Run
 
@@ -31,26 +33,32 @@ class SweepRecorder:
         mode: str,
         reminder: timedelta = DEFAULT_REMINDER,
         audit: AuditSink = lambda action, fields: None,
+        deletions: PendingDeletions | None = None,
     ) -> None:
+        """With ``deletions``, a violation the policy remediates gets its deletion scheduled (a sweep
+        never deletes on the spot), and a pending deletion is cancelled when the instance is fixed,
+        exempted or gone."""
         self._inventory = inventory
+        self._deletions = deletions
         self._publisher = publisher
         self._mode = mode
         self._reminder = reminder
         self._audit = audit
 
-    def instance(self, facts: Facts, decision: Decision, run: Run) -> Change | None:
+    def instance(self, facts: Facts, decision: Decision, run: Run) -> tuple[Change | None, datetime | None]:
         arn = facts.subject.instance_arn
         assert arn is not None
         previous = self._inventory.get(arn)
         change = change_of(previous, decision, run.observed_at, self._reminder)
-        if change is not None:
+        deletion = self._deletions.settle(facts, decision, previous) if self._deletions else None
+        if change is not None or (deletion is not None and deletion.news):
             history = History(
                 first_seen=(
                     previous.first_seen if previous and not previous.gone_at else run.observed_at
                 ).isoformat(),
                 learnt_by=previous.learnt_by if previous and not previous.gone_at else "sweep",
                 announced=bool(previous and not previous.gone_at and previous.announced),
-                change=change.value,
+                change=change.value if change else None,
                 previous_rules=previous.rules if previous and not previous.gone_at else None,
             )
             resolution = None
@@ -61,20 +69,41 @@ class SweepRecorder:
             self._say(
                 arn,
                 run,
-                build_alert(facts, decision, mode=self._mode, history=history, resolution=resolution),
+                build_alert(
+                    facts,
+                    decision,
+                    mode=self._mode,
+                    history=history,
+                    resolution=resolution,
+                    deletion=deletion.body() if deletion else None,
+                ),
             )
+        if deletion is not None:
+            pending = deletion.pending_until
+        elif decision.action is Action.SCHEDULE_DELETE and previous is not None:
+            pending = previous.pending_deletion  # no scheduler here: keep what is known
+        else:
+            pending = None
         self._inventory.put(
             observed(
-                previous, facts, decision, run.observed_at, learnt_by="sweep", alerted=change is not None
+                previous,
+                facts,
+                decision,
+                run.observed_at,
+                learnt_by="sweep",
+                alerted=change is not None or (deletion is not None and deletion.news),
+                pending_deletion=pending,
             )
         )
-        return change
+        return change, pending
 
     def vanished(self, account_id: str, present: set[str], run: Run) -> tuple[str, ...]:
         resolved: list[str] = []
         for record in self._inventory.of_account(account_id):
             if record.gone_at is not None or record.instance_arn in present:
                 continue
+            if record.pending_deletion is not None and self._deletions is not None:
+                self._deletions.forget(record.instance_arn)
             if record.fingerprint is not None:
                 self._say(record.instance_arn, run, self._gone_notice(record, run))
                 resolved.append(record.instance_arn)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
@@ -175,7 +175,7 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
         + (f", {summary.api_calls} AWS calls" if summary.api_calls is not None else ""),
         "",
     ]
-    header = ("account", "name", "region", "instance", "status", "verdict", "rules")
+    header = ("account", "name", "region", "instance", "status", "verdict", "deletion", "rules")
     rows = [header] + [
         (
             row.account_id,
@@ -184,6 +184,7 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
             row.instance_arn.rsplit("/", 1)[-1],
             row.status or "-",
             row.verdict,
+            _deletion(row),
             ", ".join(row.rules) or "-",
         )
         for row in sorted(
@@ -225,6 +226,14 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def _deletion(row: InstanceRow) -> str:
+    """When the instance is (or, in dry-run, would be) deleted: `due 2026-12-03 06:00Z`."""
+    if row.deletion_due is None:
+        return "-"
+    when = row.deletion_due.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+    return f"would be due {when}" if row.action == "would-delete-instance" else f"due {when}"
 
 
 def _short(text: str, width: int) -> str:

@@ -24,7 +24,7 @@ import msgspec
 
 from guardrail.adapters.identity_center import InstanceReader
 from guardrail.core.catalogue import RULES_BY_ID
-from guardrail.core.decision import Decision, decide, exemption_for
+from guardrail.core.decision import Action, Decision, decide, exemption_for
 from guardrail.core.facts import (
     ApplicationFacts,
     Facts,
@@ -44,6 +44,8 @@ from guardrail.gather.sessions import Sessions
 from guardrail.sweep.snapshot import Snapshot
 
 _SCP_GAP = RULES_BY_ID["scp-gap"]
+# The actions that end in a deletion, now or after a grace period, or would in enforce mode.
+_DELETING = frozenset({Action.DELETE, Action.SCHEDULE_DELETE, Action.WOULD_DELETE})
 # Reads of one account are made within this; a hung call leaves the account unreadable, not the run.
 ACCOUNT_DEADLINE_SECONDS = 60.0
 # Accounts read at once by one worker.
@@ -68,6 +70,9 @@ class InstanceRow(msgspec.Struct, frozen=True, kw_only=True):
     applications: tuple[str, ...] = ()
     purpose: str | None = None
     trial_expires: str | None = None
+    # When the instance is to be deleted: its pending deletion (the deployed sweep), or the time the
+    # decision would schedule it for (read-only runs, dry-run).
+    deletion_due: datetime | None = None
 
 
 class Posture(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,7 +108,9 @@ class Run:
 class Recorder(Protocol):
     """What the deployed sweep does with a decision: keep the inventory, alert when it is news."""
 
-    def instance(self, facts: Facts, decision: Decision, run: Run) -> Change | None: ...
+    def instance(self, facts: Facts, decision: Decision, run: Run) -> tuple[Change | None, datetime | None]:
+        """Record the look; what changed (when it alerted) and when its deletion is due, if pending."""
+        ...
 
     def vanished(self, account_id: str, present: set[str], run: Run) -> tuple[str, ...]:
         """Mark the account's known instances not listed any more as gone; the ARNs resolved."""
@@ -209,7 +216,10 @@ class SweepWorker:
             return _row(account_id, instance, verdict="not-judged", severity="info")
         facts = _facts(account_id, instance, listed, details, deadline, run)
         decision = decide(facts, run.policy, run.observed_at)
-        change = self._recorder.instance(facts, decision, run) if self._recorder is not None else None
+        if self._recorder is not None:
+            change, deletion_due = self._recorder.instance(facts, decision, run)
+        else:
+            change, deletion_due = None, decision.delete_after if decision.action in _DELETING else None
         judged = facts.instance or instance
         return _row(
             account_id,
@@ -222,6 +232,7 @@ class SweepWorker:
             applications=tuple(a.name or a.application_arn for a in facts.applications or ()),
             purpose=judged.tags.get(run.policy.tags.purpose_key),
             trial_expires=judged.tags.get(run.policy.tags.expiry_key),
+            deletion_due=deletion_due,
         )
 
 

@@ -44,6 +44,12 @@ def chat_notification(body: dict[str, Any], subject: str) -> dict[str, Any]:
     if resolved:
         lines.append(f"Rules no longer broken: {', '.join(resolved['rules'])}")
     lines.append(f"*Action* {body['action']}: {body['action_reason']} (mode {body['mode']})")
+    deletion = body.get("deletion")
+    if deletion:
+        lines.append(f"*Deletion* {deletion['state']}, due {deletion['due'] or '-'} UTC")
+    remediation = body.get("remediation")
+    if remediation:
+        lines.append(f"*Deleted?* {remediation['status']}: {remediation['detail']}")
     description = "\n".join(lines)
     if len(description) > _DESCRIPTION:
         description = description[: _DESCRIPTION - 3] + "..."

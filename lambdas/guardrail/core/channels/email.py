@@ -151,13 +151,26 @@ def _action(body: dict[str, Any]) -> list[str]:
         "alert": "This alert is all the guardrail does.",
         "would-delete-instance": "Dry-run: the guardrail would delete the instance in enforce mode; nothing was deleted.",
         "delete-instance": "The guardrail decided to delete the instance.",
+        "schedule-deletion": "The guardrail will delete the instance unless it is fixed or exempted first.",
     }.get(action, action)
     lines = ["What happens next", f"  {what} {body['action_reason'][:1].upper()}{body['action_reason'][1:]}."]
     lines.append(f"  Policy mode: {body['mode']}.")
+    deletion = body.get("deletion")
+    if deletion:
+        lines.append(
+            f"  {_DELETION.get(deletion['state'], deletion['state'])} {deletion['due'] or '-'} (UTC)."
+        )
     remediation = body.get("remediation")
     if remediation:
         lines.append(f"  Deletion: {remediation['status']}: {_clip(remediation['detail'])}.")
     return [*lines, ""]
+
+
+_DELETION = {
+    "scheduled": "Deletion scheduled for",
+    "pending": "Deletion still scheduled for",
+    "cancelled": "Deletion cancelled; it was due",
+}
 
 
 def _exemption(body: dict[str, Any]) -> list[str]:
