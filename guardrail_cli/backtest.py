@@ -21,6 +21,7 @@ from typing import Any
 
 from guardrail.adapters.clients import AwsClients
 from guardrail.core.alert import Alert
+from guardrail.core.channels.securityhub import Importer
 from guardrail.core.policy import Policy
 from guardrail.events import InvalidEvent, parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
@@ -53,6 +54,8 @@ class LiveSettings:
     regions: tuple[str, ...]
     organizations_role_arn: str | None
     organization_instance_region: str | None
+    # Where the deployment imports Security Hub findings (`--show securityhub`).
+    importer: Importer | None = None
 
 
 def live_settings(
@@ -68,6 +71,7 @@ def live_settings(
         regions=tuple(regions or config.regions),
         organizations_role_arn=organizations_role or config.organizations_role_arn,
         organization_instance_region=config.organization_instance_region,
+        importer=Importer(config.central_account_id, config.central_region),
     )
 
 

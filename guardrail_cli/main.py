@@ -5,7 +5,7 @@
     guardrail test DIR [--policy POLICY]
     guardrail schema
     guardrail rules
-    guardrail replay [PATH ...] [--live --config CONFIG] [--policy POLICY] [--json]
+    guardrail replay [PATH ...] [--live --config CONFIG] [--policy POLICY] [--json | --show FORM]
     guardrail sweep (--emulated | --config CONFIG) [--policy POLICY] [--json]
 
 `evaluate` and `test` make the Lambda's decision without AWS; `replay` runs CloudTrail logs through
@@ -32,6 +32,7 @@ from guardrail.core.policy import Policy
 from guardrail.core.policy_file import PolicyError, json_schema, load_policy
 from guardrail.core.rules import Rule
 from guardrail_cli.render import render
+from guardrail_cli.report import FORMS
 
 if TYPE_CHECKING:
     from guardrail_cli.backtest import LiveRunner
@@ -189,10 +190,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
         for option in ("config", "member_role", "organizations_role", "regions"):
             if getattr(args, option):
                 raise UsageError(f"--{option.replace('_', '-')} is for --live")
+        from emulator.organization import SECURITY_ACCOUNT_ID
+        from guardrail.core.channels.securityhub import Importer
         from guardrail_cli.emulated import EmulatedRunner
 
         with EmulatedRunner(_policy(args.policy)) as runner:
-            return replay(paths, runner, as_json=args.json)
+            importer = Importer(SECURITY_ACCOUNT_ID, "us-east-1")
+            return replay(paths, runner, show=_form(args), importer=importer)
 
     live = _live_runner(args)
     print(
@@ -200,7 +204,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"(member role {live.settings.member_role_name}); nothing is deleted or published",
         file=sys.stderr,
     )
-    return replay(paths, live, as_json=args.json)
+    return replay(paths, live, show=_form(args), importer=live.settings.importer)
+
+
+def _form(args: argparse.Namespace) -> str:
+    """What `replay` prints of each alert: `--json` is the same as `--show json`."""
+    if args.json and args.show not in (None, "json"):
+        raise UsageError(f"--json is --show json; it cannot go with --show {args.show}")
+    return "json" if args.json else (args.show or "text")
 
 
 def _live_runner(args: argparse.Namespace) -> LiveRunner:
@@ -319,6 +330,12 @@ def parser() -> argparse.ArgumentParser:
         "--policy", help="policy file (default: the repository's; with --live the configuration's)"
     )
     replay.add_argument("--json", action="store_true", help="one JSON object per event on standard output")
+    replay.add_argument(
+        "--show",
+        choices=FORMS,
+        help="print each alert as a subscriber gets it: email (the text), chat (the notification), "
+        "securityhub (the findings and workflow updates), json (as --json); default text",
+    )
     replay.add_argument(
         "--live",
         action="store_true",

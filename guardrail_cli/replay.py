@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from guardrail.core.channels.securityhub import Importer
 from guardrail_cli.emulated import LambdaContextStub, handler_environment
 from guardrail_cli.logs import Event, LogReader, Problem
 from guardrail_cli.report import (
@@ -21,6 +22,7 @@ from guardrail_cli.report import (
     Counts,
     Outcome,
     Progress,
+    as_form,
     as_json_line,
     as_text,
     problem_line,
@@ -38,11 +40,14 @@ def replay(
     paths: Sequence[Path],
     runner: Runner,
     *,
-    as_json: bool = False,
+    show: str = "text",
+    importer: Importer | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Replay every event in ``paths``; the exit status: 0 when each was alerted, else 1."""
+    """Replay every event in ``paths``, printing each in the form ``show`` (`report.FORMS`); the
+    exit status: 0 when each was alerted, else 1. ``importer`` is the account and Region that
+    would import Security Hub findings (for `securityhub`)."""
     out = out or sys.stdout
     err = err or sys.stderr
     counts = Counts()
@@ -58,7 +63,7 @@ def replay(
             outcome = runner.handle(item.event)
             counts.add(outcome)
             progress.clear()
-            _show(out, item, outcome, as_json)
+            _show(out, item, outcome, show, importer)
             progress.update()
     except KeyboardInterrupt:
         progress.clear()
@@ -66,10 +71,15 @@ def replay(
         return EXIT_INTERRUPTED
     finally:
         progress.clear()
-    print(counts.summary(), file=err if as_json else out, flush=True)
+    print(counts.summary(), file=out if show == "text" else err, flush=True)
     return counts.exit_status
 
 
-def _show(out: TextIO, event: Event, outcome: Outcome, as_json: bool) -> None:
-    out.write((as_json_line(event, outcome) + "\n") if as_json else (as_text(event, outcome) + "\n"))
+def _show(out: TextIO, event: Event, outcome: Outcome, show: str, importer: Importer | None) -> None:
+    if show == "json":
+        out.write(as_json_line(event, outcome) + "\n")
+    elif show == "text":
+        out.write(as_text(event, outcome) + "\n")
+    else:
+        out.write(as_form(event, outcome, show, importer or Importer("000000000000", "us-east-1")) + "\n")
     out.flush()

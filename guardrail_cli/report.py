@@ -1,8 +1,9 @@
 """What `guardrail replay` tells: each event's outcome, a progress line, the closing summary.
 
 Standard output carries the results only (with `--json`, one JSON object per line and nothing
-else); problems, logs and the progress line go to standard error, the progress line only when it
-is a terminal. The exit status says whether everything the rules would deliver was alerted.
+else; with `--show email|chat|securityhub`, what that subscriber would receive); problems, logs
+and the progress line go to standard error, the progress line only when it is a terminal. The
+exit status says whether everything the rules would deliver was alerted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from guardrail.core.alert import Alert
+from guardrail.core.channels.chat import chat_notification
+from guardrail.core.channels.email import email_text
+from guardrail.core.channels.securityhub import Importer, findings, workflow_updates
 from guardrail_cli.logs import Event, Problem, ReadTally
 from guardrail_cli.render import render
 
@@ -154,6 +158,39 @@ def as_text(event: Event, outcome: Outcome) -> str:
         lines.append(render(alert))
         lines.append(f"attrs     {json.dumps(alert.attributes, sort_keys=True)}")
     return "\n".join(lines) + "\n"
+
+
+# The forms `--show` prints: the replay's own two, and one per kind of subscriber.
+FORMS = ("text", "json", "email", "chat", "securityhub")
+
+
+def as_form(event: Event, outcome: Outcome, form: str, importer: Importer) -> str:
+    """What one kind of subscriber would receive for the event: the email's text (with its
+    subject), the chat notification, or the Security Hub calls (`BatchImportFindings` findings
+    and `BatchUpdateFindings` workflow updates); a header line says which event it is."""
+    detail = event.event.get("detail")
+    name = detail.get("eventName") if isinstance(detail, dict) else None
+    header = f"== {_where(event)}: {name or 'event'} {outcome.status}"
+    if outcome.alert is None:
+        return f"{header}\n(no alert: {outcome.reason or outcome.status})\n"
+    subject, body = outcome.alert["subject"], outcome.alert["body"]
+    if form == "email":
+        return f"{header}\nSubject: {subject}\n\n{email_text(body, subject)}\n"
+    if form == "chat":
+        return f"{header}\n{json.dumps(chat_notification(body, subject), indent=2, ensure_ascii=False)}\n"
+    when = body.get("event_time") or body.get("observed_at") or ""
+    calls = {
+        "BatchImportFindings": {"Findings": findings(body, importer, when)},
+        "BatchUpdateFindings": [
+            {
+                "FindingIdentifiers": [{"Id": i, "ProductArn": importer.product_arn} for i in u.finding_ids],
+                "Workflow": {"Status": u.status},
+                "Note": {"Text": u.note, "UpdatedBy": "identity-center-guardrail"},
+            }
+            for u in workflow_updates(body)
+        ],
+    }
+    return f"{header}\n{json.dumps(calls, indent=2, ensure_ascii=False)}\n"
 
 
 def problem_line(problem: Problem) -> str:

@@ -15,6 +15,7 @@ from infra.constructs import (
     AlertTopic,
     ChatTopic,
     DeadLetterQueue,
+    DeletionSchedules,
     DetectFunction,
     IdempotencyTable,
     InstanceEventRules,
@@ -26,6 +27,7 @@ from infra.constructs import (
     SweepSchedule,
     SweepStateMachine,
 )
+from infra.constructs.detect_function import FUNCTION_NAME as DETECT_FUNCTION_NAME
 from infra.member_templates import MemberTemplates
 
 DASHBOARD_NAME: Final = "IdentityCenterGuardrail"
@@ -98,6 +100,17 @@ class CentralStack(Stack):
         self.channels = AlertChannels.configured(config, records=self.idempotency, chat=self.chat)
         # One asset for every function: the package, the policy and the dependencies, bundled once.
         code = function_code(policy, LAMBDA_PLATFORM)
+        # Pending deletions (a grace period before a deletion) exist only where deleting is possible.
+        self.deletions = (
+            DeletionSchedules(
+                self,
+                "DeletionSchedules",
+                target_function_name=DETECT_FUNCTION_NAME,
+                dead_letter_queue=self.dead_letters.queue,
+            )
+            if config.remediation_enabled
+            else None
+        )
         self.detect = DetectFunction(
             self,
             "DetectFunction",
@@ -108,6 +121,7 @@ class CentralStack(Stack):
             dead_letter_queue=self.dead_letters.queue,
             idempotency=self.idempotency,
             inventory=self.inventory,
+            deletions=self.deletions,
         )
         self.reports = ReportsBucket(self, "ReportsBucket", retention_days=config.sweep.report_retention_days)
         self.sweep_functions = SweepFunctions(
@@ -119,6 +133,7 @@ class CentralStack(Stack):
             inventory=self.inventory,
             alert_topic=self.alerts,
             channels=self.channels,
+            deletions=self.deletions,
         )
         self.sweep = SweepStateMachine(
             self,
@@ -194,6 +209,14 @@ class CentralStack(Stack):
             value=self.detect.function.function_name,
             description="The detect function",
         )
+        if self.deletions is not None:
+            CfnOutput(
+                self,
+                "DeletionScheduleGroupName",
+                value=self.deletions.group_name,
+                description="EventBridge Scheduler group of the pending deletions, one schedule per "
+                "instance; list them with aws scheduler list-schedules --group-name",
+            )
         CfnOutput(
             self,
             "SweepStateMachineArn",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, App, CfnElement, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
@@ -39,3 +41,22 @@ def logical_id(construct: IConstruct) -> str:
     if not isinstance(resource, CfnElement):
         raise TypeError(f"{construct.node.path} is not backed by a CloudFormation resource")
     return Stack.of(resource).resolve(resource.logical_id)  # type: ignore[no-any-return]
+
+
+def rendered(scope: IConstruct, value: str) -> str:
+    """A value with tokens as cdk-nag writes it into a finding's id: `<Id>` for a Ref (a pseudo
+    parameter's included, `<AWS::Partition>`), `<Id.Attribute>` for a Fn::GetAtt."""
+
+    def text(part: Any) -> str:
+        if isinstance(part, str):
+            return part
+        if isinstance(part, dict) and set(part) == {"Ref"}:
+            return f"<{part['Ref']}>"
+        if isinstance(part, dict) and set(part) == {"Fn::GetAtt"}:
+            return "<{}.{}>".format(*part["Fn::GetAtt"])
+        if isinstance(part, dict) and set(part) == {"Fn::Join"}:
+            separator, parts = part["Fn::Join"]
+            return str(separator).join(text(p) for p in parts)
+        raise ValueError(f"cannot render {part!r} as cdk-nag does")
+
+    return text(Stack.of(scope).resolve(value))

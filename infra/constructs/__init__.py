@@ -5,6 +5,7 @@ from infra.constructs.alert_topic import AlertTopic
 from infra.constructs.chat_topic import ChatTopic
 from infra.constructs.create_instance_scp import CreateInstanceScp
 from infra.constructs.dead_letter_queue import DeadLetterQueue
+from infra.constructs.deletion_schedules import DeletionSchedules
 from infra.constructs.detect_function import DetectFunction
 from infra.constructs.event_forwarding import ForwardingRole, ForwardingRule
 from infra.constructs.idempotency_table import IdempotencyTable
@@ -26,6 +27,7 @@ __all__ = [
     "ChatTopic",
     "CreateInstanceScp",
     "DeadLetterQueue",
+    "DeletionSchedules",
     "DetectFunction",
     "ForwardingRole",
     "ForwardingRule",

@@ -55,10 +55,10 @@ class SecurityHubImport:
                 resources=[self.product_arn],
             )
         )
-        # The Service Authorization Reference gives BatchUpdateFindings the `hub` resource (and
-        # `hubv2`, for the OCSF findings of the new Security Hub, which these are not); its only
-        # condition keys (securityhub:ASFFSyntaxPath/...) filter on the fields a request sets, none on
-        # whose findings it updates.
+        # The Service Authorization Reference gives BatchUpdateFindings two optional resource types:
+        # `hub` (Security Hub CSPM's, where these ASFF findings are) and `hubv2` (the new Security
+        # Hub's). Its condition keys (securityhub:ASFFSyntaxPath/..., OCSFSyntaxPath/...) filter on
+        # the fields a request sets; none filters on whose findings it updates.
         principal.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="UpdateSecurityHubFindingWorkflows",

@@ -15,6 +15,7 @@ from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME
 from infra.config import GuardrailConfig
 from infra.constructs.alert_channels import AlertChannels
 from infra.constructs.alert_topic import AlertTopic
+from infra.constructs.deletion_schedules import NAME_PREFIX, DeletionSchedules, pending_deletion_variables
 from infra.constructs.idempotency_table import IdempotencyTable
 from infra.constructs.inventory_table import InventoryTable
 from infra.nag import acknowledge, resource_of
@@ -22,6 +23,9 @@ from infra.nag import acknowledge, resource_of
 HANDLER = "guardrail.handlers.detect.handler"
 SERVICE_NAME = "identity-center-guardrail"
 METRICS_NAMESPACE = "IdentityCenterGuardrail"
+# The function's name where pending deletions are deployed: their schedules invoke it by its ARN,
+# which its own environment holds, so the ARN is built from this name (see DeletionSchedules).
+FUNCTION_NAME = f"{NAME_PREFIX}-Detect"
 
 # Version of the public Powertools for AWS Lambda (Python) v3 layer for python3.13 on arm64 (the
 # function's LAMBDA_PLATFORM); besides Powertools, the layer carries the X-Ray SDK the tracer needs.
@@ -78,6 +82,11 @@ class DetectFunction(Construct):
     review of this file is a review of everything the function may do. `code` is the guardrail's
     asset (`infra.bundling.function_code`), which the sweep's functions share. It alerts on the
     alert topic and on the configured `channels`.
+
+    With `deletions` (pending deletions are deployed: `remediation_enabled`), the function is named
+    `deletions.target_function_name`, its environment names the schedule group, itself and the
+    role Scheduler invokes it with, and its role may create, read and delete the deletion
+    schedules and pass that role to Scheduler. Without, the name is CloudFormation's.
     """
 
     def __init__(
@@ -92,6 +101,7 @@ class DetectFunction(Construct):
         dead_letter_queue: sqs.IQueue,
         idempotency: IdempotencyTable,
         inventory: InventoryTable,
+        deletions: DeletionSchedules | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if channels.records is not idempotency:
@@ -112,6 +122,8 @@ class DetectFunction(Construct):
             self,
             "Function",
             description="Decides on IAM Identity Center account-instance events against the policy",
+            # Fixed where the schedules of pending deletions name it (the ARN in its environment).
+            function_name=deletions.target_function_name if deletions else None,
             # The platform the asset's compiled dependencies are installed for.
             runtime=LAMBDA_PLATFORM.runtime,
             architecture=LAMBDA_PLATFORM.architecture,
@@ -137,6 +149,7 @@ class DetectFunction(Construct):
                     partition=Aws.PARTITION,
                     chat_topic_arn=channels.chat_topic_arn,
                     security_hub_account_id=channels.security_hub_account_id,
+                    **pending_deletion_variables(deletions),
                 ).variables(),
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -147,10 +160,14 @@ class DetectFunction(Construct):
             on_failure=destinations.SqsDestination(dead_letter_queue),
         )
         self._grant(config, alert_topic, dead_letter_queue)
+        # Its claims on events, and the deletion guard's items beside them (the claims of deletions,
+        # and the hourly counters and flags: deletion#, deletion-due#, deletions#, deletion-cap#).
         idempotency.grant_claims(self.role)
         # Its deliveries are recorded in the table of its claims (`idempotency_table_name`).
         channels.grant(self.role)
         inventory.grant_event_records(self.role)
+        if deletions is not None:
+            deletions.grant_scheduling(self.role)
 
     def _policy(self) -> IConstruct:
         """The role's default policy, where the findings about the role's statements are."""

@@ -21,6 +21,7 @@ from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME
 from infra.config import SWEEP_WORKER_TIMEOUT_SECONDS, GuardrailConfig
 from infra.constructs.alert_channels import AlertChannels
 from infra.constructs.alert_topic import AlertTopic
+from infra.constructs.deletion_schedules import DeletionSchedules, pending_deletion_variables
 from infra.constructs.detect_function import (
     METRICS_NAMESPACE,
     SERVICE_NAME,
@@ -122,6 +123,12 @@ class SweepFunctions(Construct):
 
     The planner's and the worker's roles have the configured names, because the Organizations
     reader role and the member role in other accounts trust exactly those ARNs.
+
+    With `deletions` (pending deletions are deployed), the worker schedules the deletions its
+    decisions ask for after a grace period and cancels those no longer asked for: it may create,
+    read and delete the deletion schedules and pass their role to Scheduler. It never deletes an
+    instance itself (the detect function does, when the schedule is due), so it gets none of the
+    deletion guard's table actions.
     """
 
     def __init__(
@@ -135,6 +142,7 @@ class SweepFunctions(Construct):
         inventory: InventoryTable,
         alert_topic: AlertTopic,
         channels: AlertChannels,
+        deletions: DeletionSchedules | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         bucket = reports.bucket
@@ -175,6 +183,7 @@ class SweepFunctions(Construct):
                 idempotency_table_name=channels.records_table_name,
                 chat_topic_arn=channels.chat_topic_arn,
                 security_hub_account_id=channels.security_hub_account_id,
+                **pending_deletion_variables(deletions),
             ).variables(),
         )
         self.summary = SweepFunction(
@@ -195,6 +204,8 @@ class SweepFunctions(Construct):
         )
         self._grant_planner(config, reports)
         self._grant_worker(config, reports, inventory, alert_topic, channels)
+        if deletions is not None:
+            deletions.grant_scheduling(self.worker.role)
         self._grant_summary(reports, alert_topic)
 
     @property

@@ -21,9 +21,10 @@ MAX_EVENT_AGE: Final = Duration.hours(1)
 RETRY_ATTEMPTS: Final = 185
 
 
-def schedule_arn(name: str = SCHEDULE_NAME) -> str:
-    """The schedule's ARN (in the default group), known before it exists, for its role's trust."""
-    return f"arn:{Aws.PARTITION}:scheduler:{Aws.REGION}:{Aws.ACCOUNT_ID}:schedule/default/{name}"
+def schedule_group_arn(group: str = "default") -> str:
+    """The ARN of the group the schedule is in, for its role's trust: Scheduler's confused-deputy
+    condition `aws:SourceArn` carries the schedule group's ARN, not the schedule's."""
+    return f"arn:{Aws.PARTITION}:scheduler:{Aws.REGION}:{Aws.ACCOUNT_ID}:schedule-group/{group}"
 
 
 class SweepSchedule(Construct):
@@ -49,7 +50,7 @@ class SweepSchedule(Construct):
             assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com").with_conditions(
                 {
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnEquals": {"aws:SourceArn": schedule_arn()},
+                    "ArnEquals": {"aws:SourceArn": schedule_group_arn()},
                 }
             ),
         )

@@ -89,6 +89,8 @@ class DetectEnvironment(FunctionEnvironment, frozen=True, kw_only=True):
     deletion_schedule_group: str | None = None
     deletion_target_arn: str | None = None
     deletion_scheduler_role_arn: str | None = None
+    # Where Scheduler parks a due deletion it could not deliver within its retries.
+    deletion_dead_letter_arn: str | None = None
 
 
 class SweepPlannerEnvironment(FunctionEnvironment, frozen=True, kw_only=True):
@@ -120,6 +122,8 @@ class SweepWorkerEnvironment(FunctionEnvironment, frozen=True, kw_only=True):
     deletion_schedule_group: str | None = None
     deletion_target_arn: str | None = None
     deletion_scheduler_role_arn: str | None = None
+    # Where Scheduler parks a due deletion it could not deliver within its retries.
+    deletion_dead_letter_arn: str | None = None
 
 
 class SweepSummaryEnvironment(FunctionEnvironment, frozen=True, kw_only=True):

@@ -285,6 +285,68 @@ def channel_statements(s: Synthesized) -> list[Document]:
     ]
 
 
+# The detect function's name and ARN where pending deletions are deployed (remediation_enabled).
+DETECT_FUNCTION_NAME = "IdentityCenterGuardrail-Detect"
+DETECT_FUNCTION_ARN = f"arn:aws:lambda:us-east-1:222222222222:function:{DETECT_FUNCTION_NAME}"
+DELETION_SCHEDULE_GROUP_NAME = "IdentityCenterGuardrail-PendingDeletions"
+
+
+def deletion_group_id(s: Synthesized) -> str:
+    """The logical id of the schedule group of pending deletions (with remediation_enabled)."""
+    return s.logical_id("AWS::Scheduler::ScheduleGroup")
+
+
+def scheduler_role_id(s: Synthesized) -> str:
+    """The logical id of the role the deletion schedules invoke the detect function with."""
+    return s.resource_of("AWS::IAM::Role", "DeletionSchedules")[0]
+
+
+def deletion_statements(s: Synthesized) -> list[Document]:
+    """What the detect function and the sweep worker need to schedule and cancel pending deletions,
+    readable: with remediation_enabled (the variant), their schedules and their role; nothing
+    otherwise (the example)."""
+    if not s.config.remediation_enabled:
+        return []
+    return [
+        {
+            "Sid": "ScheduleDeletions",
+            "Effect": "Allow",
+            "Action": ["scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"],
+            "Resource": f"arn:aws:scheduler:us-east-1:222222222222:schedule/<{deletion_group_id(s)}>/guardrail-delete-*",
+        },
+        {
+            "Sid": "PassSchedulerRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": f"<{scheduler_role_id(s)}.Arn>",
+            "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        },
+    ]
+
+
+def deletion_variables(s: Synthesized) -> dict[str, Any]:
+    """The pending-deletion variables of the detect function and the sweep worker: the group, the
+    detect function's own ARN and the scheduler role with remediation_enabled; empty otherwise."""
+    if not s.config.remediation_enabled:
+        return {
+            "DELETION_SCHEDULE_GROUP": "",
+            "DELETION_TARGET_ARN": "",
+            "DELETION_SCHEDULER_ROLE_ARN": "",
+            "DELETION_DEAD_LETTER_ARN": "",
+        }
+    return {
+        "DELETION_SCHEDULE_GROUP": {"Ref": deletion_group_id(s)},
+        "DELETION_TARGET_ARN": DETECT_FUNCTION_ARN,
+        "DELETION_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": [scheduler_role_id(s), "Arn"]},
+        "DELETION_DEAD_LETTER_ARN": {"Fn::GetAtt": [dead_letter_queue_id(s), "Arn"]},
+    }
+
+
+def dead_letter_queue_id(s: Synthesized) -> str:
+    """The logical id of the central dead-letter queue."""
+    return s.resource_of("AWS::SQS::Queue", "DeadLetterQueue")[0]
+
+
 def cdk_context(**overrides: Any) -> dict[str, Any]:
     """The context of cdk.json (feature flags included), so tests see what `cdk synth` sees."""
     document = json.loads((PROJECT_ROOT / "cdk.json").read_text(encoding="utf-8"))

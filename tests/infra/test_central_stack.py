@@ -35,6 +35,8 @@ from tests.infra.support import (
     assert_environment,
     assert_statements,
     channel_statements,
+    deletion_statements,
+    deletion_variables,
     pseudo_parameters,
     resolve,
 )
@@ -155,6 +157,8 @@ def test_function_environment_is_the_handler_contract(fixture: str, request: pyt
             "POLICY_PATH": "policy.json",
             "PARTITION": {"Ref": "AWS::Partition"},
             **_channel_variables(s),
+            # With remediation_enabled (the variant): the schedule group, itself, the scheduler role.
+            **deletion_variables(s),
         },
     )
     if fixture == "synthesized":
@@ -406,9 +410,12 @@ def test_function_role_has_exactly_these_statements(fixture: str, request: pytes
     """With chat and Security Hub CSPM on (the variant), it may also publish to the chat topic
     (whose key it already uses for the alert topic), import findings with the central account's
     default product, update the workflow of findings in the central account's hub, and batch-read
-    and write the delivery records, and nothing else."""
+    and write the delivery records; with remediation_enabled (the variant too), create, read and
+    delete its deletion schedules and pass their role to Scheduler; and nothing else."""
     s: Synthesized = request.getfixturevalue(fixture)
-    assert_statements(_statements(s), [*_detect_statements(s), *channel_statements(s)])
+    assert_statements(
+        _statements(s), [*_detect_statements(s), *channel_statements(s), *deletion_statements(s)]
+    )
 
 
 def test_granted_security_hub_resources_are_what_the_functions_call_with() -> None:
@@ -485,7 +492,11 @@ def test_stack_is_pinned_to_the_central_account_and_region(synthesized: Synthesi
 
 
 def test_outputs(synthesized: Synthesized, synthesized_variant: Synthesized) -> None:
-    assert set(synthesized_variant.document["Outputs"]) == {*synthesized.document["Outputs"], "ChatTopicArn"}
+    assert set(synthesized_variant.document["Outputs"]) == {
+        *synthesized.document["Outputs"],
+        "ChatTopicArn",
+        "DeletionScheduleGroupName",  # remediation_enabled
+    }
     outputs = synthesized.document["Outputs"]
     assert set(outputs) == {
         "AlertTopicArn",

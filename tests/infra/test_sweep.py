@@ -25,6 +25,8 @@ from tests.infra.support import (
     assert_environment,
     assert_statements,
     channel_statements,
+    deletion_statements,
+    deletion_variables,
     readable,
     state_machine_definition,
 )
@@ -279,6 +281,7 @@ def test_worker_environment_is_its_model(
             "REMINDER_DAYS": reminder_days,
             "PARTITION": {"Ref": "AWS::Partition"},
             **_worker_channels(s),
+            **deletion_variables(s),
         },
     )
     if fixture == "synthesized":
@@ -361,7 +364,9 @@ def test_worker_may_assume_member_roles_keep_the_inventory_and_alert(
     fixture: str, request: pytest.FixtureRequest
 ) -> None:
     """With chat and Security Hub CSPM on (the variant), it may also publish to the chat topic,
-    import and resolve findings, and record deliveries; it never makes idempotency claims."""
+    import and resolve findings, and record deliveries; with remediation_enabled (the variant too),
+    schedule and cancel deletions. It never makes idempotency claims, and never deletes (so it
+    has none of the deletion guard's table actions)."""
     s: Synthesized = request.getfixturevalue(fixture)
     inventory = _inventory(s)
     assert_statements(
@@ -402,6 +407,7 @@ def test_worker_may_assume_member_roles_keep_the_inventory_and_alert(
             },
             *_alerts(s),
             *channel_statements(s),
+            *deletion_statements(s),
         ],
     )
 
@@ -720,9 +726,7 @@ def test_schedule_role_may_only_start_the_sweep_and_park_a_failed_start(synthesi
         "Principal": {"Service": "scheduler.amazonaws.com"},
         "Condition": {
             "StringEquals": {"aws:SourceAccount": "222222222222"},
-            "ArnEquals": {
-                "aws:SourceArn": "arn:aws:scheduler:us-east-1:222222222222:schedule/default/IdentityCenterGuardrail-Sweep"
-            },
+            "ArnEquals": {"aws:SourceArn": "arn:aws:scheduler:us-east-1:222222222222:schedule-group/default"},
         },
     }
     assert "ManagedPolicyArns" not in role

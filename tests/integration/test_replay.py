@@ -260,3 +260,88 @@ def test_a_failed_invocation_is_counted_and_powertools_stays_quiet(
     assert outcome.status == "failed"
     assert outcome.reason == "invocation failed: ConnectionError: the network went away"
     assert not [w for w in recwarn if "No application metrics" in str(w.message)]
+
+
+def _blocks(out: str) -> dict[str, str]:
+    """What `--show` printed, by sample file name."""
+    blocks: dict[str, str] = {}
+    for block in out.split("== ")[1:]:
+        where, _, rest = block.partition("\n")
+        blocks[Path(where.split(":", 1)[0]).name] = rest
+    return blocks
+
+
+def test_show_email_prints_what_an_email_subscriber_reads(capsys: Capture) -> None:
+    code, out, err = run(capsys, "replay", "--show", "email")
+    assert code == 0
+    assert err.splitlines()[-1].startswith("8 files, 8 records")  # the summary leaves stdout to the forms
+    email = _blocks(out)["create-instance-console-success.json"]
+    assert email.startswith("Subject: [HIGH] Account instance created in 444444444444 Prod Analytics")
+    for text in (
+        "Account:   Prod Analytics (444444444444), OU Workloads/Prod",
+        "Region:    eu-west-1",
+        "account-not-approved [high]",
+        "Why:  Account 444444444444 in OU path 'Workloads/Prod' is not approved",
+        "Fix:  Delete the instance, or approve the account or its OU in the policy.",
+        "What happens next",
+        "exemptions:",
+        "https://eu-west-1.console.aws.amazon.com/singlesignon/home?region=eu-west-1",
+        "#/events/84f3608f-f4b7-5200-8acd-e415c806d505",
+    ):
+        assert text in email, text
+
+
+def test_show_chat_prints_each_custom_notification(capsys: Capture) -> None:
+    code, out, _ = run(capsys, "replay", "--show", "chat")
+    assert code == 0
+    blocks = _blocks(out)
+    assert len(blocks) == 7
+    for block in blocks.values():
+        notification = json.loads(block)
+        assert (notification["version"], notification["source"]) == ("1.0", "custom")
+        assert notification["content"]["textType"] == "client-markdown"
+        assert notification["content"]["title"]
+        assert notification["content"]["description"]
+        assert notification["metadata"]["threadId"]
+    prod = json.loads(blocks["create-instance-console-success.json"])
+    assert prod["metadata"]["threadId"] == PROD_INSTANCE_ARN  # later alerts about it join this thread
+    assert prod["content"]["title"].startswith(":red_circle: [HIGH] ")  # the email's severity word
+
+
+REQUIRED_ASFF = {
+    "SchemaVersion",
+    "Id",
+    "ProductArn",
+    "GeneratorId",
+    "AwsAccountId",
+    "CreatedAt",
+    "UpdatedAt",
+    "Title",
+    "Description",
+    "Resources",
+}
+
+
+def test_show_securityhub_prints_the_findings_and_workflow_updates(capsys: Capture) -> None:
+    code, out, _ = run(capsys, "replay", "--show", "securityhub")
+    assert code == 0
+    blocks = _blocks(out)
+    created = json.loads(blocks["create-instance-console-success.json"])
+    found = created["BatchImportFindings"]["Findings"]
+    assert [f["ProductFields"]["guardrail/rule"] for f in found] == [
+        "account-not-approved",
+        "missing-justification",
+    ]
+    for finding in found:
+        assert set(finding) >= REQUIRED_ASFF
+        assert finding["AwsAccountId"] == "222222222222"  # the central account imports
+        assert finding["Resources"][0]["Id"] == PROD_INSTANCE_ARN
+    assert created["BatchUpdateFindings"] == []
+    compliant = json.loads(blocks["create-instance-cli-trial-tagged.json"])
+    assert compliant == {"BatchImportFindings": {"Findings": []}, "BatchUpdateFindings": []}
+
+
+def test_json_and_another_form_are_a_usage_error(capsys: Capture) -> None:
+    code, out, err = run(capsys, "replay", "--json", "--show", "email")
+    assert (code, out) == (2, "")
+    assert err == "guardrail replay: --json is --show json; it cannot go with --show email\n"

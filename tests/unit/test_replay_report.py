@@ -135,7 +135,7 @@ ALERT = {"subject": "[INFO] x", "body": {"verdict": "info", "missing_facts": []}
 def test_json_goes_to_standard_output_and_the_rest_to_standard_error(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     runner = Runner(Outcome("alerted", alert=ALERT), Outcome("rejected", reason="bad"))
-    code = replay([_log(tmp_path, 2), tmp_path / "absent"], runner, as_json=True, out=out, err=err)
+    code = replay([_log(tmp_path, 2), tmp_path / "absent"], runner, show="json", out=out, err=err)
     assert code == 1
     assert [json.loads(line)["status"] for line in out.getvalue().splitlines()] == ["alerted", "rejected"]
     assert [e["detail"]["eventID"] for e in runner.events] == ["e-0", "e-1"]
@@ -157,7 +157,7 @@ def test_nothing_rejected_or_failed_exits_0(tmp_path: Path) -> None:
 def test_an_interrupted_run_says_how_far_it_got(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     runner = Runner(Outcome("alerted", alert=ALERT), KeyboardInterrupt())
-    code = replay([_log(tmp_path, 2)], runner, as_json=True, out=out, err=err)
+    code = replay([_log(tmp_path, 2)], runner, show="json", out=out, err=err)
     assert code == 130
     assert len(out.getvalue().splitlines()) == 1
     assert err.getvalue().startswith("interrupted: 1 files, 3 records: ")

@@ -106,6 +106,7 @@ def build_runtime(
             group=environment.deletion_schedule_group,
             target_arn=environment.deletion_target_arn,
             role_arn=environment.deletion_scheduler_role_arn,
+            dead_letter_arn=environment.deletion_dead_letter_arn,
         ),
         inventory=EventInventory(
             InventoryTable(clients.client("dynamodb"), environment.inventory_table_name)

@@ -211,6 +211,7 @@ def build_worker(clients: AwsClients | None = None) -> WorkerRuntime:
             group=env.deletion_schedule_group,
             target_arn=env.deletion_target_arn,
             role_arn=env.deletion_scheduler_role_arn,
+            dead_letter_arn=env.deletion_dead_letter_arn,
         ),
     )
     worker = SweepWorker(
