@@ -78,9 +78,15 @@ class AwsError:
 
 @dataclass(frozen=True)
 class Timeout:
-    """The request never gets an answer in time: botocore raises after its configured timeout."""
+    """The request never gets an answer in time: botocore raises after its configured timeout.
+
+    With ``delivered``, AWS received the request and acted on it, and only its answer was lost:
+    what a read timeout is from the caller's side, and why a retried write must not assume the
+    first attempt did nothing.
+    """
 
     phase: str  # "connect" or "read"
+    delivered: bool = False
 
 
 THROTTLING = AwsError(
@@ -115,6 +121,7 @@ class Delay:
 
 READ_TIMEOUT = Timeout("read")
 CONNECT_TIMEOUT = Timeout("connect")
+LOST_ANSWER = Timeout("read", delivered=True)
 
 
 @dataclass
@@ -371,6 +378,8 @@ class AwsWire:
             if fault is None or isinstance(fault.error, Delay):
                 return forward()
             if isinstance(fault.error, Timeout):
+                if fault.error.delivered:
+                    forward()  # AWS acts on it; the answer never reaches the caller
                 error_class = ConnectTimeoutError if fault.error.phase == "connect" else ReadTimeoutError
                 raise error_class(endpoint_url=request.url)
             return _error_response(request, service, fault.error)

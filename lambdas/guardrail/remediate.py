@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from guardrail.adapters.budget import OutOfTime
 from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.deletion_guard import DeletionGuard
 from guardrail.adapters.identity_center import InstanceReader
@@ -36,8 +37,20 @@ class RetryRemediation(RuntimeError):
     """Deletion hit a transient state past its own retries: fail the invocation so it is retried."""
 
 
+class OutcomeUnknown(RetryRemediation):
+    """DeleteInstance went out and no answer came back (a timeout, a broken connection): it may
+    have deleted the instance. The retry reads the instance to find out."""
+
+
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _answer_was_lost(error: ClientError) -> bool:
+    """A DeleteInstance refused as not found, or as being deleted, on botocore's retry: its first
+    attempt may have reached AWS and deleted the instance, its answer lost (a read timeout)."""
+    retried = int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) > 0
+    return retried and _code(error) in ("ResourceNotFoundException", "ConflictException")
 
 
 class InstanceRemediator:
@@ -80,9 +93,10 @@ class InstanceRemediator:
             )
         if current.status != InstanceStatus.ACTIVE:
             return RemediationResult("skipped", f"the instance is now {current.status}")
-        if self._guard is not None:
-            if not self._guard.claim(arn):
-                return RemediationResult("skipped", "an earlier delivery or schedule already deleted it")
+        # Claimed already while the instance is still ACTIVE: an earlier attempt's DeleteInstance
+        # failed or its outcome never came back (a timeout); deleting is what it set out to do, and
+        # it was counted against the cap then.
+        if self._guard is not None and self._guard.claim(arn):
             now = self._clock()
             if not self._guard.take(now):
                 self._guard.release(arn)
@@ -99,6 +113,8 @@ class InstanceRemediator:
             if self._guard is not None:
                 self._guard.release(arn)
             return self._refused(error, arn, subject.account_id)
+        except OutcomeUnknown:
+            raise  # the claim stays: the retry must tell a deletion made from one never made
         except BaseException:
             if self._guard is not None:
                 self._guard.release(arn)
@@ -106,6 +122,14 @@ class InstanceRemediator:
         return RemediationResult(
             "deleted", f"DeleteInstance accepted for {arn} in {subject.region}; {self._follow(reader, arn)}"
         )
+
+    def made_earlier(self, facts: Facts) -> RemediationResult | None:
+        """The deletion of the subject's instance, if an earlier attempt claimed (and so made) it."""
+        arn = facts.subject.instance_arn
+        if arn is None or not self._deleted_before(arn):
+            return None
+        where = "gone" if facts.instance is None else facts.instance.status
+        return RemediationResult("deleted", f"deleted by an earlier attempt; the instance is {where}")
 
     def _deleted_before(self, arn: str) -> bool:
         """Whether an earlier attempt claimed (and so made) this deletion: a retry after a timeout
@@ -118,13 +142,30 @@ class InstanceRemediator:
                 reader.delete(arn)
                 return
             except ClientError as error:
+                if _answer_was_lost(error) and self._gone_or_going(reader, arn):
+                    return  # botocore's retry met what its first, unanswered attempt had done
                 if _code(error) not in RETRYABLE:
                     raise
                 if wait is None:
                     raise RetryRemediation(f"{_code(error)} while deleting {arn}") from error
                 self._sleep(wait)
+            except OutOfTime as error:  # refused before it was sent: certainly not deleted
+                raise RetryRemediation(f"{error} while deleting {arn}") from error
             except BotoCoreError as error:
-                raise RetryRemediation(f"{type(error).__name__} while deleting {arn}") from error
+                raise OutcomeUnknown(f"{type(error).__name__} while deleting {arn}") from error
+
+    @staticmethod
+    def _gone_or_going(reader: InstanceReader, arn: str) -> bool:
+        try:
+            return reader.describe(arn).status == InstanceStatus.DELETE_IN_PROGRESS
+        except ClientError as error:
+            if _code(error) == "ResourceNotFoundException":
+                return True
+            raise OutcomeUnknown(f"{_code(error)} while reading {arn} after DeleteInstance") from error
+        except BotoCoreError as error:
+            raise OutcomeUnknown(
+                f"{type(error).__name__} while reading {arn} after DeleteInstance"
+            ) from error
 
     def _follow(self, reader: InstanceReader, arn: str) -> str:
         """The end state after DeleteInstance: followed until DELETE_IN_PROGRESS or gone."""
@@ -135,6 +176,8 @@ class InstanceRemediator:
                 if _code(error) == "ResourceNotFoundException":
                     return "the instance is gone"
                 return f"its state could not be read ({_code(error)})"
+            except BotoCoreError as error:  # the deletion was accepted: say so, whatever the reads do
+                return f"its state could not be read ({error})"
             if status == InstanceStatus.DELETE_IN_PROGRESS:
                 return "the instance is DELETE_IN_PROGRESS"
             self._sleep(wait)

@@ -22,7 +22,7 @@ from typing import Protocol
 from guardrail.audit import AuditSink, record_alert
 from guardrail.core.alert import Alert, History, Resolution, build_alert, cap_alert
 from guardrail.core.decision import Action, Decision, decide
-from guardrail.core.facts import ApiCall, Facts, GraceEnded, Occasion, Subject, Trigger
+from guardrail.core.facts import ApiCall, Facts, GraceEnded, InstanceStatus, Occasion, Subject, Trigger
 from guardrail.core.inventory import Change, InventoryRecord, change_of
 from guardrail.core.policy import Policy
 from guardrail.enforcement import Deletion, PendingDeletions
@@ -58,6 +58,11 @@ class RemediationResult:
 class Remediator(Protocol):
     def delete(self, facts: Facts) -> RemediationResult: ...
 
+    def made_earlier(self, facts: Facts) -> RemediationResult | None:
+        """The deletion an earlier attempt of this event made (a retry finds the instance gone or
+        going, and must say deleted, not withheld), or None."""
+        ...
+
 
 class Inventory(Protocol):
     def previous(self, facts: Facts) -> InventoryRecord | None: ...
@@ -74,6 +79,20 @@ _TAG_ATTEMPTS = frozenset({Occasion.TAG_FAILED, Occasion.UNTAG_FAILED})
 # Second looks at an instance already judged: their alert says what changed since (or that it ended).
 _RELOOKS = _TAG_CHANGES | {Occasion.GRACE_ENDED}
 _NEVER = timedelta.max
+
+
+# The occasions whose instance the guardrail may have deleted in an earlier attempt of the event.
+_DELETING = frozenset(
+    {Occasion.CREATE_SUCCEEDED, Occasion.TAG_SUCCEEDED, Occasion.UNTAG_SUCCEEDED, Occasion.GRACE_ENDED}
+)
+
+
+def _maybe_deleted_by_us(facts: Facts) -> bool:
+    """An instance that is gone or going where a deletion could have been decided: worth asking
+    whether an earlier attempt made it (one read), rather than reporting it as merely withheld."""
+    if facts.subject.instance_arn is None or facts.trigger.occasion not in _DELETING:
+        return False
+    return facts.instance is None or facts.instance.status == InstanceStatus.DELETE_IN_PROGRESS
 
 
 def utc_now() -> datetime:
@@ -124,6 +143,8 @@ class Guardrail:
         result = None
         if decision.action is Action.DELETE:
             facts, decision, result = self._delete(facts, decision, lambda: self._fresh_for_call(call))
+        elif self._remediator is not None and _maybe_deleted_by_us(facts):
+            result = self._remediator.made_earlier(facts)
         return self._conclude(facts, decision, result)
 
     def grace_ended(self, subject: Subject, trigger: GraceEnded) -> Alert:
@@ -138,6 +159,8 @@ class Guardrail:
         if decision.action is Action.DELETE:
             # Already read fresh: delete on these facts.
             facts, decision, result = self._delete(facts, decision, lambda: facts)
+        elif self._remediator is not None and _maybe_deleted_by_us(facts):
+            result = self._remediator.made_earlier(facts)
         alert = self._conclude(facts, decision, result, always=True)
         assert alert is not None
         return alert

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 from msgspec.structs import replace
 
 from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
 from emulator.organization import MANAGEMENT_ACCOUNT_ID, administrator_client
-from emulator.wire import ACCESS_DENIED, AwsError, AwsWire
+from emulator.wire import ACCESS_DENIED, LOST_ANSWER, AwsError, AwsWire
+from guardrail import remediate
 from guardrail.adapters.clients import AwsClients
 from guardrail.core.policy import Enforcement, Mode, Policy, RuleSettings, policy_data
 from guardrail.events import parse_api_call
@@ -399,3 +401,99 @@ def test_when_the_fresh_reading_fails_nothing_is_deleted_and_the_alert_says_why(
     assert {"organization", "account"} <= {m["fact"] for m in body["missing_facts"]}
     assert prod_instances(env) == [PROD_INSTANCE_ARN]
     assert deletions(env) == 0
+
+
+# -- bounded in time: no call outlives the invocation, and a slow AWS never loses a deletion -------
+
+
+@dataclasses.dataclass(frozen=True)
+class EndingContext(LambdaContextStub):
+    """An invocation about to end: the claim it holds expires at once, as Lambda's timeout makes it."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 1
+
+
+def causes(error: BaseException) -> list[BaseException]:
+    """The error and what it was raised from or during, innermost last."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def root_cause(error: BaseException) -> BaseException:
+    return causes(error)[-1]
+
+
+def delete_calls(env: EmulatedEnvironment) -> int:
+    return len([c for c in env.identity_center.calls if c.operation == "DeleteInstance"])
+
+
+def test_a_lost_answer_to_delete_instance_is_still_reported_as_the_deletion_it_was(
+    env: EmulatedEnvironment, runtime: detect.Runtime
+) -> None:
+    """DeleteInstance reached AWS, its answer did not come back, and botocore's retry met the
+    instance already gone: deleted, not `skipped: the instance no longer exists`."""
+    with AwsWire() as wire:
+        wire.fail("sso-admin", "DeleteInstance", error=LOST_ANSWER, times=1)
+        detect.process(sample("create-instance-console-success"), runtime)
+    body = env.received_alerts()[0]["body"]
+    assert body["remediation"]["status"] == "deleted"
+    assert delete_calls(env) == 2  # the unanswered attempt and botocore's retry
+    assert prod_instances(env) == []
+
+
+def test_time_running_out_after_the_deletion_leaves_the_retry_to_say_it_was_done(
+    env: EmulatedEnvironment, runtime: detect.Runtime
+) -> None:
+    """The invocation has 3 s left once DeleteInstance is accepted: nothing more is attempted (the
+    follow-up reads, the alert), it fails, and its retry reports the deletion, not a skip."""
+    assert runtime.budget is not None
+    runtime.budget.begin(lambda: 3.0 if delete_calls(env) else 60.0)
+    runtime.once.register(EndingContext())  # type: ignore[arg-type]
+    event = sample("create-instance-console-success")
+    with pytest.raises(IdempotencyPersistenceLayerError) as failed:  # not even the claim's release fits
+        detect.process(event, runtime)
+    assert "OutOfTime" in str(root_cause(failed.value))  # the alert was not even attempted
+    assert env.received_alerts() == []
+    assert prod_instances(env) == []
+
+    runtime.budget.begin(None)  # Lambda's retry: a new invocation, with its whole time
+    runtime.once.register(LambdaContextStub())  # type: ignore[arg-type]
+    assert detect.process(event, runtime)["status"] == "alerted"
+    body = env.received_alerts()[0]["body"]
+    assert body["remediation"]["status"] == "deleted"
+    assert "an earlier attempt" in body["remediation"]["detail"]
+    assert delete_calls(env) == 1
+
+
+def test_too_little_time_to_delete_deletes_nothing_and_the_retry_does(
+    env: EmulatedEnvironment, runtime: detect.Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """5 s are left when the remediator starts: not even its DescribeInstance fits."""
+    assert runtime.budget is not None
+    left = [60.0]
+    runtime.budget.begin(lambda: left[0])
+    delete = remediate.InstanceRemediator.delete
+
+    def late_delete(remediator: InstanceRemediator, facts: Any) -> Any:
+        left[0] = 5.0  # both readings of the facts are in; what follows must fit in 5 s
+        return delete(remediator, facts)
+
+    monkeypatch.setattr(remediate.InstanceRemediator, "delete", late_delete)
+    runtime.once.register(EndingContext())  # type: ignore[arg-type]
+    event = sample("create-instance-console-success")
+    with pytest.raises(IdempotencyPersistenceLayerError) as failed:
+        detect.process(event, runtime)
+    assert any(isinstance(e, RetryRemediation) for e in causes(failed.value))
+    monkeypatch.undo()
+    assert (delete_calls(env), prod_instances(env), env.received_alerts()) == (0, [PROD_INSTANCE_ARN], [])
+
+    runtime.budget.begin(None)
+    runtime.once.register(LambdaContextStub())  # type: ignore[arg-type]
+    detect.process(event, runtime)
+    assert env.received_alerts()[0]["body"]["remediation"]["status"] == "deleted"
+    assert prod_instances(env) == []

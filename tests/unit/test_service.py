@@ -53,6 +53,9 @@ class Remediator:
         self.deleted.append(facts)
         return RemediationResult("deleted", "DeleteInstance accepted")
 
+    def made_earlier(self, facts: Facts) -> RemediationResult | None:
+        return None  # no earlier attempt in these tests: tests/integration/test_remediation.py has them
+
 
 @dataclass
 class Publisher:

@@ -17,9 +17,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+# An attempt takes at most 7 s (the invocation's budget counts on it: `budget`); a call that needs
+# longer is retried by botocore, or left to the invocation's retry.
+CONNECT_TIMEOUT_SECONDS = 2
+READ_TIMEOUT_SECONDS = 5
 CLIENT_CONFIG = Config(
-    connect_timeout=3,
-    read_timeout=10,
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
     retries={"max_attempts": 5, "mode": "adaptive"},
     user_agent_extra="identity-center-guardrail",
 )

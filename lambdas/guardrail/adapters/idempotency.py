@@ -8,6 +8,11 @@ one makes every later delivery return the stored result without publishing again
 When DynamoDB fails *after* the alert went out, the invocation is not failed: a retry would find
 the claim expired and publish a second alert. The summary says ``recorded: False`` instead, for
 the handler to log and count.
+
+A copy that arrives while another invocation holds the claim is a duplicate being handled, not a
+failure: it returns as a duplicate (``in_progress: True``). Should the holder fail, its claim is
+released and its own retry (or, after them, the dead-letter queue) has the event: nothing is lost
+by not failing the copy, and the errors alarm hears only of real failures.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from guardrail.adapters.clients import CLIENT_CONFIG
@@ -91,6 +99,8 @@ class OncePerEvent:
         self._local.published = None
         try:
             summary: dict[str, Any] = self._run(claim={"event_id": call.event_id}, call=call)
+        except IdempotencyAlreadyInProgressError:
+            return {"event_id": call.event_id, "in_progress": True}, True
         except IdempotencyPersistenceLayerError:
             published: dict[str, Any] | None = self._local.published
             if published is None:

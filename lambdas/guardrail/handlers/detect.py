@@ -21,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from guardrail.adapters.alerts import SqsDeadLetters
+from guardrail.adapters.budget import CallBudget
 from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.deletion_guard import DeletionGuard
 from guardrail.adapters.idempotency import OncePerEvent
@@ -56,6 +57,8 @@ class Runtime:
     # Decides and carries out a pending deletion when its schedule fires.
     guardrail: Guardrail | None = None
     guard: DeletionGuard | None = None
+    # Refuses AWS call attempts that could outlive the invocation.
+    budget: CallBudget | None = None
 
 
 def build_runtime(
@@ -69,6 +72,8 @@ def build_runtime(
     (for an instance still being created to settle).
     """
     clients = clients or AwsClients()
+    # Before any client is made: a client copies the session's handlers when it is created.
+    budget = CallBudget(clients.session)
     environment = DetectEnvironment.from_environ(os.environ)
     # The policy ships next to the package; a relative path is taken from the function's code root.
     policy = load_policy(Path(os.environ.get("LAMBDA_TASK_ROOT", ".")) / environment.policy_path)
@@ -122,6 +127,7 @@ def build_runtime(
         prefetch=gatherer.prefetch,
         guardrail=guardrail,
         guard=guard,
+        budget=budget,
     )
 
 
@@ -214,7 +220,12 @@ def process(event: Any, rt: Runtime) -> dict[str, Any]:
     rt.prefetch(call)
     summary, duplicate = rt.once(call)
     if duplicate:
-        logger.info("Duplicate delivery: the alert was already published", extra=summary)
+        message = (
+            "Duplicate delivery: another invocation is handling the event"
+            if summary.get("in_progress")
+            else "Duplicate delivery: the alert was already published"
+        )
+        logger.info(message, extra=summary)
         _count("DuplicateEvents")
         return {"status": "duplicate", **summary}
     if summary.get("published") is False:
@@ -236,4 +247,6 @@ def process(event: Any, rt: Runtime) -> dict[str, Any]:
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     rt = runtime()
     rt.once.register(context)
+    if rt.budget is not None:
+        rt.budget.begin(lambda: context.get_remaining_time_in_millis() / 1000)
     return process(event, rt)
