@@ -313,7 +313,12 @@ class EmulatedEnvironment:
 
     def scheduler_client(self) -> Any:
         """EventBridge Scheduler in the central account, where pending deletions are kept."""
-        return boto3.client("scheduler", region_name=self.region, **self._central_credentials)
+        return self.central_client("scheduler")
+
+    def central_client(self, service: str) -> Any:
+        """A client of the central account (the ambient operator's credentials), in its Region."""
+        make_client: Callable[..., Any] = boto3.client  # the stubs only accept literal service names
+        return make_client(service, region_name=self.region, **self._central_credentials)
 
     def add_member_accounts(self, count: int, *, ou_path: str = "Fleet") -> list[str]:
         """Grow the organization by ``count`` member accounts under ``ou_path``; return their ids."""

@@ -39,6 +39,7 @@ __all__ = [
     "account_session",
     "add_member_accounts",
     "administrator_client",
+    "administrator_credentials",
     "assume_role_session",
     "build_example_organization",
     "create_member_role",
@@ -107,6 +108,11 @@ _MEMBER_ROLE_POLICY = {
                 "sso:TagResource",
                 "sso:DeleteInstance",
                 "account:ListRegions",
+                # The sweep's coverage check: the forwarding rule and its dead-letter queue.
+                "events:DescribeRule",
+                "events:ListTargetsByRule",
+                "sqs:GetQueueUrl",
+                "sqs:GetQueueAttributes",
             ],
             "Resource": "*",
         }
@@ -200,6 +206,14 @@ def _assume_role(role_arn: str, region: str, session_name: str, sts: Any = None)
 
 def _administrator_credentials(account_id: str, region: str, sts: Any = None) -> dict[str, Any]:
     return _assume_role(f"arn:aws:iam::{account_id}:role/{_ADMIN_ROLE_NAME}", region, "administrator", sts)
+
+
+def administrator_credentials(
+    account_id: str, *, region: str = CENTRAL_REGION, sts: Any = None
+) -> dict[str, Any]:
+    """Keyword arguments for ``boto3.client`` acting as an administrator of ``account_id``: one
+    AssumeRole for as many clients as a set-up needs."""
+    return _administrator_credentials(account_id, region, sts)
 
 
 def administrator_client(

@@ -11,7 +11,10 @@ Added to the example organization of the sample events (its three instances stay
 | 999000000001 Retired | Workloads | suspended: counted, not swept |
 | 5000000000xx Fleet … | Workloads/Fleet | twenty accounts without instances |
 
-The organization instance is visible in member accounts, as ListInstances shows it there.
+The organization instance is visible in member accounts, as ListInstances shows it there. Every
+member account with the member role has the forwarding StackSet's rule and dead-letter queue in the
+Regions the example watches (`SWEEP_REGIONS`), so the sweep's coverage check finds only Legacy
+Tools blind (no member role) until a test breaks something.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from unittest import mock
 
 from moto.organizations import utils as organizations_utils
 
+from emulator.forwarding import deploy_forwarding
 from emulator.organization import (
     MANAGEMENT_ACCOUNT_ID,
     MEMBER_ROLE_NAME,
@@ -38,6 +42,8 @@ CAROL_ACCOUNT_ID = "777777777777"
 DAVE_ACCOUNT_ID = "888888888888"
 RETIRED_ACCOUNT_ID = "999000000001"
 FLEET_ACCOUNTS = 20
+# The Regions `guardrail sweep --emulated` and the sweep's tests watch.
+SWEEP_REGIONS = ("us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2")
 
 DATA_SCIENCE_INSTANCE_ARN = "arn:aws:sso:::instance/ssoins-5555aaaa5555aaaa"
 CAROL_INSTANCE_ARN = "arn:aws:sso:::instance/ssoins-7777aaaa7777aaaa"
@@ -47,8 +53,14 @@ DAVE_INSTANCE_ARNS = (
 )
 
 
-def add_sweep_example(env: EmulatedEnvironment, *, today: datetime | None = None) -> None:
-    """Grow the emulated example organization into the one above; call inside the environment."""
+def add_sweep_example(
+    env: EmulatedEnvironment,
+    *,
+    today: datetime | None = None,
+    forwarding_regions: tuple[str, ...] = SWEEP_REGIONS,
+) -> None:
+    """Grow the emulated example organization into the one above; call inside the environment.
+    The forwarding is deployed in `forwarding_regions` (none when empty)."""
     today = today or datetime.now(UTC)
     organizations = administrator_client(MANAGEMENT_ACCOUNT_ID, "organizations", region=env.region)
     org = env.organization
@@ -115,3 +127,4 @@ def add_sweep_example(env: EmulatedEnvironment, *, today: datetime | None = None
         },
         ou_ids={"DataScience": units["DataScience"]},
     )
+    deploy_forwarding(env, forwarding_regions)

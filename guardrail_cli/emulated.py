@@ -199,3 +199,20 @@ class EmulatedRunner:
             )
             return Outcome("rejected", reason=f"dead-letter queue: {reason}", notes=notes)
         return Outcome(status, alert=alerts[0] if alerts else None, notes=notes)
+
+
+def doctor_settings(env: Any, regions: tuple[str, ...]) -> Any:
+    """What `guardrail doctor` reads of the guardrail deployed in the emulation (`emulator.central`,
+    `emulator.forwarding`), as a deployment's configuration would name it."""
+    from emulator.forwarding import CENTRAL_BUS_NAME
+    from guardrail_cli.doctor import DoctorSettings
+
+    org = env.organization
+    return DoctorSettings(
+        central_account_id=org.security_account_id,
+        central_region=env.region,
+        central_bus_name=CENTRAL_BUS_NAME,
+        member_role_name=org.member_role_name,
+        regions=regions,
+        organizations_role_arn=org.organizations_reader_role_arn,
+    )

@@ -108,6 +108,44 @@ def _detail_type(event_type: Any) -> str:
     return DETAIL_TYPES.get(str(event_type), f"{event_type} via CloudTrail")
 
 
+def _object_fields(pattern: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields of the record that the pattern matches as objects (in `detail` or a `$or` of it)."""
+    detail = pattern.get("detail", {})
+    if not isinstance(detail, Mapping):
+        return ()
+    branches = [detail, *detail.get("$or", ())]
+    return tuple(dict.fromkeys(k for branch in branches for k, v in branch.items() if isinstance(v, Mapping)))
+
+
+class _LazyDetail(Mapping[str, Any]):
+    """A record's matched fields, its raw objects decoded on first look (and the look noted)."""
+
+    def __init__(self, flat: dict[str, Any], raw: dict[str, msgspec.Raw], nested: tuple[str, ...]) -> None:
+        self._flat = flat
+        self._raw = raw
+        self._nested = nested
+        # Set by any look at an object field, there or not: the verdict then depends on it.
+        self.read_raw = False
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._nested:
+            self.read_raw = True
+        if key in self._raw:
+            return _Value.decode(self._raw[key])
+        return self._flat[key]
+
+    def __contains__(self, key: object) -> bool:
+        if key in self._nested:
+            self.read_raw = True
+        return key in self._raw or key in self._flat
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._flat, *self._raw])
+
+    def __len__(self) -> int:
+        return len(self._flat) + len(self._raw)
+
+
 def as_eventbridge(record: dict[str, Any]) -> dict[str, Any]:
     """Wrap a CloudTrail record (from a trail's log file) the way EventBridge delivers it."""
     event_id = record.get("eventID")
@@ -224,8 +262,16 @@ class LogReader:
         self._after_file = after_file
         self.tally = ReadTally()
         # Only the fields the pattern reads, and those `source` and `detail-type` are made from.
-        self._fields = tuple(dict.fromkeys([*detail_fields(pattern), "eventSource", "eventType"]))
-        head = msgspec.defstruct("Head", [(name, Any, msgspec.UNSET) for name in self._fields])
+        # Objects (`requestParameters`) are kept raw: decoded only when the rest of the pattern
+        # lets a record come that far, which for nearly every record of a trail it does not.
+        self._nested = _object_fields(pattern)
+        flat = [f for f in (*detail_fields(pattern), "eventSource", "eventType") if f not in self._nested]
+        self._fields = tuple(dict.fromkeys(flat))
+        head = msgspec.defstruct(
+            "Head",
+            [(name, Any, msgspec.UNSET) for name in self._fields]
+            + [(name, msgspec.Raw, msgspec.UNSET) for name in self._nested],
+        )
         trail = msgspec.defstruct("Trail", [("Records", list[head])])  # type: ignore[valid-type]
         self._trail: msgspec.json.Decoder[Any] = msgspec.json.Decoder(trail)
         self._verdicts: dict[tuple[Any, ...], bool] = {}
@@ -271,31 +317,40 @@ class LogReader:
 
     def _head_matches(self, head: Any) -> bool:
         # Matching is a function of the few fields read, and a log repeats a few thousand
-        # combinations of them millions of times: remember each verdict (boundedly).
-        key = msgspec.structs.astuple(head)
+        # combinations of them millions of times: remember each verdict (boundedly), unless it
+        # read a raw object (those records are judged each on its own).
+        values = msgspec.structs.astuple(head)
+        key, raw = values[: len(self._fields)], values[len(self._fields) :]
         try:
             return self._verdicts[key]
         except KeyError:
             pass
         except TypeError:  # a field holds a list or an object: judge it afresh
-            return self._match_head(key)
-        if len(self._verdicts) >= _MAX_VERDICTS:
-            self._verdicts.clear()
-        verdict = self._verdicts[key] = self._match_head(key)
+            return self._match_head(key, raw)[0]
+        verdict, read_raw = self._match_head(key, raw)
+        if not read_raw:
+            if len(self._verdicts) >= _MAX_VERDICTS:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
         return verdict
 
-    def _match_head(self, values: tuple[Any, ...]) -> bool:
-        detail = {
+    def _match_head(self, values: tuple[Any, ...], raw: tuple[Any, ...]) -> tuple[bool, bool]:
+        """The verdict, and whether it read one of the raw objects."""
+        flat = {
             name: value
             for name, value in zip(self._fields, values, strict=True)
             if value is not msgspec.UNSET
         }
+        present = {
+            name: value for name, value in zip(self._nested, raw, strict=True) if value is not msgspec.UNSET
+        }
+        detail = _LazyDetail(flat, present, self._nested)
         envelope = {
-            "source": _source(detail.get("eventSource", "unknown")),
-            "detail-type": _detail_type(detail.get("eventType")),
+            "source": _source(flat.get("eventSource", "unknown")),
+            "detail-type": _detail_type(flat.get("eventType")),
             "detail": detail,
         }
-        return pattern_matches(self._pattern, envelope)
+        return pattern_matches(self._pattern, envelope), detail.read_raw
 
     def _read_any(self, source: str, data: bytes) -> Iterator[Event | Problem]:
         try:

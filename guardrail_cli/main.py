@@ -7,17 +7,20 @@
     guardrail rules
     guardrail replay [PATH ...] [--live --config CONFIG] [--policy POLICY] [--json | --show FORM]
     guardrail sweep (--emulated | --config CONFIG) [--policy POLICY] [--json]
+    guardrail doctor (--emulated | --config CONFIG) [--json]
 
 `evaluate` and `test` make the Lambda's decision without AWS; `replay` runs CloudTrail logs through
 the deployed rules' pattern and the real handler, against an embedded emulation of an example
 organization (no account, no credentials), or with `--live` on facts read from your organization.
 `schema` prints the policy file's JSON Schema (for editors), `rules` the rule catalogue as Markdown.
+`doctor` checks, read-only, that a deployed guardrail can see and say what it should.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -288,6 +291,59 @@ def _live_sweep_settings(args: argparse.Namespace) -> Any:
     )
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Exit 0 when every check is ok, 1 when one is WRONG; 2 (from `main`) on a usage error."""
+    import boto3
+
+    from guardrail.adapters.clients import AwsClients
+    from guardrail_cli.doctor import diagnose, document, render
+
+    if args.emulated:
+        for option in ("member_role", "organizations_role", "central_role", "regions"):
+            if getattr(args, option):
+                raise UsageError(f"--{option.replace('_', '-')} is for --config")
+        from emulator.central import deploy_central_stack
+        from emulator.environment import EmulatedEnvironment
+        from emulator.sweep_example import SWEEP_REGIONS, add_sweep_example
+        from guardrail_cli.emulated import doctor_settings
+
+        with EmulatedEnvironment(region="us-east-1") as env:
+            add_sweep_example(env)
+            deploy_central_stack(env)
+            settings = doctor_settings(env, SWEEP_REGIONS)
+            checks = diagnose(AwsClients(boto3.session.Session()), settings)
+    else:
+        clients = AwsClients(boto3.session.Session())
+        settings = _doctor_settings(args)
+        caller = clients.client("sts", settings.central_region).get_caller_identity()["Account"]
+        if caller != settings.central_account_id and not settings.central_role_arn:
+            raise UsageError(
+                f"the central checks read the central account {settings.central_account_id}, and these "
+                f"credentials are of {caller}: use central credentials, or name a role there with --central-role"
+            )
+        checks = diagnose(clients, settings)
+    print(json.dumps(document(checks), indent=2) if args.json else render(checks))
+    return 0 if all(check.ok for check in checks) else 1
+
+
+def _doctor_settings(args: argparse.Namespace) -> Any:
+    from guardrail_cli.doctor import DoctorSettings
+    from infra.config import load_config
+
+    if not args.config:
+        raise UsageError("name the deployment's configuration with --config (or run --emulated)")
+    config = load_config(args.config)
+    return DoctorSettings(
+        central_account_id=config.central_account_id,
+        central_region=config.central_region,
+        central_bus_name=config.central_bus_name,
+        member_role_name=args.member_role or config.member_role_name,
+        regions=tuple(args.regions or config.regions),
+        organizations_role_arn=args.organizations_role or config.organizations_role_arn,
+        central_role_arn=args.central_role,
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="guardrail", description=__doc__.split("\n\n")[0])
     sub = top.add_subparsers(dest="command", required=True)
@@ -380,6 +436,27 @@ def parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--json", action="store_true", help="print the whole result as one JSON document")
     sweep.set_defaults(run=cmd_sweep)
+
+    doctor = sub.add_parser(
+        "doctor", help="check that the deployed guardrail can see and say what it should (read-only)"
+    )
+    where = doctor.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--emulated", action="store_true", help="on the embedded emulation of the example organization"
+    )
+    where.add_argument("--config", help="the deployment's configuration (accounts, Regions, names)")
+    doctor.add_argument(
+        "--member-role", help="role name to assume in each account (default: the configuration's)"
+    )
+    doctor.add_argument(
+        "--organizations-role", help="role ARN for Organizations reads (default: the configuration's)"
+    )
+    doctor.add_argument(
+        "--central-role", help="role ARN to read the central account with (default: your credentials)"
+    )
+    doctor.add_argument("--regions", nargs="+", help="Regions to check (default: the configuration's)")
+    doctor.add_argument("--json", action="store_true", help="print the checks as one JSON document")
+    doctor.set_defaults(run=cmd_doctor)
     return top
 
 
@@ -387,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.run(args)
+        sys.stdout.flush()  # here, so that a reader gone away is seen below
     except (PolicyError, UsageError, ValueError) as error:
         # One line, whatever the error's own formatting (YAML errors span several).
         print(f"guardrail {args.command}: {' '.join(str(error).split())}", file=sys.stderr)
@@ -394,6 +472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BotoCoreError, ClientError) as error:  # no credentials, access denied: the user's to fix
         print(f"guardrail {args.command}: AWS: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say, to anyone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a process ended by SIGPIPE
     return code
 
 

@@ -28,6 +28,7 @@ from infra.constructs import (
     SweepStateMachine,
 )
 from infra.constructs.detect_function import FUNCTION_NAME as DETECT_FUNCTION_NAME
+from infra.constructs.event_forwarding import forwarding_role_arns
 from infra.member_templates import MemberTemplates
 
 DASHBOARD_NAME: Final = "IdentityCenterGuardrail"
@@ -154,6 +155,7 @@ class CentralStack(Stack):
             "InstanceEventRules",
             organization_id=config.organization_id,
             bus_name=config.central_bus_name,
+            forwarding_role_arns=forwarding_role_arns(config),
             function=self.detect.function,
             dead_letter_queue=self.dead_letters.queue,
         )

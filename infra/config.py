@@ -40,6 +40,8 @@ RootId = Annotated[str, Meta(pattern=rf"^{ROOT_ID_PATTERN}$")]
 OrgUnitOrRootId = Annotated[str, Meta(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN})$")]
 PolicyTargetId = Annotated[str, Meta(pattern=rf"^(?:{ROOT_ID_PATTERN}|{OU_ID_PATTERN}|\d{{12}})$")]
 StackSetCallAs = Literal["DELEGATED_ADMIN", "SELF"]
+# A role name with IAM's wildcards (`*`, `?`), as an SCP's aws:PrincipalArn condition matches it.
+RoleNamePattern = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_+=,.@*?-]+$", max_length=64)]
 
 DEFAULT_MEMBER_ROLE_NAME = "IdentityCenterGuardrailMemberRole"
 DEFAULT_CENTRAL_BUS_NAME = "identity-center-guardrail"
@@ -51,6 +53,16 @@ DEFAULT_SWEEP_WORKER_ROLE_NAME = "IdentityCenterGuardrailSweepWorker"
 SWEEP_WORKER_TIMEOUT_SECONDS = 600
 # What a batch may not spend on reading accounts: the cold start, the snapshot, the report.
 SWEEP_WORKER_MARGIN_SECONDS = 60
+# The detect function's reserved concurrency: the most instances of it that run at once.
+DEFAULT_DETECT_RESERVED_CONCURRENCY = 10
+# Lambda's default concurrency quota per account and Region; it keeps 100 of it unreserved.
+LAMBDA_DEFAULT_CONCURRENCY = 1000
+LAMBDA_UNRESERVED_MINIMUM = 100
+# The execution roles that deploy the guardrail's stacks: CDK's CloudFormation execution role (the
+# central stack, `cdk bootstrap`'s default name) and the role service-managed StackSets create in
+# each target account (the member stacks).
+DEFAULT_DEPLOYMENT_ROLE_PATTERNS = ("cdk-*-cfn-exec-role-*",)
+DEFAULT_STACKSET_EXECUTION_ROLE_PATTERNS = ("stacksets-exec-*",)
 # The most accounts a batch may hold: the worker reads CONCURRENT_ACCOUNTS at a time, each within
 # ACCOUNT_DEADLINE_SECONDS, so a batch of unresponsive accounts must still end within the timeout.
 MAX_SWEEP_BATCH_SIZE = CONCURRENT_ACCOUNTS * math.floor(
@@ -100,6 +112,42 @@ class ScpConfig(_Strict, frozen=True, kw_only=True):
 
     enabled: bool = False
     targets: tuple[PolicyTargetId, ...] = ()
+
+
+class GuardConfig(_Strict, frozen=True, kw_only=True):
+    """The guardrail's own protection: a second SCP, deployed by the management stack. Off by default.
+
+    - `central_account`: in the central account, nobody but `deployment_role_patterns` (CDK's
+      CloudFormation execution role) may create, change, delete or pass the guardrail's roles;
+    - `member_accounts`: in the member accounts, nobody but `stackset_execution_role_patterns` (the
+      role service-managed StackSets deploy with) may change or delete the member role, the
+      forwarding role, the forwarding rules or their dead-letter queues.
+
+    The patterns are role names with IAM's wildcards, in the account the statement protects.
+    """
+
+    central_account: bool = False
+    member_accounts: bool = False
+    deployment_role_patterns: Annotated[tuple[RoleNamePattern, ...], Meta(min_length=1)] = (
+        DEFAULT_DEPLOYMENT_ROLE_PATTERNS
+    )
+    stackset_execution_role_patterns: Annotated[tuple[RoleNamePattern, ...], Meta(min_length=1)] = (
+        DEFAULT_STACKSET_EXECUTION_ROLE_PATTERNS
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.central_account or self.member_accounts
+
+    def __post_init__(self) -> None:
+        for field in ("deployment_role_patterns", "stackset_execution_role_patterns"):
+            patterns: tuple[str, ...] = getattr(self, field)
+            wildcards_only = [p for p in patterns if not p.strip("*?")]
+            if wildcards_only:
+                raise ValueError(f"{field}: {wildcards_only} would except every role, and protect nothing")
+            duplicates = sorted({p for p in patterns if patterns.count(p) > 1})
+            if duplicates:
+                raise ValueError(f"{field}: listed more than once: {duplicates}")
 
 
 class SweepConfig(_Strict, frozen=True, kw_only=True):
@@ -246,7 +294,13 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
     stackset_call_as: StackSetCallAs = "DELEGATED_ADMIN"
     # Grants sso:DeleteInstance to the member role, so that `enforce` mode can delete instances.
     remediation_enabled: bool = False
+    # The most detect functions that run at once (Lambda reserved concurrency): what a flood of
+    # events (failed CreateInstance calls cost nothing to make) can cost, and the most Organizations
+    # and member-account reads it makes at once. Events beyond it wait: Lambda retries a throttled
+    # asynchronous invocation for up to the function's six-hour maximum event age.
+    detect_reserved_concurrency: int = DEFAULT_DETECT_RESERVED_CONCURRENCY
     scp: ScpConfig = msgspec.field(default_factory=ScpConfig)
+    guard: GuardConfig = msgspec.field(default_factory=GuardConfig)
     sweep: SweepConfig = msgspec.field(default_factory=SweepConfig)
     # Channels besides the alert topic, which always gets every alert.
     chat: ChatConfig = msgspec.field(default_factory=ChatConfig)
@@ -322,6 +376,14 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
                     f"organizations_role_arn: the role is in account {role_account}, not in the "
                     f"management account {self.management_account_id}"
                 )
+        maximum = LAMBDA_DEFAULT_CONCURRENCY - LAMBDA_UNRESERVED_MINIMUM
+        if not 1 <= self.detect_reserved_concurrency <= maximum:
+            raise ValueError(
+                f"detect_reserved_concurrency: must be between 1 and {maximum}, got "
+                f"{self.detect_reserved_concurrency}: 0 would stop the function, and Lambda keeps "
+                f"{LAMBDA_UNRESERVED_MINIMUM} of an account's concurrency ({LAMBDA_DEFAULT_CONCURRENCY} by "
+                "default) unreserved"
+            )
         if self.central_bus_name == "default" or self.central_bus_name.startswith("aws."):
             raise ValueError("central_bus_name: 'default' and names starting with 'aws.' are reserved")
         if self.security_hub.enabled and self.central_region not in known_regions("securityhub"):

@@ -23,6 +23,7 @@ from constructs import Construct
 from infra.config import GuardrailConfig
 from infra.constructs.create_instance_scp import CreateInstanceScp
 from infra.constructs.event_forwarding import ForwardingRole, ForwardingRule
+from infra.constructs.guard_scp import GuardScp
 from infra.constructs.member_role import MemberRole
 from infra.constructs.member_stacksets import MemberStackSets
 from infra.constructs.organizations_reader import OrganizationsReaderRole
@@ -38,6 +39,7 @@ class ManagementStack(Stack):
       the sweep does not read it;
     - the forwarding role of the Region stacks' rules;
     - the SCP, given its document when `scp.enabled`;
+    - the protection SCP, when `guard.central_account` or `guard.member_accounts` is on;
     - the member StackSets, if `stackset_call_as` is SELF.
     """
 
@@ -72,6 +74,7 @@ class ManagementStack(Stack):
             if scp_document is not None
             else None
         )
+        self.guard = GuardScp(self, "GuardScp", config=config) if config.guard.enabled else None
         self.stack_sets = MemberStackSets.if_created_by(
             self, "SELF", config=config, templates=member_templates
         )
@@ -89,10 +92,18 @@ class ManagementStack(Stack):
                 value=self.scp.policy.attr_id,
                 description="The SCP denying sso:CreateInstance outside the approved accounts and OUs",
             )
+        if self.guard is not None:
+            CfnOutput(
+                self,
+                "GuardScpId",
+                value=self.guard.policy.attr_id,
+                description="The SCP keeping the guardrail's roles, forwarding rules and their dead-letter "
+                "queues as deployed",
+            )
 
 
 class ManagementRegionStack(Stack):
-    """The management account's forwarding rule in one Region it has enabled.
+    """The management account's forwarding rule in one Region it has enabled, and its dead-letter queue.
 
     The management account cannot create account instances, so the rule is there to see a refused
     CreateInstance attempt and, in the organization instance's Region, its DeleteInstance.

@@ -7,7 +7,8 @@ from infra.constructs.create_instance_scp import CreateInstanceScp
 from infra.constructs.dead_letter_queue import DeadLetterQueue
 from infra.constructs.deletion_schedules import DeletionSchedules
 from infra.constructs.detect_function import DetectFunction
-from infra.constructs.event_forwarding import ForwardingRole, ForwardingRule
+from infra.constructs.event_forwarding import ForwardingDeadLetterQueue, ForwardingRole, ForwardingRule
+from infra.constructs.guard_scp import GuardScp
 from infra.constructs.idempotency_table import IdempotencyTable
 from infra.constructs.instance_event_rules import INSTANCE_EVENT_PATTERN, InstanceEventRules
 from infra.constructs.inventory_table import InventoryTable
@@ -29,8 +30,10 @@ __all__ = [
     "DeadLetterQueue",
     "DeletionSchedules",
     "DetectFunction",
+    "ForwardingDeadLetterQueue",
     "ForwardingRole",
     "ForwardingRule",
+    "GuardScp",
     "IdempotencyTable",
     "InstanceEventRules",
     "InventoryTable",

@@ -12,6 +12,11 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 
+def alarm_arns() -> str:
+    """Every CloudWatch alarm of the stack's account and Region."""
+    return f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+
+
 class AlertTopic(Construct):
     """An SNS topic encrypted with its own rotating KMS key, with e-mail subscriptions.
 
@@ -31,13 +36,20 @@ class AlertTopic(Construct):
         # CloudWatch alarms publish to the topic as the CloudWatch service, which needs the key (the
         # reason for a customer managed key: an AWS managed key's policy cannot be changed). The
         # function's role gets its use from its own IAM policy, which the key's default statement
-        # for the account enables.
+        # for the account enables. CloudWatch acts for an alarm: the key serves only the alarms of
+        # this account and Region (aws:SourceAccount and aws:SourceArn, the confused-deputy conditions
+        # SNS documents for AWS services publishing to an encrypted topic; an alarm's ARN is
+        # arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>).
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToEncrypt",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": alarm_arns()},
+                },
             )
         )
         self.topic = sns.Topic(
@@ -48,14 +60,17 @@ class AlertTopic(Construct):
             enforce_ssl=True,
         )
         # The topic policy CDK writes for enforce_ssl replaces SNS's default one, so the alarms of
-        # this account are allowed explicitly.
+        # this account and Region are allowed explicitly, with the key's conditions.
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsOfThisAccount",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["sns:Publish"],
                 resources=[self.topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": alarm_arns()},
+                },
             )
         )
         for email in emails:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+import re
+from pathlib import Path
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IConstruct
 
 from guardrail.environment import DetectEnvironment
-from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME
+from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME, PROJECT_ROOT, LambdaPlatform
 from infra.config import GuardrailConfig
 from infra.constructs.alert_channels import AlertChannels
 from infra.constructs.alert_topic import AlertTopic
@@ -27,15 +31,16 @@ METRICS_NAMESPACE = "IdentityCenterGuardrail"
 # which its own environment holds, so the ARN is built from this name (see DeletionSchedules).
 FUNCTION_NAME = f"{NAME_PREFIX}-Detect"
 
-# Version of the public Powertools for AWS Lambda (Python) v3 layer for python3.13 on arm64 (the
-# function's LAMBDA_PLATFORM); besides Powertools, the layer carries the X-Ray SDK the tracer needs.
-# The function's other third-party packages (msgspec) are in its asset, from lambdas/requirements.txt.
-# Each Powertools release publishes a new layer version, the same number in every commercial Region;
-# the current one is listed on the Powertools documentation's installation page. Raise this
-# number to upgrade Powertools, and keep requirements.txt's aws-lambda-powertools close to it.
-POWERTOOLS_LAYER_VERSION = 36
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
+# The public Powertools for AWS Lambda (Python) v3 layer: Powertools and the X-Ray SDK its tracer
+# needs, built for the function's runtime and architecture (LAMBDA_PLATFORM). Its ARN is resolved at
+# deploy time from the public SSM parameter Powertools publishes in each Region for each release,
+# `/aws/service/powertools/python/<arch>/<runtime>/<version>` (`<runtime>` with its dot, as
+# `python3.13`), so synth needs no AWS call and the version is the one the tests run: the pin in
+# requirements.txt. The function's other third-party package (msgspec) is in its asset, from
+# lambdas/requirements.txt; Powertools is not (infra/bundling.py installs without dependencies).
+POWERTOOLS_PACKAGE = "aws-lambda-powertools"
+POWERTOOLS_PARAMETER_PREFIX = "/aws/service/powertools/python"
+REQUIREMENTS_FILE = PROJECT_ROOT / "requirements.txt"
 
 # Organizations reads the function makes when it has no role to assume in the management account.
 ORGANIZATIONS_READ_ACTIONS = (
@@ -49,18 +54,30 @@ ORGANIZATIONS_READ_ACTIONS = (
 )
 
 
-def powertools_layer_arn(region: str) -> str:
+def powertools_version(requirements: Path = REQUIREMENTS_FILE) -> str:
+    """The Powertools version requirements.txt pins (extras allowed), which the tests run."""
+    text = requirements.read_text(encoding="utf-8")
+    match = re.search(rf"^{re.escape(POWERTOOLS_PACKAGE)}(?:\[[^\]]*\])?==([0-9][^\s;#]*)", text, re.M)
+    if match is None:
+        raise ValueError(f"{requirements}: {POWERTOOLS_PACKAGE} is not pinned with ==")
+    return match.group(1)
+
+
+def powertools_layer_parameter(platform: LambdaPlatform = LAMBDA_PLATFORM, version: str | None = None) -> str:
+    """The public SSM parameter holding the layer's ARN for `platform` and `version` (the pin)."""
     return (
-        f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:"
-        f"{POWERTOOLS_LAYER_VERSION}"
+        f"{POWERTOOLS_PARAMETER_PREFIX}/{platform.architecture.name}/{platform.runtime.name}/"
+        f"{version or powertools_version()}"
     )
 
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
-    """The public Powertools layer of the stack's Region, referenced in `scope`."""
-    return lambda_.LayerVersion.from_layer_version_arn(
-        scope, "PowertoolsLayer", powertools_layer_arn(Aws.REGION)
-    )
+    """The public Powertools layer of the stack's Region, its ARN a parameter resolved at deploy time.
+
+    One `AWS::SSM::Parameter::Value<String>` parameter per stack, whichever function asks.
+    """
+    arn = ssm.StringParameter.value_for_string_parameter(Stack.of(scope), powertools_layer_parameter())
+    return lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", arn)
 
 
 def acknowledge_runtime(function: lambda_.Function) -> None:
@@ -69,7 +86,7 @@ def acknowledge_runtime(function: lambda_.Function) -> None:
         resource_of(function),  # the AWS::Lambda::Function, not its invoke config
         "AwsSolutions-L1",
         "Python 3.13 is the runtime the code is tested on and the one the public Powertools layer "
-        f"{POWERTOOLS_LAYER_NAME} is built for; move runtime and layer together",
+        f"({powertools_layer_parameter()}) is resolved for; the layer follows the runtime",
     )
 
 
@@ -77,7 +94,10 @@ class DetectFunction(Construct):
     """The detect function with its own least-privilege role and log group.
 
     Invoked asynchronously by EventBridge: Lambda retries a failed invocation twice within six
-    hours, then sends the event to the dead-letter queue, so nothing is lost silently. The role
+    hours, then sends the event to the dead-letter queue, so nothing is lost silently. Its reserved
+    concurrency (`detect_reserved_concurrency`) bounds how many run at once: an invocation beyond it
+    is throttled, and Lambda retries a throttled asynchronous invocation until the six hours are up
+    (the throttles alarm tells), so a flood costs at most that many functions' time. The role
     is written out statement by statement instead of using AWS managed policies, so that a
     review of this file is a review of everything the function may do. `code` is the guardrail's
     asset (`infra.bundling.function_code`), which the sweep's functions share. It alerts on the
@@ -132,6 +152,8 @@ class DetectFunction(Construct):
             layers=[powertools_layer(self)],
             memory_size=256,
             timeout=Duration.seconds(60),
+            # What a flood of events can cost, and how many reads it makes at once (see the config).
+            reserved_concurrent_executions=config.detect_reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             role=self.role,

@@ -31,14 +31,20 @@ def _event_pattern() -> events.EventPattern:
 
 
 class InstanceEventRules(Construct):
-    """The central event bus and the rules on it and on the default bus.
+    """The central event bus and the one rule on it that invokes the detect function.
 
-    The default bus sees the central account's own calls in its Region; the central bus
-    receives what member accounts forward. Only principals of this organization may put events
-    on the central bus, so an outsider cannot feed the guardrail forged events. When the StackSets
-    also target the central account, its calls in this Region arrive twice (default bus, and
-    forwarded by its own forwarding rule); the idempotency table makes that one alert. The
-    default-bus rule stays so that the central account is covered here even when it is not.
+    Every account forwards its instance events to the central bus with its forwarding rule (the
+    forwarding StackSet's, or the management Region stacks'), the central account included: in the
+    central Region its rule targets a bus of its own account and Region, which EventBridge supports
+    with a role as any other bus target. No rule on the central account's default bus invokes the
+    function, so each event reaches it by exactly one path, and the central account is watched in
+    every Region, as a member is. This needs the central account among the StackSets' targets (it is
+    with the default, the root), as its member role already does.
+
+    Only the forwarding role, in an account of this organization, may put events on the central
+    bus (`forwarding_role_arns`, every account's role by its fixed name; `aws:PrincipalArn` is the
+    role's ARN for its sessions), so neither an outsider nor another principal of the organization
+    can feed the guardrail forged events.
     """
 
     def __init__(
@@ -48,6 +54,7 @@ class InstanceEventRules(Construct):
         *,
         organization_id: str,
         bus_name: str,
+        forwarding_role_arns: str,
         function: lambda_.IFunction,
         dead_letter_queue: sqs.IQueue,
     ) -> None:
@@ -57,34 +64,32 @@ class InstanceEventRules(Construct):
         )
         self.bus.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="PutEventsFromThisOrganization",
+                sid="PutEventsFromTheForwardingRolesOfThisOrganization",
                 principals=[iam.AnyPrincipal()],
                 actions=["events:PutEvents"],
                 resources=[self.bus.event_bus_arn],
-                conditions={"StringEquals": {"aws:PrincipalOrgID": organization_id}},
+                conditions={
+                    "StringEquals": {"aws:PrincipalOrgID": organization_id},
+                    "ArnLike": {"aws:PrincipalArn": forwarding_role_arns},
+                },
             )
         )
-        self.rules: dict[str, events.Rule] = {}
-        for rule_id, bus, description in (
-            ("DefaultBusRule", None, "IAM Identity Center instance calls in this account"),
-            ("CentralBusRule", self.bus, "IAM Identity Center instance calls forwarded by member accounts"),
-        ):
-            rule = events.Rule(
-                self, rule_id, event_bus=bus, description=description, event_pattern=_event_pattern()
+        self.rule = events.Rule(
+            self,
+            "CentralBusRule",
+            event_bus=self.bus,
+            description="IAM Identity Center instance calls forwarded by every account of the organization",
+            event_pattern=_event_pattern(),
+        )
+        self.rule.add_target(
+            targets.LambdaFunction(
+                function,
+                retry_attempts=TARGET_RETRY_ATTEMPTS,
+                max_event_age=TARGET_MAX_EVENT_AGE,
+                dead_letter_queue=dead_letter_queue,
             )
-            rule.add_target(
-                targets.LambdaFunction(
-                    function,
-                    retry_attempts=TARGET_RETRY_ATTEMPTS,
-                    max_event_age=TARGET_MAX_EVENT_AGE,
-                    dead_letter_queue=dead_letter_queue,
-                )
-            )
-            self.rules[rule_id] = rule
+        )
 
     def watched(self) -> list[WatchedRule]:
-        """The rules with the bus each is on, as their CloudWatch metrics are dimensioned."""
-        return [
-            WatchedRule(label, rule.rule_name, None if label == "DefaultBusRule" else self.bus.event_bus_name)
-            for label, rule in self.rules.items()
-        ]
+        """The rule with the bus it is on, as its CloudWatch metrics are dimensioned."""
+        return [WatchedRule("CentralBusRule", self.rule.rule_name, self.bus.event_bus_name)]

@@ -9,10 +9,20 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.config import GuardrailConfig
+from infra.constructs.event_forwarding import (
+    FORWARDING_DEAD_LETTER_QUEUE_NAME,
+    FORWARDING_RULE_NAME,
+    forwarding_dead_letter_queue_arns,
+    forwarding_rule_arns,
+)
 from infra.nag import acknowledge
 
 INSTANCE_READ_ACTIONS: Final = ("sso:DescribeInstance", "sso:ListTagsForResource", "sso:ListApplications")
 INSTANCE_DELETE_ACTION: Final = "sso:DeleteInstance"
+# What the sweep reads of an account's forwarding, in each Region: the rule and its target, and
+# how many events wait in its dead-letter queue (the URL by name too).
+FORWARDING_RULE_READ_ACTIONS: Final = ("events:DescribeRule", "events:ListTargetsByRule")
+FORWARDING_QUEUE_READ_ACTIONS: Final = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl")
 
 
 def central_role_arn(config: GuardrailConfig, role_name: str) -> str:
@@ -60,6 +70,10 @@ class MemberRole(Construct):
     out: it holds the organization instance, which the planner reads through the Organizations
     reader role), so there only the detect function may assume the role.
 
+    Where it is `swept`, the sweep also checks the account's forwarding: it may read the forwarding
+    rule and its targets, and the attributes (depth) of the forwarding dead-letter queue, in any
+    Region of the account, and nothing else of EventBridge or SQS.
+
     `allow_delete` adds sso:DeleteInstance, which only the owning account can call, so remediation
     has to go through this role. It is never granted in the management account, whose instance is
     the organization instance.
@@ -88,6 +102,19 @@ class MemberRole(Construct):
                 resources=[f"arn:{Aws.PARTITION}:account::{Aws.ACCOUNT_ID}:account"],
             ),
         ]
+        if swept:
+            statements += [
+                iam.PolicyStatement(
+                    sid="ReadForwardingRule",
+                    actions=list(FORWARDING_RULE_READ_ACTIONS),
+                    resources=[forwarding_rule_arns()],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadForwardingDeadLetters",
+                    actions=list(FORWARDING_QUEUE_READ_ACTIONS),
+                    resources=[forwarding_dead_letter_queue_arns()],
+                ),
+            ]
         if allow_delete:
             statements.append(
                 iam.PolicyStatement(
@@ -115,3 +142,18 @@ class MemberRole(Construct):
             "The instances to read are only known at run time, and an instance ARN holds no account or "
             "Region to narrow it by; within this account only its own instances are visible",
         )
+        if swept:
+            acknowledge(
+                self.role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:*:<AWS::AccountId>:rule/"
+                f"{FORWARDING_RULE_NAME}]",
+                "The forwarding rule has one fixed name and exists in every Region of this account: the "
+                "Region is the only wildcard, and the actions only read the rule and its targets",
+            )
+            acknowledge(
+                self.role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:*:<AWS::AccountId>:"
+                f"{FORWARDING_DEAD_LETTER_QUEUE_NAME}]",
+                "The forwarding dead-letter queue has one fixed name and exists in every Region of this "
+                "account: the Region is the only wildcard, and the actions only read its URL and attributes",
+            )

@@ -6,8 +6,9 @@ would be created N times under one name and fail in all but the first. So the ro
 StackSet deployed to the central Region only, once per account, and the rules in a StackSet
 deployed to every configured Region. The rules StackSet depends on the roles StackSet, so the first
 deployment creates the role before the rules that use it; for accounts that join later both
-auto-deploy independently, and a rule whose role is not there yet only fails deliveries for the
-minute it takes (the periodic sweep catches those).
+auto-deploy independently, and a rule whose role is not there yet sends its deliveries of that
+minute to its dead-letter queue (EventBridge does not retry a missing permission), where the sweep's
+coverage check sees them, and the periodic sweep catches the instances.
 
 Service-managed permissions with auto-deployment cover accounts that join the target OUs later
 and remove the stacks from accounts that leave (`RetainStacksOnAccountRemoval: false`).

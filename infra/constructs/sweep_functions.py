@@ -28,6 +28,11 @@ from infra.constructs.detect_function import (
     acknowledge_runtime,
     powertools_layer,
 )
+from infra.constructs.event_forwarding import (
+    FORWARDING_DEAD_LETTER_QUEUE_NAME,
+    FORWARDING_RULE_NAME,
+    central_bus_arn,
+)
 from infra.constructs.inventory_table import InventoryTable
 from infra.constructs.member_role import member_role_arns
 from infra.constructs.organizations_reader import SWEEP_ORGANIZATIONS_READ_ACTIONS
@@ -116,9 +121,10 @@ class SweepFunctions(Construct):
 
     - planner: reads the organization (through `organizations_role_arn`, or with its own role in a
       delegated administrator) and writes the run's snapshot and accounts;
-    - worker: assumes the member role in each account of its batch, keeps the inventory, alerts
-      on the alert topic and the configured `channels` (recording its deliveries when there are
-      several; it makes no idempotency claims);
+    - worker: assumes the member role in each account of its batch (where it also checks the
+      account's forwarding rule and its dead-letter queue, by the names the templates give them),
+      keeps the inventory, alerts on the alert topic and the configured `channels` (recording its
+      deliveries when there are several; it makes no idempotency claims);
     - summary: reads what the map wrote, writes the summary and publishes it.
 
     The planner's and the worker's roles have the configured names, because the Organizations
@@ -184,6 +190,10 @@ class SweepFunctions(Construct):
                 chat_topic_arn=channels.chat_topic_arn,
                 security_hub_account_id=channels.security_hub_account_id,
                 **pending_deletion_variables(deletions),
+                # The coverage check: each account's forwarding, named as the templates name it.
+                forwarding_rule_name=FORWARDING_RULE_NAME,
+                forwarding_dead_letter_queue_name=FORWARDING_DEAD_LETTER_QUEUE_NAME,
+                central_bus_arn=central_bus_arn(config),
             ).variables(),
         )
         self.summary = SweepFunction(

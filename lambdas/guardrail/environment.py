@@ -124,6 +124,12 @@ class SweepWorkerEnvironment(FunctionEnvironment, frozen=True, kw_only=True):
     deletion_scheduler_role_arn: str | None = None
     # Where Scheduler parks a due deletion it could not deliver within its retries.
     deletion_dead_letter_arn: str | None = None
+    # Coverage: what each member account must have in each Region it has enabled for its events to
+    # reach the guardrail (the forwarding StackSet's rule, targeting the central bus, and the queue
+    # its undelivered events are parked in). Unset: coverage is not checked.
+    forwarding_rule_name: str | None = None
+    forwarding_dead_letter_queue_name: str | None = None
+    central_bus_arn: str | None = None
 
 
 class SweepSummaryEnvironment(FunctionEnvironment, frozen=True, kw_only=True):

@@ -11,6 +11,8 @@ from tests.infra.support import (
     EXAMPLE_CONFIG,
     EXAMPLE_POLICY,
     SANDBOX_OU,
+    VARIANT_DEPLOYMENT_ROLE_PATTERNS,
+    VARIANT_RESERVED_CONCURRENCY,
     VARIANT_SWEEP,
     WORKLOADS_OU,
     Synthesized,
@@ -40,6 +42,7 @@ def synthesized_delegated_admin(tmp_path_factory: pytest.TempPathFactory) -> Syn
     del config["organization_instance_region"]
     config["sweep_planner_role_name"] = CUSTOM_PLANNER_ROLE_NAME
     config["sweep_worker_role_name"] = CUSTOM_WORKER_ROLE_NAME
+    config["guard"] = {"central_account": True}
     config["policy_file"] = str(EXAMPLE_POLICY)
     return synthesize(write_yaml(folder / "guardrail.yaml", config), folder / "cdk.out")
 
@@ -53,7 +56,8 @@ def synthesized_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
     the example's running exemption of 555555555555). Only the Regions the policy allows are
     watched, which `cdk synth` warns about. The sweep is configured in every setting
     (`VARIANT_SWEEP`), its schedule off. Both optional alert channels, chat and Security Hub CSPM,
-    are on.
+    are on. The detect function reserves 25 concurrent executions. The protection SCP guards both
+    the central account (its deployment role named by two patterns) and the member accounts.
     """
     folder = tmp_path_factory.mktemp("variant")
     policy = example_policy_data()
@@ -69,5 +73,11 @@ def synthesized_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
         sweep=VARIANT_SWEEP,
         chat={"enabled": True},
         security_hub={"enabled": True},
+        detect_reserved_concurrency=VARIANT_RESERVED_CONCURRENCY,
+        guard={
+            "central_account": True,
+            "member_accounts": True,
+            "deployment_role_patterns": list(VARIANT_DEPLOYMENT_ROLE_PATTERNS),
+        },
     )
     return synthesize(write_yaml(folder / "guardrail.yaml", config), folder / "cdk.out")

@@ -46,6 +46,9 @@ VARIANT_SWEEP: dict[str, Any] = {
     "tolerated_failure_percentage": 5,
     "report_retention_days": 30,
 }
+# The variant configuration's detect function concurrency and the deployment roles its guard excepts.
+VARIANT_RESERVED_CONCURRENCY = 25
+VARIANT_DEPLOYMENT_ROLE_PATTERNS = ("cdk-*-cfn-exec-role-*", "GuardrailDeployer")
 # The delegated-administrator configuration's names for the sweep's roles.
 CUSTOM_PLANNER_ROLE_NAME = "GuardrailPlannerOfSweeps"
 CUSTOM_WORKER_ROLE_NAME = "GuardrailWorkerOfSweeps"

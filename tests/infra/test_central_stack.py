@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,13 +25,16 @@ from infra.constructs.alert_channels import (
 )
 from infra.constructs.detect_function import (
     ORGANIZATIONS_READ_ACTIONS,
-    POWERTOOLS_LAYER_NAME,
-    POWERTOOLS_LAYER_VERSION,
+    powertools_layer_parameter,
+    powertools_version,
 )
 from infra.constructs.idempotency_table import DELIVERY_KEY_PREFIX
 from infra.constructs.instance_event_rules import INSTANCE_EVENT_PATTERN
 from tests.infra.support import (
     DETECT_HANDLER,
+    PLANNER_HANDLER,
+    SUMMARY_HANDLER,
+    WORKER_HANDLER,
     Document,
     Synthesized,
     assert_environment,
@@ -38,6 +43,7 @@ from tests.infra.support import (
     deletion_statements,
     deletion_variables,
     pseudo_parameters,
+    readable,
     resolve,
 )
 
@@ -70,43 +76,54 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 # --- event bus and rules -------------------------------------------------------------------------
 
 
-def test_rules_on_default_and_central_bus_use_exactly_the_pattern(synthesized: Synthesized) -> None:
+def test_one_rule_on_the_central_bus_and_none_on_the_default_bus(synthesized: Synthesized) -> None:
+    """Every account forwards to the central bus, the central account too: a rule on the central
+    account's default bus would deliver its events in this Region a second time."""
     bus_id = synthesized.logical_id("AWS::Events::EventBus")
-    rules = list(synthesized.resources("AWS::Events::Rule").values())
-    assert len(rules) == 2
-    assert [rule["Properties"]["EventPattern"] for rule in rules] == [INSTANCE_EVENT_PATTERN] * 2
-    buses = sorted(str(rule["Properties"].get("EventBusName")) for rule in rules)
-    assert buses == sorted(["None", str(_ref(bus_id))])  # no EventBusName: the default bus
-    assert all(rule["Properties"]["State"] == "ENABLED" for rule in rules)
+    (rule,) = [r["Properties"] for r in synthesized.resources("AWS::Events::Rule").values()]
+    assert rule["EventPattern"] == INSTANCE_EVENT_PATTERN
+    assert rule["EventBusName"] == _ref(bus_id)
+    assert rule["State"] == "ENABLED"
 
 
-def test_rule_targets_retry_for_a_day_then_use_the_dead_letter_queue(synthesized: Synthesized) -> None:
+def test_rule_target_retries_for_a_day_then_uses_the_dead_letter_queue(synthesized: Synthesized) -> None:
     function_id = synthesized.function_id(DETECT_HANDLER)
     queue_id = synthesized.logical_id("AWS::SQS::Queue")
-    for rule in synthesized.resources("AWS::Events::Rule").values():
-        (target,) = rule["Properties"]["Targets"]
-        assert target["Arn"] == _arn(function_id)
-        assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
-        assert target["DeadLetterConfig"] == {"Arn": _arn(queue_id)}
+    (rule,) = synthesized.resources("AWS::Events::Rule").values()
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == _arn(function_id)
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["DeadLetterConfig"] == {"Arn": _arn(queue_id)}
 
 
-def test_central_bus_accepts_events_only_from_the_organization(synthesized: Synthesized) -> None:
-    synthesized.template.has_resource_properties(
-        "AWS::Events::EventBus", {"Name": "identity-center-guardrail"}
-    )
-    policy = synthesized.only("AWS::Events::EventBusPolicy")["Properties"]
-    statement = policy["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert statement["Action"] == "events:PutEvents"
-    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorg1"}}
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_central_bus_accepts_events_only_from_the_forwarding_roles_of_the_organization(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    """Not any principal of the organization: the forwarding role, in any of its accounts."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    s.template.has_resource_properties("AWS::Events::EventBus", {"Name": "identity-center-guardrail"})
+    policy = s.only("AWS::Events::EventBusPolicy")["Properties"]
+    assert policy["EventBusName"] == _ref(s.logical_id("AWS::Events::EventBus"))
+    assert readable(policy["Statement"]) == {
+        "Sid": "cdk-PutEventsFromTheForwardingRolesOfThisOrganization",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": "events:PutEvents",
+        "Resource": f"<{s.logical_id('AWS::Events::EventBus')}.Arn>",
+        "Condition": {
+            "StringEquals": {"aws:PrincipalOrgID": "o-exampleorg1"},
+            "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/IdentityCenterGuardrailEventForwarder"},
+        },
+    }
 
 
-def test_eventbridge_may_invoke_the_function_from_each_rule_only(synthesized: Synthesized) -> None:
-    permissions = list(synthesized.resources("AWS::Lambda::Permission").values())
-    rule_ids = set(synthesized.resources("AWS::Events::Rule"))
-    assert len(permissions) == 2
-    assert {p["Properties"]["Principal"] for p in permissions} == {"events.amazonaws.com"}
-    assert {p["Properties"]["SourceArn"]["Fn::GetAtt"][0] for p in permissions} == rule_ids
+def test_eventbridge_may_invoke_the_function_from_the_central_rule_only(synthesized: Synthesized) -> None:
+    (permission,) = [p["Properties"] for p in synthesized.resources("AWS::Lambda::Permission").values()]
+    (rule_id,) = synthesized.resources("AWS::Events::Rule")
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == _arn(rule_id)
+    assert permission["FunctionName"] == _arn(synthesized.function_id(DETECT_HANDLER))
 
 
 # --- function -----------------------------------------------------------------------------------
@@ -172,23 +189,51 @@ def test_delegated_admin_setup_leaves_organizations_role_empty(
     assert function["Environment"]["Variables"]["ORGANIZATIONS_ROLE_ARN"] == ""
 
 
-def test_every_function_uses_the_public_powertools_layer_of_its_region(synthesized: Synthesized) -> None:
+def test_every_function_uses_the_powertools_layer_the_tests_run(synthesized: Synthesized) -> None:
+    """The layer's ARN is resolved at deploy time from the public parameter Powertools publishes for
+    the installed (tested) version, the functions' architecture and their Python: one parameter."""
     functions = [f["Properties"] for f in synthesized.resources("AWS::Lambda::Function").values()]
     assert len(functions) == 4
+    (parameter_id,) = [
+        name for name, p in synthesized.document["Parameters"].items() if "powertools" in p.get("Default", "")
+    ]
+    parameter = synthesized.document["Parameters"][parameter_id]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
     for function in functions:
-        assert function["Layers"] == [
-            {
-                "Fn::Join": [
-                    "",
-                    [
-                        "arn:aws:lambda:",
-                        {"Ref": "AWS::Region"},
-                        f":017000801446:layer:{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}",
-                    ],
-                ]
-            }
-        ]
-    assert POWERTOOLS_LAYER_NAME == "AWSLambdaPowertoolsPythonV3-python313-arm64"
+        assert function["Layers"] == [_ref(parameter_id)]
+        (architecture,) = function["Architectures"]
+        runtime = function["Runtime"]
+        assert parameter["Default"] == (
+            f"/aws/service/powertools/python/{architecture}/{runtime}/{version('aws-lambda-powertools')}"
+        )
+    assert parameter["Default"] == "/aws/service/powertools/python/arm64/python3.13/" + powertools_version()
+
+
+def test_the_powertools_version_is_the_requirements_pin(tmp_path: Path) -> None:
+    """requirements.txt is the one source: the tests install it, the layer is resolved from it."""
+    assert powertools_version() == version("aws-lambda-powertools")
+    pinned = tmp_path / "requirements.txt"
+    pinned.write_text("boto3==1.44.8\naws-lambda-powertools[tracer]==3.99.1  # a comment\n", encoding="utf-8")
+    assert powertools_version(pinned) == "3.99.1"
+    assert (
+        powertools_layer_parameter(version="3.99.1")
+        == "/aws/service/powertools/python/arm64/python3.13/3.99.1"
+    )
+    pinned.write_text("aws-lambda-powertools>=3\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not pinned"):
+        powertools_version(pinned)
+
+
+@pytest.mark.parametrize(("fixture", "concurrency"), [("synthesized", 10), ("synthesized_variant", 25)])
+def test_detect_function_has_the_configured_reserved_concurrency(
+    fixture: str, concurrency: int, request: pytest.FixtureRequest
+) -> None:
+    """It bounds what a flood of events costs; the sweep's functions have none reserved."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    assert s.config.detect_reserved_concurrency == concurrency
+    assert s.function(DETECT_HANDLER)["ReservedConcurrentExecutions"] == concurrency
+    for handler in (PLANNER_HANDLER, WORKER_HANDLER, SUMMARY_HANDLER):
+        assert "ReservedConcurrentExecutions" not in s.function(handler)
 
 
 def test_async_invocations_retry_twice_then_go_to_the_dead_letter_queue(synthesized: Synthesized) -> None:
@@ -210,10 +255,50 @@ def test_topic_is_encrypted_with_a_rotating_customer_managed_key(synthesized: Sy
     key_id = synthesized.logical_id("AWS::KMS::Key")
     synthesized.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
     synthesized.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": _arn(key_id)})
+
+
+CLOUDWATCH_ALARMS_OF_THIS_ACCOUNT = {
+    "StringEquals": {"aws:SourceAccount": "222222222222"},
+    "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:222222222222:alarm:*"},
+}
+
+
+def test_key_serves_cloudwatch_only_for_the_alarms_of_this_account_and_region(
+    synthesized: Synthesized,
+) -> None:
     key_policy = synthesized.only("AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]
     cloudwatch = [s for s in key_policy if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
-    assert len(cloudwatch) == 1
-    assert set(_actions(cloudwatch[0])) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert readable(cloudwatch) == [
+        {
+            "Sid": "AllowCloudWatchAlarmsToEncrypt",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": CLOUDWATCH_ALARMS_OF_THIS_ACCOUNT,
+        }
+    ]
+
+
+def test_topic_takes_cloudwatch_notifications_only_from_the_alarms_of_this_account_and_region(
+    synthesized: Synthesized,
+) -> None:
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synthesized.resources("AWS::SNS::TopicPolicy").values()
+        if p["Properties"]["Topics"] == [_ref(synthesized.alert_topic_id())]
+    ]
+    cloudwatch = [s for s in policy if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert readable(cloudwatch) == [
+        {
+            "Sid": "AllowCloudWatchAlarmsOfThisAccount",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": f"<{synthesized.alert_topic_id()}>",
+            "Condition": CLOUDWATCH_ALARMS_OF_THIS_ACCOUNT,
+        }
+    ]
 
 
 def test_topic_refuses_requests_without_tls(synthesized: Synthesized) -> None:

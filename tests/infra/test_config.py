@@ -22,6 +22,7 @@ from infra.config import (
     MAX_SWEEP_BATCH_SIZE,
     ChatConfig,
     ConfigError,
+    GuardConfig,
     SecurityHubConfig,
     SweepConfig,
     known_regions,
@@ -86,7 +87,9 @@ def test_defaults(tmp_path: Path) -> None:
             stackset_targets=None,
             stackset_call_as=None,
             remediation_enabled=None,
+            detect_reserved_concurrency=None,
             scp=None,
+            guard=None,
             chat=None,
             security_hub=None,
         )
@@ -109,6 +112,13 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.stackset_call_as == "DELEGATED_ADMIN"
     assert config.remediation_enabled is False
     assert config.scp.enabled is False
+    assert config.detect_reserved_concurrency == 10
+    assert config.guard == GuardConfig(
+        central_account=False,
+        member_accounts=False,
+        deployment_role_patterns=("cdk-*-cfn-exec-role-*",),
+        stackset_execution_role_patterns=("stacksets-exec-*",),
+    )
     assert config.sweep_planner_role_name == "IdentityCenterGuardrailSweepPlanner"
     assert config.sweep_worker_role_name == "IdentityCenterGuardrailSweepWorker"
     assert config.sweep == SweepConfig(
@@ -315,6 +325,15 @@ def test_management_forwarding_is_in_the_watched_regions_it_has_enabled(tmp_path
         ({"scp": {"enabled": True, "targets": ["111111111111"]}}, "scp.targets"),
         ({"scp": {"enabled": True, "targets": ["r-ab12", "r-ab12"]}}, "scp.targets"),
         ({"detect_role_name": "IdentityCenterGuardrailMemberRole"}, "detect_role_name"),
+        ({"detect_reserved_concurrency": 0}, "detect_reserved_concurrency"),
+        ({"detect_reserved_concurrency": 901}, "detect_reserved_concurrency"),
+        ({"detect_reserved_concurrency": "ten"}, "detect_reserved_concurrency"),
+        ({"guard": {"central_account": "yes"}}, "guard.central_account"),
+        ({"guard": {"members": True}}, "guard.members"),
+        (
+            {"guard": {"stackset_execution_role_patterns": ["has space"]}},
+            "guard.stackset_execution_role_patterns[0]",
+        ),
         ({"forwarding_role_name": "bad name"}, "forwarding_role_name"),
         ({"sweep_planner_role_name": "bad name"}, "sweep_planner_role_name"),
         ({"sweep_planner_role_name": "IdentityCenterGuardrailDetectFunction"}, "sweep_planner_role_name"),
@@ -506,3 +525,25 @@ def test_app_entry_point_reports_a_bad_configuration_without_a_traceback(tmp_pat
     assert result.returncode == 1
     assert "central_account_id: must differ from management_account_id" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("concurrency", [1, 10, 900])
+def test_detect_reserved_concurrency_within_its_limits(tmp_path: Path, concurrency: int) -> None:
+    config = load_config(_config_file(tmp_path, detect_reserved_concurrency=concurrency))
+    assert config.detect_reserved_concurrency == concurrency
+
+
+def test_bad_reserved_concurrency_says_why(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"detect_reserved_concurrency: must be between 1 and 900, got 0: 0"
+    ):
+        load_config(_config_file(tmp_path, detect_reserved_concurrency=0))
+
+
+def test_example_configuration_documents_the_reserved_concurrency_and_the_guard_at_their_defaults() -> None:
+    config = load_config(EXAMPLE_CONFIG)
+    assert config.detect_reserved_concurrency == 10
+    assert config.guard == GuardConfig()
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    assert "# deployment_role_patterns: [cdk-*-cfn-exec-role-*]" in text
+    assert "# stackset_execution_role_patterns: [stacksets-exec-*]" in text

@@ -29,7 +29,7 @@ from tests.infra.support import (
     cdk_context,
     example_config_data,
     example_policy_data,
-    only,
+    resources,
     write_yaml,
 )
 
@@ -51,7 +51,12 @@ def _policy(**approved: Any) -> Policy:
 
 
 def _scp(s: Synthesized) -> Document:
-    return cast(Document, only(s.management, "AWS::Organizations::Policy")["Properties"])
+    (scp,) = [
+        p["Properties"]
+        for p in resources(s.management, "AWS::Organizations::Policy").values()
+        if p["Properties"]["Name"] == SCP_NAME
+    ]
+    return cast(Document, scp)
 
 
 # --- the synthesized SCP ------------------------------------------------------------------------------

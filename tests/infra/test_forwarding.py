@@ -38,6 +38,7 @@ from tests.infra.support import (
     only,
     pseudo_parameters,
     resolve,
+    resources,
 )
 
 CENTRAL_ACCOUNT = "222222222222"
@@ -73,21 +74,30 @@ class Organization:
             Rule="CentralBusRule", EventBusName=bus, Targets=[{"Id": "DetectFunction", "Arn": queue_arn}]
         )
 
-    def _forwarding_rule(self, account_id: str, region: str) -> Document:
-        """The rule that the deployment puts on the default bus of this account and Region."""
+    def _forwarding_template(self, account_id: str) -> Document:
+        """What the deployment puts in this account in each Region: the StackSet's template, or for
+        the management account its Region stacks' (the same resources)."""
         if account_id == MANAGEMENT_ACCOUNT:
-            template = self._synthesized.management_region(region)
-        else:
-            template = self._synthesized.member_template(FORWARDING_STACKSET_NAME)
-        rule = only(template, "AWS::Events::Rule")["Properties"]
-        return dict(resolve(rule, pseudo_parameters(account_id, region)))
+            return self._synthesized.management_region(CENTRAL_REGION)
+        return self._synthesized.member_template(FORWARDING_STACKSET_NAME)
 
     def member_events(self, account_id: str, region: str) -> Any:
-        """The member's EventBridge, with the forwarding rule in place on its default bus."""
-        rule = self._forwarding_rule(account_id, region)
+        """The account's EventBridge, with the forwarding rule and its dead-letter queue in place."""
+        template = self._forwarding_template(account_id)
+        pseudo = pseudo_parameters(account_id, region)
+        ((queue_id, queue),) = resources(template, "AWS::SQS::Queue").items()
+        sqs = administrator_client(account_id, "sqs", region=region)
+        url = sqs.create_queue(QueueName=queue["Properties"]["QueueName"])["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        rule = dict(resolve(only(template, "AWS::Events::Rule")["Properties"], pseudo))
+        (target,) = rule["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+        target = {**target, "DeadLetterConfig": {"Arn": queue_arn}}
         client = administrator_client(account_id, "events", region=region)
         client.put_rule(Name=rule["Name"], EventPattern=json.dumps(rule["EventPattern"]), State=rule["State"])
-        client.put_targets(Rule=rule["Name"], Targets=rule["Targets"])
+        client.put_targets(Rule=rule["Name"], Targets=[target])
         return client
 
     def delivered(self) -> list[dict[str, Any]]:
@@ -144,4 +154,18 @@ def test_every_instance_sample_is_forwarded_from_where_it_happened(
     event = load_event(name)
     member = organization.member_events(event["account"], event["region"])
     member.put_events(Entries=[_as_entry(event)])
+    assert [d["detail"] for d in organization.delivered()] == [event["detail"]]
+
+
+@pytest.mark.parametrize("region", [CENTRAL_REGION, "eu-west-1"])
+def test_the_central_accounts_own_calls_are_forwarded_like_a_members(
+    organization: Organization, region: str
+) -> None:
+    """In the central Region too: its forwarding rule targets the central bus of its own account and
+    Region, and the central bus's rule hands the event on once (no rule on the default bus)."""
+    event = load_event("create-instance-console-success.json")
+    event["detail"]["recipientAccountId"] = CENTRAL_ACCOUNT
+    event["detail"]["awsRegion"] = region
+    central = organization.member_events(CENTRAL_ACCOUNT, region)
+    assert central.put_events(Entries=[_as_entry(event)])["FailedEntryCount"] == 0
     assert [d["detail"] for d in organization.delivered()] == [event["detail"]]

@@ -6,24 +6,34 @@ import json
 from typing import cast
 
 import pytest
+from aws_cdk import App, Stack
 
 from guardrail.core.regions import REGIONS_ENABLED_BY_DEFAULT
 from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
+from infra.config import parse_config
 from infra.constructs.detect_function import ORGANIZATIONS_READ_ACTIONS
 from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME
-from infra.constructs.organizations_reader import SWEEP_ORGANIZATIONS_READ_ACTIONS
+from infra.constructs.organizations_reader import (
+    SWEEP_ORGANIZATIONS_READ_ACTIONS,
+    organization_resource_arns,
+)
 from tests.infra.support import (
     DETECT_ROLE_ARN,
+    EXAMPLE_POLICY,
     PLANNER_HANDLER,
+    SANDBOX_OU,
     SWEEP_PLANNER_ROLE_ARN,
     Document,
     Synthesized,
     assert_forwarding_role,
+    assert_statements,
     assert_trusts_only,
     assert_trusts_only_the_detect_function,
+    example_config_data,
     granted,
     only,
     pseudo_parameters,
+    resolve,
     resources,
     role_named,
     role_statements,
@@ -100,11 +110,27 @@ def test_region_stacks_depend_on_the_management_stack(synthesized: Synthesized) 
 
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "eu-central-1"])
 def test_each_region_forwards_with_the_member_accounts_rule(synthesized: Synthesized, region: str) -> None:
-    """The management account's rule is the very rule the StackSet puts in member accounts."""
+    """The management account's rule and dead-letter queue are the very ones the StackSet puts in
+    member accounts (retry for a day, then the queue of its own account and Region)."""
     document = synthesized.management_region(region)
-    assert {r["Type"] for r in document["Resources"].values()} <= {"AWS::Events::Rule", "AWS::CDK::Metadata"}
-    member_rule = only(synthesized.member_template(FORWARDING_STACKSET_NAME), "AWS::Events::Rule")
-    assert only(document, "AWS::Events::Rule")["Properties"] == member_rule["Properties"]
+    member = synthesized.member_template(FORWARDING_STACKSET_NAME)
+
+    def deployed(template: Document) -> dict[str, Document]:
+        return {
+            logical_id: {"Type": r["Type"], "Properties": r["Properties"]}
+            for logical_id, r in template["Resources"].items()
+            if r["Type"] != "AWS::CDK::Metadata"
+        }
+
+    assert deployed(document) == deployed(member)
+    assert sorted(r["Type"] for r in deployed(document).values()) == [
+        "AWS::Events::Rule",
+        "AWS::SQS::Queue",
+        "AWS::SQS::QueuePolicy",
+    ]
+    (target,) = only(document, "AWS::Events::Rule")["Properties"]["Targets"]
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert "DeadLetterConfig" in target
 
 
 def test_management_forwarding_role_can_only_put_events_on_the_central_bus(synthesized: Synthesized) -> None:
@@ -126,7 +152,87 @@ def test_organizations_reader_trusts_only_the_detect_function_and_the_sweep_plan
     assert configured == f"arn:aws:iam::111111111111:role/{READER_ROLE_NAME}"
 
 
-def test_organizations_reader_is_read_only(synthesized: Synthesized) -> None:
+ORGANIZATION = "arn:aws:organizations::111111111111"
+
+
+def test_organizations_reader_reads_only_this_organizations_resources(synthesized: Synthesized) -> None:
+    """Each read on the resource types the Service Authorization Reference lists for it, in this
+    organization (management account and id in the ARN; the example's root by id); `*` only for
+    the actions that support no resource. SCPs include the AWS managed ones (FullAWSAccess)."""
+    role = role_named(synthesized.management, READER_ROLE_NAME)
+    accounts = f"{ORGANIZATION}:account/o-exampleorg1/*"
+    units = f"{ORGANIZATION}:ou/o-exampleorg1/ou-*"
+    root = f"{ORGANIZATION}:root/o-exampleorg1/r-ab12"
+    assert_statements(
+        resolve(role_statements(role), MANAGEMENT),
+        [
+            {
+                "Sid": "ReadOrganization",
+                "Effect": "Allow",
+                "Action": [
+                    "organizations:DescribeOrganization",
+                    "organizations:ListAccounts",
+                    "organizations:ListPolicies",
+                    "organizations:ListRoots",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ReadAccounts",
+                "Effect": "Allow",
+                "Action": ["organizations:DescribeAccount", "organizations:ListTagsForResource"],
+                "Resource": accounts,
+            },
+            {
+                "Sid": "ReadParents",
+                "Effect": "Allow",
+                "Action": "organizations:ListParents",
+                "Resource": [accounts, units],
+            },
+            {
+                "Sid": "ReadOrganizationalUnits",
+                "Effect": "Allow",
+                "Action": "organizations:DescribeOrganizationalUnit",
+                "Resource": units,
+            },
+            {
+                "Sid": "ListPoliciesOfTargets",
+                "Effect": "Allow",
+                "Action": "organizations:ListPoliciesForTarget",
+                "Resource": [accounts, units, root],
+            },
+            {
+                "Sid": "ListChildren",
+                "Effect": "Allow",
+                "Action": [
+                    "organizations:ListAccountsForParent",
+                    "organizations:ListOrganizationalUnitsForParent",
+                ],
+                "Resource": [units, root],
+            },
+            {
+                "Sid": "ReadServiceControlPolicies",
+                "Effect": "Allow",
+                "Action": ["organizations:DescribePolicy", "organizations:ListTargetsForPolicy"],
+                "Resource": [
+                    f"{ORGANIZATION}:policy/o-exampleorg1/service_control_policy/p-*",
+                    "arn:aws:organizations::aws:policy/service_control_policy/p-*",
+                ],
+            },
+            {
+                "Sid": "ListOrganizationInstance",
+                "Effect": "Allow",
+                "Action": "sso:ListInstances",
+                "Resource": "*",
+            },
+        ],
+    )
+    assert "ManagedPolicyArns" not in role
+
+
+def test_organizations_reader_grants_every_read_the_functions_make_and_only_reads(
+    synthesized: Synthesized,
+) -> None:
     role = role_named(synthesized.management, READER_ROLE_NAME)
     # The detect function's reads, the sweep planner's listing of the organization, and the
     # organization instance; the planner needs nothing the detect function's reads do not name.
@@ -147,7 +253,22 @@ def test_organizations_reader_is_read_only(synthesized: Synthesized) -> None:
     }
     assert all(action.split(":")[1].startswith(("Describe", "List")) for action in granted(role))
     assert all(s["Effect"] == "Allow" for s in role_statements(role))
-    assert "ManagedPolicyArns" not in role
+
+
+def test_organizations_reader_without_a_root_id_reads_any_root_of_the_organization() -> None:
+    """With stackset_targets instead of root_id, the root's id is not known: the org's roots."""
+    data = {**example_config_data(), "policy_file": str(EXAMPLE_POLICY), "stackset_targets": [SANDBOX_OU]}
+    del data["root_id"]
+    config = parse_config(data)
+    stack = Stack(App(), "Probe")
+    assert stack.resolve(organization_resource_arns(config, "root")) == [
+        {
+            "Fn::Join": [
+                "",
+                ["arn:", {"Ref": "AWS::Partition"}, ":organizations::111111111111:root/o-exampleorg1/r-*"],
+            ]
+        }
+    ]
 
 
 def test_no_reader_role_when_the_central_account_reads_organizations_itself(

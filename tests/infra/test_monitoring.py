@@ -35,7 +35,7 @@ def _alarm(s: Synthesized, metric_name: str, **dimensions: Any) -> Document:
     return alarm
 
 
-@pytest.mark.parametrize(("fixture", "count"), [("synthesized", 8), ("synthesized_variant", 10)])
+@pytest.mark.parametrize(("fixture", "count"), [("synthesized", 7), ("synthesized_variant", 9)])
 def test_every_alarm_notifies_the_alert_topic_on_any_occurrence(
     fixture: str, count: int, request: pytest.FixtureRequest
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
@@ -19,10 +21,9 @@ from tests.infra.support import (
     WORKLOADS_OU,
     Document,
     Synthesized,
-    actions,
     assert_forwarding_role,
+    assert_statements,
     assert_trusts_only_the_detect_function_and_the_sweep_worker,
-    granted,
     only,
     pseudo_parameters,
     resolve,
@@ -91,6 +92,49 @@ def test_forwarding_tolerates_every_account_failing_in_any_region(
     assert preferences["MaxConcurrentPercentage"] == 100
 
 
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_accounts_without_an_opt_in_region_cannot_fail_the_forwarding_operation_or_its_stack(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    """Most accounts have not enabled most opt-in Regions: their stack instances there fail.
+
+    StackSets stops an operation in a Region once more accounts failed there than the tolerance, the
+    percentage of the Region's accounts rounded down, and the operation is then FAILED, which fails
+    the AWS::CloudFormation::StackSet resource and rolls back the stack holding it. At 100 % that
+    count is every account of the Region, so no number of failures, all of them included, exceeds
+    it; the Regions run in parallel, so none waits on another; and nothing else in the holding
+    stack waits on the forwarding StackSet.
+    """
+    s: Synthesized = request.getfixturevalue(fixture)
+    preferences = s.stack_sets()[FORWARDING_STACKSET_NAME]["OperationPreferences"]
+    assert preferences["RegionConcurrencyType"] == "PARALLEL"
+    for accounts in (1, 2, 3, 7, 99, 100, 101, 5_000):
+        tolerated = accounts * preferences["FailureTolerancePercentage"] // 100
+        failed_everywhere = accounts  # no account of the organization enabled this Region
+        assert failed_everywhere <= tolerated, accounts
+    holder = next(
+        stack.stack_name
+        for stack in s.assembly.stacks
+        if any(
+            r["Properties"]["StackSetName"] == FORWARDING_STACKSET_NAME
+            for r in resources(s.stack_document(stack.stack_name), "AWS::CloudFormation::StackSet").values()
+        )
+    )
+    document = s.stack_document(holder)
+    (forwarding_id,) = [
+        logical_id
+        for logical_id, r in resources(document, "AWS::CloudFormation::StackSet").items()
+        if r["Properties"]["StackSetName"] == FORWARDING_STACKSET_NAME
+    ]
+    dependents = [
+        logical_id
+        for logical_id, r in document["Resources"].items()
+        if forwarding_id in r.get("DependsOn", []) or forwarding_id in json.dumps(r.get("Properties", {}))
+    ]
+    assert dependents == []
+    assert "Outputs" not in document or forwarding_id not in json.dumps(document["Outputs"])
+
+
 def test_roles_stackset_stops_on_systematic_failures(synthesized: Synthesized) -> None:
     """One Region every account has: a failure is real, so only a few accounts may fail."""
     stack_sets = synthesized.stack_sets()
@@ -146,10 +190,18 @@ def test_member_templates_need_no_bootstrap_and_no_parameters(synthesized: Synth
 # --- what the forwarding template deploys in each account and Region -------------------------------
 
 
+def test_forwarding_template_holds_the_rule_and_its_dead_letter_queue(synthesized: Synthesized) -> None:
+    template = synthesized.member_template(FORWARDING_STACKSET_NAME)
+    assert sorted(r["Type"] for r in template["Resources"].values()) == [
+        "AWS::Events::Rule",
+        "AWS::SQS::Queue",
+        "AWS::SQS::QueuePolicy",
+    ]
+
+
 def test_forwarding_rule_matches_exactly_the_central_pattern(synthesized: Synthesized) -> None:
     template = synthesized.member_template(FORWARDING_STACKSET_NAME)
     rule = only(template, "AWS::Events::Rule")["Properties"]
-    assert set(template["Resources"]) == {next(iter(resources(template, "AWS::Events::Rule")))}
     assert rule["EventPattern"] == INSTANCE_EVENT_PATTERN
     assert rule["Name"] == FORWARDING_RULE_NAME
     assert rule["State"] == "ENABLED"
@@ -157,16 +209,67 @@ def test_forwarding_rule_matches_exactly_the_central_pattern(synthesized: Synthe
     central_rules = [
         r["Properties"]["EventPattern"] for r in synthesized.resources("AWS::Events::Rule").values()
     ]
-    assert central_rules == [rule["EventPattern"]] * 2
+    assert central_rules == [rule["EventPattern"]]
 
 
 def test_forwarding_rule_targets_the_central_bus_with_the_forwarding_role(
     synthesized: Synthesized,
 ) -> None:
-    rule = only(synthesized.member_template(FORWARDING_STACKSET_NAME), "AWS::Events::Rule")["Properties"]
+    """Retried for a day (185 attempts), then parked in the dead-letter queue of its own stack."""
+    template = synthesized.member_template(FORWARDING_STACKSET_NAME)
+    rule = only(template, "AWS::Events::Rule")["Properties"]
+    (queue_id,) = resources(template, "AWS::SQS::Queue")
     (target,) = resolve(rule["Targets"], MEMBER)
-    assert target["Arn"] == CENTRAL_BUS_ARN
-    assert target["RoleArn"] == "arn:aws:iam::444444444444:role/IdentityCenterGuardrailEventForwarder"
+    assert target == {
+        "Id": "CentralBus",
+        "Arn": CENTRAL_BUS_ARN,
+        "RoleArn": "arn:aws:iam::444444444444:role/IdentityCenterGuardrailEventForwarder",
+        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}},
+    }
+
+
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_forwarding_dead_letter_queue_is_named_encrypted_tls_only_and_takes_only_the_rule(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    """In the rule's account and Region (EventBridge requires the queue in the rule's Region), by
+    the fixed name the sweep reads it by; only EventBridge, for this very rule, may send to it."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    template = s.member_template(FORWARDING_STACKSET_NAME)
+    ((queue_id, queue),) = resources(template, "AWS::SQS::Queue").items()
+    assert queue["Properties"] == {
+        "QueueName": "IdentityCenterGuardrail-ForwardingDeadLetters",
+        "SqsManagedSseEnabled": True,
+        "MessageRetentionPeriod": 14 * 24 * 3600,
+    }
+    policy = only(template, "AWS::SQS::QueuePolicy")["Properties"]
+    assert policy["Queues"] == [{"Ref": queue_id}]
+    queue_arn = {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert resolve(policy["PolicyDocument"], MEMBER) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "sqs:*",
+                "Resource": queue_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "ForwardingRuleDeadLetters",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {
+                    "ArnEquals": {
+                        "aws:SourceArn": f"arn:aws:events:eu-west-1:444444444444:rule/{FORWARDING_RULE_NAME}"
+                    }
+                },
+            },
+        ],
+    }
 
 
 # --- what the roles template deploys once per account -----------------------------------------------
@@ -196,36 +299,73 @@ def test_member_role_trusts_only_the_detect_function_and_the_sweep_worker(
     assert s.role(WORKER_HANDLER)["RoleName"] == SWEEP_WORKER_ROLE_ARN.rpartition("/")[2]
 
 
-def test_member_role_reads_instances_and_cannot_delete_by_default(synthesized: Synthesized) -> None:
+def _member_role_statements(*, delete: bool) -> list[Document]:
+    """The member role's statements in the member account MEMBER (444444444444, any Region)."""
+    account = MEMBER["AWS::AccountId"]
+    return [
+        {"Sid": "ListInstances", "Effect": "Allow", "Action": "sso:ListInstances", "Resource": "*"},
+        {
+            "Sid": "ReadInstances",
+            "Effect": "Allow",
+            "Action": ["sso:DescribeInstance", "sso:ListTagsForResource", "sso:ListApplications"],
+            "Resource": "arn:aws:sso:::instance/*",
+        },
+        {
+            "Sid": "ReadEnabledRegions",
+            "Effect": "Allow",
+            "Action": "account:ListRegions",
+            "Resource": f"arn:aws:account::{account}:account",
+        },
+        # The sweep's check of the account's forwarding, in every Region of the account.
+        {
+            "Sid": "ReadForwardingRule",
+            "Effect": "Allow",
+            "Action": ["events:DescribeRule", "events:ListTargetsByRule"],
+            "Resource": f"arn:aws:events:*:{account}:rule/{FORWARDING_RULE_NAME}",
+        },
+        {
+            "Sid": "ReadForwardingDeadLetters",
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+            "Resource": f"arn:aws:sqs:*:{account}:IdentityCenterGuardrail-ForwardingDeadLetters",
+        },
+        *(
+            [
+                {
+                    "Sid": "DeleteInstances",
+                    "Effect": "Allow",
+                    "Action": "sso:DeleteInstance",
+                    "Resource": "arn:aws:sso:::instance/*",
+                }
+            ]
+            if delete
+            else []
+        ),
+    ]
+
+
+def test_member_role_reads_instances_and_forwarding_and_cannot_delete_by_default(
+    synthesized: Synthesized,
+) -> None:
     role = role_named(_member_roles(synthesized), "IdentityCenterGuardrailMemberRole")
-    assert granted(role) == {
-        "sso:DescribeInstance",
-        "sso:ListInstances",
-        "sso:ListTagsForResource",
-        "sso:ListApplications",
-        "account:ListRegions",
-    }
-    by_sid = {s["Sid"]: resolve(s["Resource"], MEMBER) for s in role_statements(role)}
-    assert by_sid == {
-        "ListInstances": "*",
-        "ReadInstances": "arn:aws:sso:::instance/*",
-        "ReadEnabledRegions": f"arn:aws:account::{MEMBER['AWS::AccountId']}:account",
-    }
+    assert_statements(resolve(role_statements(role), MEMBER), _member_role_statements(delete=False))
 
 
 def test_member_role_may_delete_instances_with_remediation_enabled(synthesized_variant: Synthesized) -> None:
     role = role_named(_member_roles(synthesized_variant), "IdentityCenterGuardrailMemberRole")
-    assert granted(role) == {
-        "sso:DescribeInstance",
-        "sso:ListInstances",
-        "sso:ListTagsForResource",
-        "sso:ListApplications",
-        "account:ListRegions",
-        "sso:DeleteInstance",
-    }
-    (delete,) = [s for s in role_statements(role) if "sso:DeleteInstance" in actions(s)]
-    assert actions(delete) == ["sso:DeleteInstance"]
-    assert resolve(delete["Resource"], MEMBER) == "arn:aws:sso:::instance/*"
+    assert_statements(resolve(role_statements(role), MEMBER), _member_role_statements(delete=True))
+
+
+def test_member_role_reads_the_forwarding_by_the_names_the_forwarding_template_gives(
+    synthesized: Synthesized,
+) -> None:
+    role = role_named(_member_roles(synthesized), "IdentityCenterGuardrailMemberRole")
+    by_sid = {s["Sid"]: resolve(s["Resource"], MEMBER) for s in role_statements(role)}
+    template = synthesized.member_template(FORWARDING_STACKSET_NAME)
+    rule = only(template, "AWS::Events::Rule")["Properties"]["Name"]
+    queue = only(template, "AWS::SQS::Queue")["Properties"]["QueueName"]
+    assert by_sid["ReadForwardingRule"].endswith(f":444444444444:rule/{rule}")
+    assert by_sid["ReadForwardingDeadLetters"].endswith(f":444444444444:{queue}")
 
 
 def test_forwarding_role_can_only_put_events_on_the_central_bus(synthesized: Synthesized) -> None:

@@ -11,11 +11,13 @@ import pytest
 from guardrail.environment import SweepPlannerEnvironment, SweepSummaryEnvironment, SweepWorkerEnvironment
 from guardrail.handlers.sweep import BatchInput, Planned, PlanRequest, SummaryRequest
 from infra.config import known_regions
-from infra.constructs.detect_function import POWERTOOLS_LAYER_NAME, POWERTOOLS_LAYER_VERSION
+from infra.constructs.detect_function import powertools_layer_parameter
+from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME
 from infra.constructs.organizations_reader import SWEEP_ORGANIZATIONS_READ_ACTIONS
 from tests.infra.support import (
     CUSTOM_PLANNER_ROLE_NAME,
     CUSTOM_WORKER_ROLE_NAME,
+    DETECT_HANDLER,
     PLANNER_HANDLER,
     SUMMARY_HANDLER,
     VARIANT_SWEEP,
@@ -27,7 +29,9 @@ from tests.infra.support import (
     channel_statements,
     deletion_statements,
     deletion_variables,
+    only,
     readable,
+    resources,
     state_machine_definition,
 )
 
@@ -209,9 +213,10 @@ def test_sweep_functions_run_like_the_detect_function(
     assert function["Timeout"] == timeout
     assert function["MemorySize"] == memory
     assert function["TracingConfig"] == {"Mode": "Active"}
-    assert readable(function["Layers"]) == [
-        f"arn:aws:lambda:us-east-1:017000801446:layer:{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}"
-    ]
+    # The detect function's layer: the public parameter of the tested Powertools version.
+    assert function["Layers"] == synthesized.function(DETECT_HANDLER)["Layers"]
+    (layer,) = function["Layers"]
+    assert synthesized.document["Parameters"][layer["Ref"]]["Default"] == powertools_layer_parameter()
     log_group = synthesized.document["Resources"][_log_group(synthesized, handler)]
     assert log_group["Properties"]["RetentionInDays"] == 365
     assert log_group["DeletionPolicy"] == "Retain"
@@ -282,8 +287,27 @@ def test_worker_environment_is_its_model(
             "PARTITION": {"Ref": "AWS::Partition"},
             **_worker_channels(s),
             **deletion_variables(s),
+            # The coverage check: the names the forwarding templates give the rule and its queue.
+            "FORWARDING_RULE_NAME": "IdentityCenterGuardrail-ForwardInstanceEvents",
+            "FORWARDING_DEAD_LETTER_QUEUE_NAME": "IdentityCenterGuardrail-ForwardingDeadLetters",
+            "CENTRAL_BUS_ARN": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":events:us-east-1:222222222222:event-bus/identity-center-guardrail",
+                    ],
+                ]
+            },
         },
     )
+    forwarding = only(s.member_template(FORWARDING_STACKSET_NAME), "AWS::Events::Rule")["Properties"]
+    assert env["FORWARDING_RULE_NAME"] == forwarding["Name"]
+    (target,) = forwarding["Targets"]
+    assert env["CENTRAL_BUS_ARN"] == target["Arn"]
+    (queue,) = resources(s.member_template(FORWARDING_STACKSET_NAME), "AWS::SQS::Queue").values()
+    assert env["FORWARDING_DEAD_LETTER_QUEUE_NAME"] == queue["Properties"]["QueueName"]
     if fixture == "synthesized":
         assert env["INSTANCE_REGIONS"] == ",".join(known_regions("sso"))
 

@@ -9,7 +9,7 @@ from guardrail.adapters.alerts import SnsAlertPublisher
 from guardrail.delivery import UndeliveredAlert
 from guardrail.handlers import detect
 from guardrail_cli.replay import LambdaContextStub
-from tests.builders import sample
+from tests.builders import NOW, sample
 
 # What a security engineer expects from each sample event in the example organization, under the
 # example policy (Sandbox approved; Workloads/Prod not, with an SCP denying CreateInstance there).
@@ -157,3 +157,23 @@ def test_a_retry_after_a_failed_publish_publishes(
         detect.process(event, runtime)
     assert detect.process(event, runtime)["status"] == "alerted"
     assert len(env.received_alerts()) == 1
+
+
+def test_opt_in_regions_the_account_has_not_enabled_leave_the_verdict_complete(
+    env: EmulatedEnvironment,
+) -> None:
+    """Watching every Region (opt-in ones included, which the accounts have not enabled) and listing
+    one Region at a time, as with a botocore without RegionScope: those Regions hold no instance."""
+    every_region = "us-east-1,eu-west-1,eu-central-1,ap-east-1,me-central-1,af-south-1,il-central-1"
+    with (
+        mock.patch.dict("os.environ", {"INSTANCE_REGIONS": every_region}),
+        mock.patch("guardrail.gather.member.lists_all_regions", return_value=False),
+    ):
+        detect.runtime.cache_clear()
+        built = detect.build_runtime(clock=lambda: NOW)
+        built.once.register(LambdaContextStub())  # type: ignore[arg-type]
+        detect.process(sample("create-instance-cli-trial-tagged"), built)
+    body = only(env.received_alerts())["body"]
+    assert (body["verdict"], body["missing_facts"], body["undetermined"]) == ("compliant", [], [])
+    refused = {c.region for c in env.identity_center.calls if c.operation == "ListInstances"}
+    assert {"ap-east-1", "me-central-1", "af-south-1", "il-central-1"} <= refused

@@ -16,7 +16,6 @@ import boto3
 import pytest
 from msgspec.structs import replace
 
-from emulator.distributed_map import run_distributed_map
 from emulator.environment import PROD_INSTANCE_ARN, SANDBOX_INSTANCE_ARN, EmulatedEnvironment
 from emulator.organization import administrator_client
 from emulator.scheduler import DueSchedule, schedules
@@ -39,6 +38,7 @@ from guardrail.sweep.summary import summary_text
 from guardrail_cli.emulated import LambdaContextStub, sweep_environment
 from guardrail_cli.sweep import SweepSettings, sweep
 from tests.builders import sample
+from tests.integration.sweeping import deployed_sweep as run_sweep
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 REGIONS = ("us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2")
@@ -61,20 +61,7 @@ def world(tmp_path: Path, policy: Policy) -> Iterator[EmulatedEnvironment]:
 
 
 def deployed_sweep(world: EmulatedEnvironment, when: datetime = NOW) -> dict[str, Any]:
-    """Plan, map and summarize, as the state machine runs them; the summary step's output."""
-    run_id = f"sweep-{uuid.uuid4()}"
-    planned = handlers.plan({"run_id": run_id, "started_at": when.isoformat()})
-    runtime = handlers.worker_runtime()
-    mapped = run_distributed_map(
-        boto3.client("s3", region_name=world.region),
-        bucket=planned["bucket"],
-        items_key=planned["items_key"],
-        batch_input={k: planned[k] for k in ("run_id", "started_at", "bucket", "snapshot_key")},
-        max_items_per_batch=10,
-        result_prefix="map-results",
-        worker=lambda event: handlers.work(event, runtime),
-    )
-    return handlers.summarize_run({"plan": planned, "map": mapped}, now=when + timedelta(minutes=3))
+    return run_sweep(world, when)
 
 
 def instance_alerts(world: EmulatedEnvironment) -> dict[str, dict[str, Any]]:

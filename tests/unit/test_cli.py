@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -398,3 +401,19 @@ def test_a_live_sweep_needs_a_readable_configuration(capsys: Capture, tmp_path: 
     code, _, err = run(capsys, "sweep", "--config", tmp_path / "absent.yaml")
     assert code == 2
     assert "cannot read configuration" in one_line_error(err, "sweep")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """`guardrail rules | head -1`: no traceback when the pipe closes before the output is written."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before a byte is written
+    with os.fdopen(write, "w") as stdout:
+        done = subprocess.run(
+            [sys.executable, "-m", "guardrail_cli.main", "rules"],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert (done.returncode, done.stderr) == (141, "")

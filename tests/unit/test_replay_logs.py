@@ -186,6 +186,32 @@ def test_the_verdict_of_a_combination_is_reused_and_stays_right(tmp_path: Path) 
     assert reader.tally.records == 1002
 
 
+INSTANCE = "arn:aws:sso:::instance/ssoins-3e4f5a6b7c8d9e0f"
+
+
+def tagging(name: str, resource_arn: str | None) -> dict[str, Any]:
+    params = {"instanceArn": INSTANCE, **({"resourceArn": resource_arn} if resource_arn else {})}
+    return sample_record("create-instance-cli-trial-tagged", eventName=name, requestParameters=params)
+
+
+def test_tag_changes_match_by_the_tagged_resource_whatever_came_before(tmp_path: Path) -> None:
+    """Tag changes share eventSource, eventName and eventType with those of permission sets: the
+    verdict of their combination is never reused, each is judged on its resource ARN."""
+    permission_set = f"arn:aws:sso:::permissionSet/{INSTANCE.rsplit('/', 1)[-1]}/ps-0123456789abcdef"
+    records = [
+        tagging("TagResource", permission_set),
+        tagging("TagResource", INSTANCE),
+        tagging("TagResource", None),
+        tagging("UntagResource", permission_set),
+        tagging("UntagResource", INSTANCE),
+        tagging("TagResource", permission_set),
+        other_record(),
+    ]
+    events, _, _ = read(write(tmp_path / "log.json", {"Records": records}))
+    assert [e.position for e in events] == ["Records[1]", "Records[4]"]
+    assert events[0].event["detail"]["requestParameters"]["resourceArn"] == INSTANCE
+
+
 def test_reading_is_lazy_file_by_file(tmp_path: Path) -> None:
     for index in range(3):
         write(tmp_path / f"{index}.json", {"Records": [sample_record(eventID=f"id-{index}")]})

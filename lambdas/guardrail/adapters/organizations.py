@@ -73,9 +73,11 @@ class OrganizationsReader:
             for unit in page.get("OrganizationalUnits", [])
         ]
 
-    def account_ids_under(self, parent_id: str) -> list[str]:
+    def accounts_under(self, parent_id: str) -> list[dict[str, Any]]:
+        """The accounts directly under a parent, with the fields `accounts` gives (`Id`, `Name`,
+        `State`): walking the tree lists every account once, so a sweep needs no ListAccounts."""
         return [
-            str(account["Id"])
+            account
             for page in pages(self._client.list_accounts_for_parent, ParentId=parent_id)
             for account in page.get("Accounts", [])
         ]

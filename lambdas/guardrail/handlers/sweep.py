@@ -5,7 +5,8 @@
 - `work`: one batch of accounts (the map's `ItemBatcher`): judges their instances, keeps the
   inventory, alerts; writes the batch's report and returns where it is.
 - `summarize`: reads what the map wrote (ResultWriter), adds the batches up, writes the summary
-  and publishes it once.
+  and publishes it once; compares the blind spots with those the last run knew and alerts once on
+  what is new or resolved (`guardrail.sweep.blind_spots`).
 
 Each builds what it needs on its first invocation and reuses it while warm. A malformed input is a
 deployment problem (the state machine builds every input): it raises, naming the field.
@@ -38,6 +39,8 @@ from guardrail.enforcement import pending_deletions
 from guardrail.environment import SweepPlannerEnvironment, SweepSummaryEnvironment, SweepWorkerEnvironment
 from guardrail.gather.member import MemberSide
 from guardrail.gather.sessions import Sessions
+from guardrail.sweep.blind_spots import compare, known_in, say
+from guardrail.sweep.coverage import CoverageChecker, ForwardingNames
 from guardrail.sweep.map_results import read_map_results
 from guardrail.sweep.planner import plan as plan_sweep
 from guardrail.sweep.recorder import SweepRecorder
@@ -214,12 +217,18 @@ def build_worker(clients: AwsClients | None = None) -> WorkerRuntime:
             dead_letter_arn=env.deletion_dead_letter_arn,
         ),
     )
+    names = ForwardingNames(
+        rule_name=env.forwarding_rule_name,
+        dead_letter_queue_name=env.forwarding_dead_letter_queue_name,
+        central_bus_arn=env.central_bus_arn,
+    )
     worker = SweepWorker(
         sessions,
         MemberSide(submit, regions=env.instance_regions, settle_delays=(), sleep=lambda _: None),
         submit,
         near_region=os.environ.get("AWS_REGION", "us-east-1"),
         recorder=recorder,
+        coverage=CoverageChecker(names, env.instance_regions, submit) if names.checked else None,
     )
     return WorkerRuntime(
         clients,
@@ -251,12 +260,20 @@ def work(event: Any, rt: WorkerRuntime) -> dict[str, Any]:
     key = run_key(run.run_id, f"batches/{accounts[0] if accounts else 'empty'}-{len(accounts)}.json")
     rt.store.put(key, msgspec.json.encode(report))
     unreadable = sum(not r.readable for r in results)
+    blind = sum(len(r.coverage.blind_spots) for r in results if r.coverage is not None)
     logger.info(
         "Swept a batch of accounts",
-        extra={"run_id": run.run_id, "accounts": len(accounts), "unreadable": unreadable, "report_key": key},
+        extra={
+            "run_id": run.run_id,
+            "accounts": len(accounts),
+            "unreadable": unreadable,
+            "blind_spots": blind,
+            "report_key": key,
+        },
     )
     _count("SweptAccounts", len(accounts))
     _count("UnreadableAccounts", unreadable)
+    _count("BlindSpots", blind)
     return {"report_key": key, "accounts": len(accounts), "unreadable": unreadable}
 
 
@@ -283,25 +300,33 @@ def summarize_run(
         request.map.details.bucket, request.map.details.key, lambda bucket, key: store.get(key, bucket)
     )
     reports = [msgspec.json.decode(store.get(out["report_key"]), type=BatchReport) for out in results.outputs]
+    accounts = [account for report in reports for account in report.accounts]
+    publisher = SnsAlertPublisher(clients.client("sns"), env.alert_topic_arn)
+    blind_spots = None
+    if any(account.coverage is not None for account in accounts):
+        unswept = [item["account_id"] for batch in results.failed_inputs for item in batch.get("Items", [])]
+        blind_spots = compare(known_in(store), planned.run_id, accounts, unswept)
     summary = summarize(
         planned.run_id,
         planned.counts,
-        [account for report in reports for account in report.accounts],
+        accounts,
         _policy(env.policy_path),
         started_at=planned.started_at,
         finished_at=now or datetime.now(UTC),
         ending_within_days=env.ending_within_days,
         failed_batches=len(results.failed_inputs),
         api_calls=planned.api_calls + sum(report.api_calls for report in reports),
+        new_blind_spots=blind_spots.new if blind_spots else None,
+        resolved_blind_spots=blind_spots.resolved if blind_spots else None,
     )
     summary_key = run_key(planned.run_id, "summary.json")
     store.put(summary_key, msgspec.json.encode(summary))
     published_key = run_key(planned.run_id, "summary.published")
     if not store.exists(published_key):  # a retry of this step publishes nothing twice
-        SnsAlertPublisher(clients.client("sns"), env.alert_topic_arn).publish(
-            summary_alert(summary, summary_key)
-        )
+        publisher.publish(summary_alert(summary, summary_key))
         store.put(published_key, b"{}")
+    if blind_spots is not None:
+        say(blind_spots, planned.run_id, store, publisher.publish)
     logger.info("Summarized the sweep", extra={"run_id": planned.run_id, "summary_key": summary_key})
     _count("SweepFailedBatches", summary.failed_batches)
     return {
@@ -311,6 +336,7 @@ def summarize_run(
         "unreadable": len(summary.unreadable),
         "instances": summary.instances,
         "failed_batches": summary.failed_batches,
+        "blind_spots": len(summary.coverage.blind_spots) if summary.coverage else None,
     }
 
 

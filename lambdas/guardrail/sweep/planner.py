@@ -2,7 +2,9 @@
 
 Organizations answers only the management account or a delegated administrator: the reads go
 through the Organizations reader role, as the detect function's do. The OU tree is read one level
-at a time, each level's OUs concurrently; the SCPs and their targets concurrently too.
+at a time, each level's OUs concurrently, and lists every account with its parent (no separate
+ListAccounts, which would page through the organization a second time); the SCPs and their
+targets are read concurrently too.
 """
 
 from __future__ import annotations
@@ -39,10 +41,9 @@ def plan(sessions: Sessions, organization_instance_region: str | None) -> Plan:
     org = OrganizationsReader(sessions.organizations().client("organizations", ORGANIZATIONS_REGION))
     with ThreadPoolExecutor(max_workers=CONCURRENT_READS, thread_name_prefix="plan") as pool:
         organization = pool.submit(org.organization)
-        listed = pool.submit(org.accounts)
         scps = pool.submit(_policies, org, pool.map)
         root_id = org.root_id()
-        units, parents = _tree(org, root_id, pool.map)
+        units, listed = _tree(org, root_id, pool.map)
         instances, instances_missing = _organization_instances(sessions, organization_instance_region)
         snapshot = Snapshot(
             organization=organization.result(),
@@ -53,9 +54,9 @@ def plan(sessions: Sessions, organization_instance_region: str | None) -> Plan:
                     account_id=str(a["Id"]),
                     name=a.get("Name"),
                     state=str(a.get("State") or a.get("Status") or "ACTIVE"),
-                    parent_id=parents.get(str(a["Id"])),
+                    parent_id=parent,
                 )
-                for a in listed.result()
+                for a, parent in listed
             },
             policies=scps.result()[0],
             attachments=scps.result()[1],
@@ -77,22 +78,24 @@ def plan(sessions: Sessions, organization_instance_region: str | None) -> Plan:
 MapFn = Callable[..., Any]
 
 
-def _tree(org: OrganizationsReader, root_id: str, map_: MapFn) -> tuple[dict[str, Unit], dict[str, str]]:
-    """Every OU (name and parent) and the parent of every account, one level per round trip."""
+def _tree(
+    org: OrganizationsReader, root_id: str, map_: MapFn
+) -> tuple[dict[str, Unit], list[tuple[dict[str, Any], str]]]:
+    """Every OU (name and parent), and every account with its parent, one level per round trip."""
     units: dict[str, Unit] = {}
-    parents: dict[str, str] = {}
+    accounts: list[tuple[dict[str, Any], str]] = []
     level = [root_id]
     while level:
         children = list(
-            map_(lambda parent: (parent, org.units_under(parent), org.account_ids_under(parent)), level)
+            map_(lambda parent: (parent, org.units_under(parent), org.accounts_under(parent)), level)
         )
         level = []
         for parent, found_units, found_accounts in children:
             for unit_id, name in found_units:
                 units[unit_id] = Unit(name=name, parent_id=parent)
                 level.append(unit_id)
-            parents.update(dict.fromkeys(found_accounts, parent))
-    return units, parents
+            accounts.extend((account, parent) for account in found_accounts)
+    return units, accounts
 
 
 def _policies(org: OrganizationsReader, map_: MapFn) -> tuple[dict[str, Policy], dict[str, tuple[str, ...]]]:

@@ -1,8 +1,9 @@
 """A sweep added up: what was read, what was found, what was said, and the posture.
 
 The posture answers what the alerts alone do not: which accounts could create an account
-instance tomorrow unseen by any control (not approved, and no SCP denies them CreateInstance), and
-which trials and exemptions end soon.
+instance tomorrow unseen by any control (not approved, and no SCP denies them CreateInstance),
+where the guardrail is blind (the coverage: no member role, no working forwarding rule, events left
+undelivered), and which trials and exemptions end soon.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import msgspec
 from guardrail.core.alert import SCHEMA_VERSION, SUBJECT_LIMIT, Alert, fitted
 from guardrail.core.dates import parse_day, utc_date
 from guardrail.core.policy import Policy, Purpose
+from guardrail.sweep.coverage import BlindSpot, Unchecked, where
 from guardrail.sweep.worker import AccountResult, InstanceRow
 
 # The email of a sweep's summary lists at most this many instances, violations first.
@@ -43,6 +45,22 @@ class PostureReport(msgspec.Struct, frozen=True, kw_only=True):
     exempted_accounts: tuple[str, ...]
     ending_within_days: int
     ending: tuple[Ending, ...]
+    # Accounts with at least one blind spot (see `Summary.coverage`).
+    blind_accounts: tuple[str, ...] = ()
+
+
+class CoverageReport(msgspec.Struct, frozen=True, kw_only=True):
+    """Where instance events cannot reach the guardrail, in the accounts this run checked."""
+
+    accounts_checked: int
+    # Account-Regions whose forwarding was read in full.
+    regions_checked: int
+    blind_spots: tuple[BlindSpot, ...]
+    by_kind: dict[str, int]
+    unchecked: tuple[Unchecked, ...]
+    # Against what the last run knew (the deployed sweep); None where nothing is compared.
+    new: tuple[BlindSpot, ...] | None = None
+    resolved: tuple[BlindSpot, ...] | None = None
 
 
 class Summary(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +80,8 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     alerts: dict[str, int]
     posture: PostureReport
     api_calls: int | None = None
+    # None when the forwarding is not checked (no names configured).
+    coverage: CoverageReport | None = None
     rows: tuple[InstanceRow, ...] = ()
 
     @property
@@ -80,8 +100,11 @@ def summarize(
     ending_within_days: int,
     failed_batches: int = 0,
     api_calls: int | None = None,
+    new_blind_spots: tuple[BlindSpot, ...] | None = None,
+    resolved_blind_spots: tuple[BlindSpot, ...] | None = None,
 ) -> Summary:
     results = list(results)
+    coverage = _coverage(results, new_blind_spots, resolved_blind_spots)
     rows = tuple(row for result in results for row in result.instances)
     today = utc_date(finished_at)
     window = today + timedelta(days=ending_within_days)
@@ -135,9 +158,29 @@ def summarize(
             exempted_accounts=tuple(r.account_id for r in results if r.posture.exempted),
             ending_within_days=ending_within_days,
             ending=tuple(sorted(ending, key=lambda e: (e.expires, e.what, e.account_id or ""))),
+            blind_accounts=tuple(sorted({s.account_id for s in coverage.blind_spots})) if coverage else (),
         ),
         api_calls=api_calls,
+        coverage=coverage,
         rows=rows,
+    )
+
+
+def _coverage(
+    results: list[AccountResult], new: tuple[BlindSpot, ...] | None, resolved: tuple[BlindSpot, ...] | None
+) -> CoverageReport | None:
+    checked = [r.coverage for r in results if r.coverage is not None]
+    if not checked:
+        return None
+    spots = tuple(sorted((s for c in checked for s in c.blind_spots), key=lambda s: s.key))
+    return CoverageReport(
+        accounts_checked=len(checked),
+        regions_checked=sum(len(c.checked) for c in checked),
+        blind_spots=spots,
+        by_kind=dict(sorted(Counter(s.kind.value for s in spots).items())),
+        unchecked=tuple(u for c in checked for u in c.unchecked),
+        new=new,
+        resolved=resolved,
     )
 
 
@@ -154,12 +197,17 @@ def summary_alert(summary: Summary, summary_key: str) -> Alert:
         f"[SWEEP] {summary.accounts_read} of {summary.accounts_swept} accounts read: {summary.instances} account "
         f"instances, {violations} in violation"
     )
-    if summary.unreadable or summary.failed_batches:
-        text += f", {len(summary.unreadable)} accounts not readable"
+    unreadable = f", {len(summary.unreadable)} accounts not readable"
+    blind = summary.coverage.blind_spots if summary.coverage else ()
+    if blind:
+        unreadable = f", {len(summary.unreadable)} unreadable" if summary.unreadable else ""
+        text += unreadable + f", {len(blind)} blind spots"
+    elif summary.unreadable or summary.failed_batches:
+        text += unreadable
     attributes: dict[str, str | list[str]] = {
         "trigger": "sweep",
         "verdict": "summary",
-        "severity": "medium" if summary.unreadable or summary.failed_batches else "info",
+        "severity": "medium" if summary.unreadable or summary.failed_batches or blind else "info",
         "rules": sorted(summary.violations_by_rule),
     }
     email = summary_text(summary, limit=EMAIL_ROWS) + f"\nThe full summary: s3://{summary_key}\n"
@@ -203,6 +251,7 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
     if summary.unreadable:
         lines += ["", "not readable (their instances are unknown, not absent):"]
         lines += [f"  {u.account_id} {u.name or ''}: {u.reason}" for u in summary.unreadable]
+    lines += _coverage_text(summary.coverage, limit)
     states = ", ".join(f"{n} {state.lower()}" for state, n in summary.accounts_by_state.items())
     posture = summary.posture
     lines += [
@@ -216,6 +265,14 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
         f"  accounts not approved that no SCP denies sso:CreateInstance: {len(posture.unprotected_accounts)}"
         + (f" ({', '.join(posture.unprotected_accounts)})" if posture.unprotected_accounts else ""),
         f"  accounts exempted: {', '.join(posture.exempted_accounts) or 'none'}",
+        *(
+            [
+                f"  accounts where the guardrail is blind: {len(posture.blind_accounts)}"
+                + (f" ({', '.join(posture.blind_accounts)})" if posture.blind_accounts else "")
+            ]
+            if summary.coverage is not None
+            else []
+        ),
         f"  ending within {posture.ending_within_days} days: "
         + (
             "; ".join(
@@ -226,6 +283,30 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def _coverage_text(coverage: CoverageReport | None, limit: int | None) -> list[str]:
+    """The coverage section: every blind spot (new ones marked), then what could not be checked."""
+    if coverage is None:
+        return []
+    new = {s.key for s in coverage.new or ()}
+    lines = [
+        "",
+        f"coverage: {coverage.accounts_checked} accounts, {coverage.regions_checked} account-Regions read; "
+        f"{len(coverage.blind_spots)} blind spots"
+        + (f" ({', '.join(f'{n} {k}' for k, n in coverage.by_kind.items())})" if coverage.by_kind else "")
+        + (f", {len(coverage.new)} new" if coverage.new else "")
+        + (f", {len(coverage.resolved)} resolved" if coverage.resolved else ""),
+    ]
+    lines += [
+        f"  {'NEW ' if s.key in new else ''}{where(s)}: {s.detail}" for s in coverage.blind_spots[:limit]
+    ]
+    if limit is not None and len(coverage.blind_spots) > limit:
+        lines.append(f"  ... and {len(coverage.blind_spots) - limit} more: see the full summary")
+    if coverage.unchecked:
+        lines.append(f"  not checked ({len(coverage.unchecked)}; neither healthy nor blind, unknown):")
+        lines += [f"    {where(u)}: {u.reason}" for u in coverage.unchecked[:limit]]
+    return lines
 
 
 def _deletion(row: InstanceRow) -> str:

@@ -10,6 +10,12 @@ reported with the reason, never taken for an account without instances. Each ins
 account owns is judged by the rules that judge a sweep, exactly as they judge a CreateInstance.
 What to record and say about it is the `recorder`'s: the deployed worker keeps the inventory and
 alerts; `guardrail sweep` passes none, and so reads only.
+
+With a `coverage` checker, the account's forwarding is read too, beside its instances and with
+the same role and deadline (`guardrail.sweep.coverage`): where its events cannot reach the
+guardrail. Its reads start before the listing and overlap it, so an account still takes three
+round trips of reads; four where it has enabled a watched opt-in Region, whose reads wait for
+ListRegions.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from guardrail.core.rules import Evaluation
 from guardrail.gather.deadline import Deadline, Missing, Submit
 from guardrail.gather.member import MemberSide
 from guardrail.gather.sessions import Sessions
+from guardrail.sweep.coverage import AccountCoverage, CoverageChecker, PendingCoverage, unassumable
 from guardrail.sweep.snapshot import Snapshot
 
 _SCP_GAP = RULES_BY_ID["scp-gap"]
@@ -93,6 +100,8 @@ class AccountResult(msgspec.Struct, frozen=True, kw_only=True):
     unknown_owner: tuple[str, ...] = ()
     posture: Posture = msgspec.field(default_factory=Posture)
     resolved: tuple[str, ...] = ()
+    # Where its events cannot reach the guardrail; None when coverage is not checked.
+    coverage: AccountCoverage | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,7 @@ class SweepWorker:
         *,
         near_region: str,
         recorder: Recorder | None = None,
+        coverage: CoverageChecker | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         """`near_region` is where the one-call listing is made: the central Region, which every
@@ -135,6 +145,7 @@ class SweepWorker:
         self._submit = submit
         self._near = near_region
         self._recorder = recorder
+        self._coverage = coverage
         self._deadline: Callable[[], Deadline] = (
             (lambda: Deadline(ACCOUNT_DEADLINE_SECONDS, clock))
             if clock
@@ -160,7 +171,10 @@ class SweepWorker:
                 readable=False,
                 reason=_clip(f"cannot assume the member role: {gap.fact.reason}"),
                 posture=posture,
+                coverage=unassumable(account_id, gap.fact.reason) if self._coverage else None,
             )
+        # Started before the listing, so that its reads overlap the listing's.
+        pending = self._coverage.start(account_id, clients, deadline) if self._coverage else None
         try:
             listed = self._member.list_instances(clients, self._near, deadline)
         except Missing as gap:
@@ -170,6 +184,7 @@ class SweepWorker:
                 readable=False,
                 reason=_clip(f"cannot list its instances: {gap.fact.reason}"),
                 posture=posture,
+                coverage=_finished(pending),
             )
         known = snapshot.organization_instances
         organization_arns = None if known is None else {i.instance_arn for i in known}
@@ -200,6 +215,7 @@ class SweepWorker:
             unknown_owner=unknown,
             resolved=resolved,
             posture=posture,
+            coverage=_finished(pending),
         )
 
     def _judge(
@@ -304,6 +320,10 @@ def _posture(account_id: str, run: Run) -> Posture:
     gap = None if approved else _SCP_GAP.check(evaluation)
     exempted = exemption_for("account-not-approved", subject, policy, run.observed_at) is not None
     return Posture(approved=approved, protected=None if approved else gap is None, exempted=exempted)
+
+
+def _finished(pending: PendingCoverage | None) -> AccountCoverage | None:
+    return pending.result() if pending is not None else None
 
 
 def _row(account_id: str, instance: InstanceFacts, **fields: object) -> InstanceRow:
