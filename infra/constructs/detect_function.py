@@ -23,6 +23,12 @@ from infra.constructs.deletion_schedules import NAME_PREFIX, DeletionSchedules, 
 from infra.constructs.idempotency_table import IdempotencyTable
 from infra.constructs.inventory_table import InventoryTable
 from infra.nag import acknowledge, resource_of
+from infra.organizations_reads import (
+    DETECT_ORGANIZATIONS_READ_ACTIONS,
+    UNSCOPED_REASON,
+    acknowledge_organization_wildcards,
+    organizations_read_statements,
+)
 
 HANDLER = "guardrail.handlers.detect.handler"
 SERVICE_NAME = "identity-center-guardrail"
@@ -41,17 +47,6 @@ FUNCTION_NAME = f"{NAME_PREFIX}-Detect"
 POWERTOOLS_PACKAGE = "aws-lambda-powertools"
 POWERTOOLS_PARAMETER_PREFIX = "/aws/service/powertools/python"
 REQUIREMENTS_FILE = PROJECT_ROOT / "requirements.txt"
-
-# Organizations reads the function makes when it has no role to assume in the management account.
-ORGANIZATIONS_READ_ACTIONS = (
-    "organizations:DescribeOrganization",
-    "organizations:DescribeAccount",
-    "organizations:ListParents",
-    "organizations:DescribeOrganizationalUnit",
-    "organizations:ListTagsForResource",
-    "organizations:ListPoliciesForTarget",
-    "organizations:DescribePolicy",
-)
 
 
 def powertools_version(requirements: Path = REQUIREMENTS_FILE) -> str:
@@ -222,17 +217,11 @@ class DetectFunction(Construct):
                     resources=[config.organizations_role_arn],
                 )
             )
-        else:
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="ReadOrganization", actions=list(ORGANIZATIONS_READ_ACTIONS), resources=["*"]
-                )
-            )
-            wildcard_reasons.append(
-                "the Organizations reads (DescribeOrganization and the read actions on accounts, OUs, "
-                "tags and policies) are granted on * because DescribeOrganization supports no resource "
-                "scoping and the accounts, OUs and SCPs read are only known at run time; all are read-only"
-            )
+        else:  # a delegated administrator: the function reads Organizations itself
+            for statement in organizations_read_statements(config, DETECT_ORGANIZATIONS_READ_ACTIONS):
+                self.role.add_to_policy(statement)
+            acknowledge_organization_wildcards(self._policy(), config, DETECT_ORGANIZATIONS_READ_ACTIONS)
+            wildcard_reasons.append(UNSCOPED_REASON)
         acknowledge(self._policy(), "AwsSolutions-IAM5[Resource::*]", "; ".join(wildcard_reasons))
 
         # Written out rather than topic.grant_publish(), which adds kms:GenerateDataKey* on the key.

@@ -35,9 +35,14 @@ from infra.constructs.event_forwarding import (
 )
 from infra.constructs.inventory_table import InventoryTable
 from infra.constructs.member_role import member_role_arns
-from infra.constructs.organizations_reader import SWEEP_ORGANIZATIONS_READ_ACTIONS
 from infra.constructs.reports_bucket import MAP_RESULTS_PREFIX, ReportsBucket, run_objects
 from infra.nag import acknowledge, logical_id
+from infra.organizations_reads import (
+    SWEEP_ORGANIZATIONS_READ_ACTIONS,
+    UNSCOPED_REASON,
+    acknowledge_organization_wildcards,
+    organizations_read_statements,
+)
 
 PLANNER_HANDLER: Final = "guardrail.handlers.sweep.plan_handler"
 WORKER_HANDLER: Final = "guardrail.handlers.sweep.work_handler"
@@ -240,13 +245,12 @@ class SweepFunctions(Construct):
         if config.organizations_role_arn:
             planner.allow("AssumeOrganizationsReader", ["sts:AssumeRole"], [config.organizations_role_arn])
         else:
-            planner.allow("ReadOrganization", list(SWEEP_ORGANIZATIONS_READ_ACTIONS), ["*"])
-            wildcard_reasons.append(
-                "the Organizations reads (DescribeOrganization, ListAccounts, ListRoots and the listings of "
-                "OUs, accounts, SCPs and their targets) are granted on * because DescribeOrganization, "
-                "ListAccounts and ListRoots support no resource scoping and the OUs and SCPs read are only "
-                "known at run time; all are read-only"
+            for statement in organizations_read_statements(config, SWEEP_ORGANIZATIONS_READ_ACTIONS):
+                planner.role.add_to_policy(statement)
+            acknowledge_organization_wildcards(
+                planner.default_policy, config, SWEEP_ORGANIZATIONS_READ_ACTIONS
             )
+            wildcard_reasons.append(UNSCOPED_REASON)
         acknowledge(planner.default_policy, "AwsSolutions-IAM5[Resource::*]", "; ".join(wildcard_reasons))
         planner.allow(
             "WriteRunPlan",

@@ -415,6 +415,15 @@ PLANNER_HANDLER = "guardrail.handlers.sweep.plan_handler"
 WORKER_HANDLER = "guardrail.handlers.sweep.work_handler"
 SUMMARY_HANDLER = "guardrail.handlers.sweep.summarize_handler"
 FORWARDING_RULE_NAME = "IdentityCenterGuardrail-ForwardInstanceEvents"
+# The example organization's resources, as Organizations names them in ARNs (management account, id).
+ORGANIZATION = "arn:aws:organizations::111111111111"
+ORGANIZATION_ACCOUNTS = f"{ORGANIZATION}:account/o-exampleorg1/*"
+ORGANIZATION_UNITS = f"{ORGANIZATION}:ou/o-exampleorg1/ou-*"
+ORGANIZATION_ROOT = f"{ORGANIZATION}:root/o-exampleorg1/r-ab12"
+ORGANIZATION_SCPS = [
+    f"{ORGANIZATION}:policy/o-exampleorg1/service_control_policy/p-*",
+    "arn:aws:organizations::aws:policy/service_control_policy/p-*",
+]
 
 
 def role_named(template: Document, name: str) -> Document:

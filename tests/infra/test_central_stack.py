@@ -23,15 +23,16 @@ from infra.constructs.alert_channels import (
     SECURITY_HUB_CHANNEL,
     SecurityHubImport,
 )
-from infra.constructs.detect_function import (
-    ORGANIZATIONS_READ_ACTIONS,
-    powertools_layer_parameter,
-    powertools_version,
-)
+from infra.constructs.detect_function import powertools_layer_parameter, powertools_version
 from infra.constructs.idempotency_table import DELIVERY_KEY_PREFIX
 from infra.constructs.instance_event_rules import INSTANCE_EVENT_PATTERN
+from infra.organizations_reads import DETECT_ORGANIZATIONS_READ_ACTIONS
 from tests.infra.support import (
     DETECT_HANDLER,
+    ORGANIZATION_ACCOUNTS,
+    ORGANIZATION_ROOT,
+    ORGANIZATION_SCPS,
+    ORGANIZATION_UNITS,
     PLANNER_HANDLER,
     SUMMARY_HANDLER,
     WORKER_HANDLER,
@@ -424,13 +425,55 @@ def test_organizations_reads_go_through_the_management_account_role(synthesized:
     assert not any(a.startswith("organizations:") for s in statements for a in _actions(s))
 
 
-def test_delegated_admin_gets_only_organizations_read_actions(
+def test_delegated_admin_reads_only_this_organizations_resources(
     synthesized_delegated_admin: Synthesized,
 ) -> None:
+    """Without a role to assume, the function reads Organizations itself: the same scoping as the
+    Organizations reader role, `*` only for DescribeOrganization, which supports no resource."""
     statements = _statements(synthesized_delegated_admin)
-    (read,) = [s for s in statements if s.get("Sid") == "ReadOrganization"]
-    assert sorted(_actions(read)) == sorted(ORGANIZATIONS_READ_ACTIONS)
-    assert all(":Describe" in a or ":List" in a for a in _actions(read))
+    reads = [s for s in statements if any(a.startswith("organizations:") for a in _actions(s))]
+    assert_statements(
+        reads,
+        [
+            {
+                "Sid": "ReadOrganization",
+                "Effect": "Allow",
+                "Action": "organizations:DescribeOrganization",
+                "Resource": "*",
+            },
+            {
+                "Sid": "ReadAccounts",
+                "Effect": "Allow",
+                "Action": ["organizations:DescribeAccount", "organizations:ListTagsForResource"],
+                "Resource": ORGANIZATION_ACCOUNTS,
+            },
+            {
+                "Sid": "ReadParents",
+                "Effect": "Allow",
+                "Action": "organizations:ListParents",
+                "Resource": [ORGANIZATION_ACCOUNTS, ORGANIZATION_UNITS],
+            },
+            {
+                "Sid": "ReadOrganizationalUnits",
+                "Effect": "Allow",
+                "Action": "organizations:DescribeOrganizationalUnit",
+                "Resource": ORGANIZATION_UNITS,
+            },
+            {
+                "Sid": "ListPoliciesOfTargets",
+                "Effect": "Allow",
+                "Action": "organizations:ListPoliciesForTarget",
+                "Resource": [ORGANIZATION_ACCOUNTS, ORGANIZATION_UNITS, ORGANIZATION_ROOT],
+            },
+            {
+                "Sid": "ReadServiceControlPolicies",
+                "Effect": "Allow",
+                "Action": "organizations:DescribePolicy",
+                "Resource": ORGANIZATION_SCPS,
+            },
+        ],
+    )
+    assert sorted(a for s in reads for a in _actions(s)) == sorted(DETECT_ORGANIZATIONS_READ_ACTIONS)
     assert not [s for s in statements if s.get("Sid") == "AssumeOrganizationsReader"]
 
 

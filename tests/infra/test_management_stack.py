@@ -11,15 +11,19 @@ from aws_cdk import App, Stack
 from guardrail.core.regions import REGIONS_ENABLED_BY_DEFAULT
 from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
 from infra.config import parse_config
-from infra.constructs.detect_function import ORGANIZATIONS_READ_ACTIONS
 from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME
-from infra.constructs.organizations_reader import (
+from infra.organizations_reads import (
+    DETECT_ORGANIZATIONS_READ_ACTIONS,
     SWEEP_ORGANIZATIONS_READ_ACTIONS,
     organization_resource_arns,
 )
 from tests.infra.support import (
     DETECT_ROLE_ARN,
     EXAMPLE_POLICY,
+    ORGANIZATION_ACCOUNTS,
+    ORGANIZATION_ROOT,
+    ORGANIZATION_SCPS,
+    ORGANIZATION_UNITS,
     PLANNER_HANDLER,
     SANDBOX_OU,
     SWEEP_PLANNER_ROLE_ARN,
@@ -152,17 +156,12 @@ def test_organizations_reader_trusts_only_the_detect_function_and_the_sweep_plan
     assert configured == f"arn:aws:iam::111111111111:role/{READER_ROLE_NAME}"
 
 
-ORGANIZATION = "arn:aws:organizations::111111111111"
-
-
 def test_organizations_reader_reads_only_this_organizations_resources(synthesized: Synthesized) -> None:
     """Each read on the resource types the Service Authorization Reference lists for it, in this
     organization (management account and id in the ARN; the example's root by id); `*` only for
     the actions that support no resource. SCPs include the AWS managed ones (FullAWSAccess)."""
     role = role_named(synthesized.management, READER_ROLE_NAME)
-    accounts = f"{ORGANIZATION}:account/o-exampleorg1/*"
-    units = f"{ORGANIZATION}:ou/o-exampleorg1/ou-*"
-    root = f"{ORGANIZATION}:root/o-exampleorg1/r-ab12"
+    accounts, units, root = ORGANIZATION_ACCOUNTS, ORGANIZATION_UNITS, ORGANIZATION_ROOT
     assert_statements(
         resolve(role_statements(role), MANAGEMENT),
         [
@@ -214,10 +213,7 @@ def test_organizations_reader_reads_only_this_organizations_resources(synthesize
                 "Sid": "ReadServiceControlPolicies",
                 "Effect": "Allow",
                 "Action": ["organizations:DescribePolicy", "organizations:ListTargetsForPolicy"],
-                "Resource": [
-                    f"{ORGANIZATION}:policy/o-exampleorg1/service_control_policy/p-*",
-                    "arn:aws:organizations::aws:policy/service_control_policy/p-*",
-                ],
+                "Resource": ORGANIZATION_SCPS,
             },
             {
                 "Sid": "ListOrganizationInstance",
@@ -237,7 +233,7 @@ def test_organizations_reader_grants_every_read_the_functions_make_and_only_read
     # The detect function's reads, the sweep planner's listing of the organization, and the
     # organization instance; the planner needs nothing the detect function's reads do not name.
     assert granted(role) == {
-        *ORGANIZATIONS_READ_ACTIONS,
+        *DETECT_ORGANIZATIONS_READ_ACTIONS,
         *SWEEP_ORGANIZATIONS_READ_ACTIONS,
         "sso:ListInstances",
     }

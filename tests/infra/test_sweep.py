@@ -13,11 +13,14 @@ from guardrail.handlers.sweep import BatchInput, Planned, PlanRequest, SummaryRe
 from infra.config import known_regions
 from infra.constructs.detect_function import powertools_layer_parameter
 from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME
-from infra.constructs.organizations_reader import SWEEP_ORGANIZATIONS_READ_ACTIONS
+from infra.organizations_reads import SWEEP_ORGANIZATIONS_READ_ACTIONS
 from tests.infra.support import (
     CUSTOM_PLANNER_ROLE_NAME,
     CUSTOM_WORKER_ROLE_NAME,
     DETECT_HANDLER,
+    ORGANIZATION_ROOT,
+    ORGANIZATION_SCPS,
+    ORGANIZATION_UNITS,
     PLANNER_HANDLER,
     SUMMARY_HANDLER,
     VARIANT_SWEEP,
@@ -369,8 +372,28 @@ def test_planner_of_a_delegated_administrator_reads_organizations_itself(
             {
                 "Sid": "ReadOrganization",
                 "Effect": "Allow",
-                "Action": list(SWEEP_ORGANIZATIONS_READ_ACTIONS),
+                "Action": [
+                    "organizations:DescribeOrganization",
+                    "organizations:ListAccounts",
+                    "organizations:ListPolicies",
+                    "organizations:ListRoots",
+                ],
                 "Resource": "*",
+            },
+            {
+                "Sid": "ListChildren",
+                "Effect": "Allow",
+                "Action": [
+                    "organizations:ListAccountsForParent",
+                    "organizations:ListOrganizationalUnitsForParent",
+                ],
+                "Resource": [ORGANIZATION_UNITS, ORGANIZATION_ROOT],
+            },
+            {
+                "Sid": "ReadServiceControlPolicies",
+                "Effect": "Allow",
+                "Action": ["organizations:DescribePolicy", "organizations:ListTargetsForPolicy"],
+                "Resource": ORGANIZATION_SCPS,
             },
             {
                 "Sid": "WriteRunPlan",
