@@ -85,8 +85,12 @@ class PendingDeletions:
             )
             if created:
                 return Deletion("scheduled", decision.delete_after)
-            return Deletion("pending", self._schedules.due(arn) or was or decision.delete_after)
-        if was is not None and self._in_policy(facts, decision) and self._schedules.cancel(arn):
+            due = self._schedules.due(arn) or was or decision.delete_after
+            # News is measured against the inventory, written only once the alert went out: a
+            # schedule the record does not know of was made by an attempt whose alert failed.
+            return Deletion("pending" if was is not None else "scheduled", due)
+        if was is not None and self._in_policy(facts, decision):
+            self._schedules.cancel(arn)  # gone already when an earlier attempt cancelled it
             return Deletion("cancelled", was)
         return None
 

@@ -319,6 +319,35 @@ def test_a_sweep_schedules_deletions_and_cancels_them_when_exempted(
     assert record.pending_deletion is None
 
 
+def test_a_deletion_scheduled_by_a_batch_whose_alert_failed_is_announced_by_its_retry(
+    world: EmulatedEnvironment, policy: Policy, tmp_path: Path
+) -> None:
+    """The violation was alerted already; enforcement is switched on, so the next sweep's only news
+    is the deletion it schedules. Its alert fails after the schedule was made: the retried batch
+    finds the schedule there, and still says so, once."""
+    deployed_sweep(world)
+    assert PROD_INSTANCE_ARN in instance_alerts(world)
+    redeploy(tmp_path, enforcing_after(policy, 48))
+    when = NOW + timedelta(hours=1)
+    planned = handlers.plan({"run_id": f"sweep-{uuid.uuid4()}", "started_at": when.isoformat()})
+    runtime = handlers.worker_runtime()
+    batch = {
+        "Items": [{"account_id": "444444444444"}],
+        "BatchInput": {k: planned[k] for k in ("run_id", "started_at", "bucket", "snapshot_key")},
+    }
+    with (
+        mock.patch.object(SnsAlertPublisher, "deliver", side_effect=RuntimeError("SNS is down")),
+        pytest.raises(UndeliveredAlert),
+    ):
+        handlers.work(batch, runtime)
+    assert [s.input["instance_arn"] for s in pending(world)] == [PROD_INSTANCE_ARN]
+    handlers.work(batch, runtime)  # Step Functions retries the batch
+    alert = instance_alerts(world)[PROD_INSTANCE_ARN]
+    assert alert["deletion"] == {"state": "scheduled", "due": (when + timedelta(hours=48)).isoformat()}
+    handlers.work(batch, runtime)
+    assert instance_alerts(world) == {}
+
+
 def test_guardrail_sweep_states_when_deletions_would_fall_due(
     world: EmulatedEnvironment, policy: Policy
 ) -> None:
