@@ -88,12 +88,17 @@ def _measure(
     )
 
 
-def _enforcing(bench: Bench, session: boto3.session.Session, scratch: str) -> Runtime:
-    """A runtime whose policy enforces and remediates unapproved accounts: Prod's instances go."""
+def _enforcing(
+    bench: Bench, session: boto3.session.Session, scratch: str, *, grace_period_hours: int = 0
+) -> Runtime:
+    """A runtime whose policy enforces and remediates unapproved accounts: Prod's instances go, at
+    once or, with a grace period, by a pending deletion scheduled."""
     policy = policy_data(load_policy(EXAMPLE_POLICY))
     policy["mode"] = "enforce"
     policy["rules"]["account-not-approved"] = {"action": "remediate"}
-    path = Path(scratch) / "enforce.json"
+    policy["enforcement"]["grace_period_hours"] = grace_period_hours
+    policy["enforcement"]["max_deletions_per_hour"] = 1000  # measure deletions, not the cap
+    path = Path(scratch) / f"enforce-{grace_period_hours}.json"
     path.write_text(json.dumps(policy), encoding="utf-8")
     with mock.patch.dict(os.environ, {"POLICY_PATH": str(path)}):
         return bench.runtime(session)
@@ -112,6 +117,7 @@ def measure_calls(latency: float = 0.025, runs: int = 5) -> list[CallFigures]:
     with emulated_function(latency=latency) as bench, tempfile.TemporaryDirectory() as scratch:
         newcomers = iter(bench.member_accounts(runs))
         doomed = iter(bench.member_accounts(runs))
+        scheduled = iter(bench.member_accounts(runs))
         loaded = boto3.session.Session()  # once used, its service models stay loaded
         warm = bench.runtime(loaded)
         bench.serve(warm, create_event())  # warms the caches: organization, Prod, its OUs, roles
@@ -169,4 +175,16 @@ def measure_calls(latency: float = 0.025, runs: int = 5) -> list[CallFigures]:
             ),
         ]
         _instance_in(bench, PROD_ACCOUNT_ID, PROD_INSTANCE_ARN)
+
+        # Enforce mode with a grace period: the deletion is scheduled (EventBridge Scheduler).
+        scheduling = _enforcing(bench, loaded, scratch, grace_period_hours=72)
+        bench.serve(scheduling, create_event())  # warms its caches
+        figures.append(
+            _measure(
+                "CreateInstance, deletion scheduled (enforce, grace period), warm, new account",
+                runs,
+                lambda _: (scheduling, create_event(next(scheduled))),
+                bench,
+            )
+        )
     return figures

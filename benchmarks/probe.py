@@ -33,13 +33,6 @@ FUNCTION_ENV = {
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "AWS_EC2_METADATA_DISABLED": "true",
-    "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:222222222222:identity-center-guardrail-alerts",
-    "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/222222222222/identity-center-guardrail-dlq",
-    "IDEMPOTENCY_TABLE_NAME": "identity-center-guardrail-idempotency",
-    "MEMBER_ROLE_NAME": "IdentityCenterGuardrailMemberRole",
-    "ORGANIZATIONS_ROLE_ARN": "arn:aws:iam::111111111111:role/IdentityCenterGuardrailOrganizationsReader",
-    "INSTANCE_REGIONS": "us-east-1,eu-west-1,eu-central-1",
-    "ORGANIZATION_INSTANCE_REGION": "us-east-1",
     "POWERTOOLS_SERVICE_NAME": "identity-center-guardrail",
     "POWERTOOLS_METRICS_NAMESPACE": "IdentityCenterGuardrail",
     "POWERTOOLS_LOG_LEVEL": "ERROR",
@@ -89,8 +82,8 @@ def floor(clients: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def init(policy_path: str) -> dict[str, Any]:
-    os.environ["POLICY_PATH"] = policy_path
+def init() -> dict[str, Any]:
+    """Import the handler and build its runtime, with the function's variables the caller set."""
     wall_started, started = time.perf_counter(), time.process_time()
     from guardrail.handlers import detect
 
@@ -170,7 +163,7 @@ def main(argv: list[str]) -> None:
     if mode == "floor":
         result = floor(json.loads(os.environ["PROBE_CLIENTS"]))
     elif mode == "init":
-        result = init(argv[1])
+        result = init()
     elif mode == "serve":
         result = serve()
     else:

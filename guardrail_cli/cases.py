@@ -86,6 +86,9 @@ def evaluate(policy: Policy, event: Any, facts: dict[str, Any], now: datetime | 
 
 
 class _NoGatherer:
+    def prefetch(self, call: Any) -> None:
+        return None
+
     def gather(self, call: Any) -> Facts:
         raise NotImplementedError("offline evaluation takes its facts from a file")
 

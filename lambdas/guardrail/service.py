@@ -29,6 +29,10 @@ from guardrail.enforcement import Deletion, PendingDeletions
 
 
 class Gatherer(Protocol):
+    def prefetch(self, call: ApiCall) -> None:
+        """Start, without waiting, the reads `gather` begins with."""
+        ...
+
     def gather(self, call: ApiCall) -> Facts: ...
 
 
@@ -65,11 +69,19 @@ class Remediator(Protocol):
 
 
 class Inventory(Protocol):
+    def prefetch(self, subject: Subject) -> None:
+        """Start reading the subject's record, so that `previous` finds it read."""
+        ...
+
     def previous(self, facts: Facts) -> InventoryRecord | None: ...
 
     def record(
         self, facts: Facts, decision: Decision, now: datetime, *, alerted: bool, pending: datetime | None
-    ) -> None: ...
+    ) -> None:
+        """Write what the event taught, possibly in the background: `flush` waits for it."""
+        ...
+
+    def flush(self) -> None: ...
 
 
 # Tag changes alert only on news; an unchanged violation waits for the sweep's reminder. One that
@@ -127,6 +139,26 @@ class Guardrail:
         self._deletions = deletions
         self._on_unrecorded = on_unrecorded
         self._audit = audit
+
+    def prefetch(self, call: ApiCall) -> None:
+        """Start the reads the call begins with, without waiting: the handler calls this while it
+        claims the event, so that they overlap the claim. A failure is met again where it is read."""
+        self._gatherer.prefetch(call)
+        if self._inventory is not None:
+            try:
+                self._inventory.prefetch(call.subject)
+            except Exception as error:  # as a failed read: the alert matters more
+                self._on_unrecorded(error)
+
+    def finish(self) -> None:
+        """Wait for what the event left running (the inventory's write); the handler calls this
+        before the invocation ends, whatever happened."""
+        if self._inventory is None:
+            return
+        try:
+            self._inventory.flush()
+        except Exception as error:
+            self._on_unrecorded(error)
 
     def evaluate(self, facts: Facts) -> Alert:
         """The decision as an alert, acting on nothing: what `guardrail evaluate` shows."""

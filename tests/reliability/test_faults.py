@@ -40,6 +40,7 @@ from emulator.wire import (
     Delay,
 )
 from guardrail.adapters.clients import AwsClients
+from guardrail.adapters.inventory import InventoryTable
 from guardrail.events import parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.handlers import detect
@@ -110,6 +111,24 @@ def test_without_faults_the_console_instance_would_be_deleted(
         [],
     )
     assert {(c.service, c.operation) for c in calls} == set(DETECT_PATH)
+
+
+def test_the_inventory_is_read_once_and_written_once_and_the_write_is_done_when_the_event_is(
+    world: EmulatedEnvironment, cold: detect.Runtime, wire: AwsWire
+) -> None:
+    """Its read overlaps the claim and its write the claim's completion; neither is skipped."""
+    event = fresh("create-instance-console-success")
+    with wire.recording() as calls:
+        assert detect.process(event, cold)["status"] == "alerted"
+    # The claim (PutItem) and its completion (UpdateItem); the inventory's record, read and written.
+    tables = sorted(c.operation for c in calls if c.service == "dynamodb")
+    assert tables == ["GetItem", "PutItem", "UpdateItem", "UpdateItem"]
+    arn = event["detail"]["responseElements"]["instanceArn"]
+    dynamodb = boto3.client("dynamodb", region_name=world.region)
+    record = InventoryTable(dynamodb, world.inventory_table_name).get(arn)
+    assert record is not None
+    assert record.learnt_by == "event"
+    assert record.last_alerted is not None
 
 
 @pytest.mark.parametrize(("service", "operation"), DETECT_PATH, ids=[f"{s}:{o}" for s, o in DETECT_PATH])

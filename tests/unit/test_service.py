@@ -33,6 +33,9 @@ class Gatherer:
     fresh: Facts
     fresh_reads: int = 0
 
+    def prefetch(self, call: ApiCall) -> None:
+        return None
+
     def gather(self, call: ApiCall) -> Facts:
         return self.cached
 

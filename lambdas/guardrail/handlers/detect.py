@@ -48,12 +48,18 @@ def _no_prefetch(call: ApiCall) -> None:
     return None
 
 
+def _nothing_to_finish() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Runtime:
     once: OncePerEvent
     dead_letters: SqsDeadLetters
-    # Starts the first reads of an event while it is claimed (see FactGatherer.prefetch).
+    # Starts the first reads of an event while it is claimed (see Guardrail.prefetch).
     prefetch: Callable[[ApiCall], None] = _no_prefetch
+    # Waits for what an event left running (see Guardrail.finish); called however it ended.
+    finish: Callable[[], None] = _nothing_to_finish
     # Decides and carries out a pending deletion when its schedule fires.
     guardrail: Guardrail | None = None
     guard: DeletionGuard | None = None
@@ -114,7 +120,8 @@ def build_runtime(
             dead_letter_arn=environment.deletion_dead_letter_arn,
         ),
         inventory=EventInventory(
-            InventoryTable(clients.client("dynamodb"), environment.inventory_table_name)
+            InventoryTable(clients.client("dynamodb"), environment.inventory_table_name),
+            submit=gatherer.submit,
         ),
         on_unrecorded=_unrecorded,
         audit=_audit,
@@ -124,7 +131,8 @@ def build_runtime(
             guardrail.handle, environment.idempotency_table_name, client=clients.client("dynamodb")
         ),
         dead_letters=SqsDeadLetters(clients.client("sqs"), environment.dead_letter_queue_url),
-        prefetch=gatherer.prefetch,
+        prefetch=guardrail.prefetch,
+        finish=guardrail.finish,
         guardrail=guardrail,
         guard=guard,
         budget=budget,
@@ -196,6 +204,8 @@ def process_deletion_due(event: Any, rt: Runtime) -> dict[str, Any]:
     except BaseException:
         rt.guard.release_due(due.instance_arn, key)  # the retry handles it
         raise
+    finally:
+        rt.finish()
     summary = {"instance_arn": due.instance_arn, "verdict": alert.body["verdict"], "subject": alert.subject}
     logger.info("Decided a due deletion", extra=summary)
     _count("Alerts")
@@ -218,7 +228,10 @@ def process(event: Any, rt: Runtime) -> dict[str, Any]:
         return {"status": "rejected", "event_id": event_id, "reason": str(error)}
 
     rt.prefetch(call)
-    summary, duplicate = rt.once(call)
+    try:
+        summary, duplicate = rt.once(call)
+    finally:
+        rt.finish()
     if duplicate:
         message = (
             "Duplicate delivery: another invocation is handling the event"
