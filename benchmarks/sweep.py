@@ -492,7 +492,7 @@ class Sweep:
 Batch = Sequence[dict[str, Any]]
 # An organization of fewer batches gets the quick samples (`--accounts 50` runs in seconds).
 QUICK_BELOW_BATCHES = 20
-ORGANIZATIONS_PAGE = 20  # ListAccounts and ListAccountsForParent return 20 accounts at most
+ORGANIZATIONS_PAGE = 20  # ListAccountsForParent returns 20 accounts at most
 STRESS_BATCHES = 20  # batches of the STS stress run
 
 
@@ -764,9 +764,10 @@ class PlannerFigures:
     swept_accounts: int
 
     def pages_for(self, accounts: int) -> int:
-        """ListAccounts pages through every account, ListAccountsForParent through each parent's."""
+        """ListAccountsForParent pages through each parent's accounts: every account once, and a
+        page more at most for each parent."""
         total = accounts + self.organization_accounts - self.swept_accounts
-        return 2 * math.ceil(total / ORGANIZATIONS_PAGE) + self.parents
+        return math.ceil(total / ORGANIZATIONS_PAGE) + self.parents
 
     def seconds_for(self, accounts: int) -> float:
         """The measured time scaled by the growth of its pages, and no less than Organizations'
@@ -1182,8 +1183,8 @@ def report_sweep(f: dict[str, Any]) -> str:
         "for the instances). moto finds the account of every request by scanning every account's IAM "
         f"backend for the access key ({f['unindexed_lookup_ms']:g} ms per request for the newest account at "
         "this size, growing with the organization): the benchmark indexes the keys STS issues "
-        "(`indexed_access_keys`); moto's answers are unchanged. It also pages ListAccounts by 20, as "
-        "Organizations does (moto: by 100).\n\n"
+        "(`indexed_access_keys`); moto's answers are unchanged. It also pages ListAccounts by 20 (moto: by 100), "
+        "as Organizations pages it and ListAccountsForParent, which the planner reads.\n\n"
         "Throttling on the wire (`emulator.wire.Throttle`): a token bucket per quota, calling account and "
         "Region; a call finding its bucket empty gets the service's throttling error, and botocore's "
         "adaptive retries back off as against AWS.\n\n"
@@ -1332,7 +1333,7 @@ def report_sweep(f: dict[str, Any]) -> str:
         f"batches = ceil(N / {BATCH_SIZE}), waves = ceil(batches / {MAX_CONCURRENCY}); map = max(waves * batch, "
         f"(N - {QUOTAS['sts'].burst:g}) / {QUOTAS['sts'].rate:g} s, the least time STS allows for N "
         "AssumeRoles) + one cold start; plan = the measured planner * its pages of accounts at N / at N0 "
-        f"(ListAccounts and ListAccountsForParent, {ORGANIZATIONS_PAGE} accounts a page), and no less than "
+        f"(ListAccountsForParent, {ORGANIZATIONS_PAGE} accounts a page), and no less than "
         f"its Organizations calls at N at the assumed {QUOTAS['organizations'].rate:g} per second; "
         "summary = the measured summary * batches / batches0 (it reads each batch's report in turn). "
         "AssumeRole / s is what the map asks of STS: min(40, batches) * 25 / batch. Sequential: the same "
@@ -1431,8 +1432,8 @@ def report_sweep(f: dict[str, Any]) -> str:
         "account (cached by the worker), so the sweep makes one AssumeRole per account.",
         f"- Identity Center: {QUOTAS['sso-admin'].rate:g} requests per second; a sweep's sso-admin calls "
         "are made in each member account (one bucket per account and Region), a few per account.",
-        f"- Organizations: no published rate; the planner's calls grow with the accounts (ListAccounts and "
-        f"ListAccountsForParent, pages of 20), here at an assumed {QUOTAS['organizations'].rate:g} per second.",
+        f"- Organizations: no published rate; the planner's calls grow with the accounts "
+        f"(ListAccountsForParent, pages of 20), here at an assumed {QUOTAS['organizations'].rate:g} per second.",
     ]
     if any_mode is not None:
         snapshot_per_account = any_mode["snapshot_bytes"] / max(1, f["organization_accounts"])
