@@ -424,6 +424,43 @@ ORGANIZATION_SCPS = [
     f"{ORGANIZATION}:policy/o-exampleorg1/service_control_policy/p-*",
     "arn:aws:organizations::aws:policy/service_control_policy/p-*",
 ]
+# The statements granting the Organizations reads on them, as the roles that read hold them.
+READ_ACCOUNTS = {
+    "Sid": "ReadAccounts",
+    "Effect": "Allow",
+    "Action": ["organizations:DescribeAccount", "organizations:ListTagsForResource"],
+    "Resource": ORGANIZATION_ACCOUNTS,
+}
+READ_PARENTS = {
+    "Sid": "ReadParents",
+    "Effect": "Allow",
+    "Action": "organizations:ListParents",
+    "Resource": [ORGANIZATION_ACCOUNTS, ORGANIZATION_UNITS],
+}
+READ_UNITS = {
+    "Sid": "ReadOrganizationalUnits",
+    "Effect": "Allow",
+    "Action": "organizations:DescribeOrganizationalUnit",
+    "Resource": ORGANIZATION_UNITS,
+}
+LIST_POLICIES_OF_TARGETS = {
+    "Sid": "ListPoliciesOfTargets",
+    "Effect": "Allow",
+    "Action": "organizations:ListPoliciesForTarget",
+    "Resource": [ORGANIZATION_ACCOUNTS, ORGANIZATION_UNITS, ORGANIZATION_ROOT],
+}
+LIST_CHILDREN = {
+    "Sid": "ListChildren",
+    "Effect": "Allow",
+    "Action": ["organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"],
+    "Resource": [ORGANIZATION_UNITS, ORGANIZATION_ROOT],
+}
+READ_AND_TARGETS_OF_SCPS = {
+    "Sid": "ReadServiceControlPolicies",
+    "Effect": "Allow",
+    "Action": ["organizations:DescribePolicy", "organizations:ListTargetsForPolicy"],
+    "Resource": ORGANIZATION_SCPS,
+}
 
 
 def role_named(template: Document, name: str) -> Document:

@@ -20,11 +20,13 @@ from infra.organizations_reads import (
 from tests.infra.support import (
     DETECT_ROLE_ARN,
     EXAMPLE_POLICY,
-    ORGANIZATION_ACCOUNTS,
-    ORGANIZATION_ROOT,
-    ORGANIZATION_SCPS,
-    ORGANIZATION_UNITS,
+    LIST_CHILDREN,
+    LIST_POLICIES_OF_TARGETS,
     PLANNER_HANDLER,
+    READ_ACCOUNTS,
+    READ_AND_TARGETS_OF_SCPS,
+    READ_PARENTS,
+    READ_UNITS,
     SANDBOX_OU,
     SWEEP_PLANNER_ROLE_ARN,
     Document,
@@ -161,7 +163,6 @@ def test_organizations_reader_reads_only_this_organizations_resources(synthesize
     organization (management account and id in the ARN; the example's root by id); `*` only for
     the actions that support no resource. SCPs include the AWS managed ones (FullAWSAccess)."""
     role = role_named(synthesized.management, READER_ROLE_NAME)
-    accounts, units, root = ORGANIZATION_ACCOUNTS, ORGANIZATION_UNITS, ORGANIZATION_ROOT
     assert_statements(
         resolve(role_statements(role), MANAGEMENT),
         [
@@ -176,45 +177,12 @@ def test_organizations_reader_reads_only_this_organizations_resources(synthesize
                 ],
                 "Resource": "*",
             },
-            {
-                "Sid": "ReadAccounts",
-                "Effect": "Allow",
-                "Action": ["organizations:DescribeAccount", "organizations:ListTagsForResource"],
-                "Resource": accounts,
-            },
-            {
-                "Sid": "ReadParents",
-                "Effect": "Allow",
-                "Action": "organizations:ListParents",
-                "Resource": [accounts, units],
-            },
-            {
-                "Sid": "ReadOrganizationalUnits",
-                "Effect": "Allow",
-                "Action": "organizations:DescribeOrganizationalUnit",
-                "Resource": units,
-            },
-            {
-                "Sid": "ListPoliciesOfTargets",
-                "Effect": "Allow",
-                "Action": "organizations:ListPoliciesForTarget",
-                "Resource": [accounts, units, root],
-            },
-            {
-                "Sid": "ListChildren",
-                "Effect": "Allow",
-                "Action": [
-                    "organizations:ListAccountsForParent",
-                    "organizations:ListOrganizationalUnitsForParent",
-                ],
-                "Resource": [units, root],
-            },
-            {
-                "Sid": "ReadServiceControlPolicies",
-                "Effect": "Allow",
-                "Action": ["organizations:DescribePolicy", "organizations:ListTargetsForPolicy"],
-                "Resource": ORGANIZATION_SCPS,
-            },
+            READ_ACCOUNTS,
+            READ_PARENTS,
+            READ_UNITS,
+            LIST_POLICIES_OF_TARGETS,
+            LIST_CHILDREN,
+            READ_AND_TARGETS_OF_SCPS,
             {
                 "Sid": "ListOrganizationInstance",
                 "Effect": "Allow",
