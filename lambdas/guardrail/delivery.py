@@ -88,14 +88,26 @@ def _try(channel: Channel, alert: Alert) -> BaseException | None:
     return None
 
 
+class ChannelSettings(Protocol):
+    """Where a function's alerts go, as its environment names it (detect, sweep worker)."""
+
+    @property
+    def alert_topic_arn(self) -> str: ...
+    @property
+    def chat_topic_arn(self) -> str | None: ...
+    @property
+    def security_hub_account_id(self) -> str | None: ...
+    @property
+    def idempotency_table_name(self) -> str | None:
+        """Where the deliveries are recorded, channel by channel."""
+        ...
+
+
 def build_deliverer(
     clients: Any,
+    settings: ChannelSettings,
     *,
-    alert_topic_arn: str,
-    chat_topic_arn: str | None,
-    security_hub_account_id: str | None,
     region: str,
-    records_table: str | None,
     on_failure: Callable[[str, BaseException], None],
 ) -> Deliverer:
     """The channels a deployment configured: the alert topic always, chat and Security Hub if set."""
@@ -105,14 +117,15 @@ def build_deliverer(
     from guardrail.adapters.securityhub import SecurityHubPublisher
     from guardrail.core.channels.securityhub import Importer
 
-    channels: list[Channel] = [SnsAlertPublisher(clients.client("sns"), alert_topic_arn)]
-    if chat_topic_arn:
-        channels.append(ChatPublisher(clients.client("sns"), chat_topic_arn))
-    if security_hub_account_id:
+    channels: list[Channel] = [SnsAlertPublisher(clients.client("sns"), settings.alert_topic_arn)]
+    if settings.chat_topic_arn:
+        channels.append(ChatPublisher(clients.client("sns"), settings.chat_topic_arn))
+    if security_hub_account_id := settings.security_hub_account_id:
         channels.append(
             SecurityHubPublisher(
                 clients.client("securityhub", region), Importer(security_hub_account_id, region)
             )
         )
-    records = DeliveryLog(clients.client("dynamodb"), records_table) if records_table else None
+    table = settings.idempotency_table_name
+    records = DeliveryLog(clients.client("dynamodb"), table) if table else None
     return Deliverer(channels, records, on_failure=on_failure)

@@ -107,16 +107,26 @@ class PendingDeletions:
         return self._schedules.cancel(instance_arn)
 
 
+class PendingDeletionSettings(Protocol):
+    """Where pending deletions are kept, as a function's environment names them (all four set
+    together, by a deployment with remediation enabled)."""
+
+    @property
+    def deletion_schedule_group(self) -> str | None: ...
+    @property
+    def deletion_target_arn(self) -> str | None: ...
+    @property
+    def deletion_scheduler_role_arn(self) -> str | None: ...
+    @property
+    def deletion_dead_letter_arn(self) -> str | None: ...
+
+
 def pending_deletions(
-    clients: Any,
-    policy: Policy,
-    *,
-    group: str | None,
-    target_arn: str | None,
-    role_arn: str | None,
-    dead_letter_arn: str | None = None,
+    clients: Any, policy: Policy, settings: PendingDeletionSettings
 ) -> PendingDeletions | None:
-    """The deployment's pending deletions, when it configured them (all three are set together)."""
+    """The deployment's pending deletions, when it configured them."""
+    group, target_arn = settings.deletion_schedule_group, settings.deletion_target_arn
+    role_arn = settings.deletion_scheduler_role_arn
     if not (group and target_arn and role_arn):
         return None
     from guardrail.adapters.schedules import DeletionSchedules
@@ -127,7 +137,7 @@ def pending_deletions(
             group=group,
             target_arn=target_arn,
             role_arn=role_arn,
-            dead_letter_arn=dead_letter_arn,
+            dead_letter_arn=settings.deletion_dead_letter_arn,
         ),
         policy,
     )

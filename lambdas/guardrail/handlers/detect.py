@@ -100,25 +100,15 @@ def build_runtime(
         gatherer,
         build_deliverer(
             clients,
-            alert_topic_arn=environment.alert_topic_arn,
-            chat_topic_arn=environment.chat_topic_arn,
-            security_hub_account_id=environment.security_hub_account_id,
+            environment,
             region=os.environ.get("AWS_REGION", "us-east-1"),
-            records_table=environment.idempotency_table_name,
             on_failure=_channel_failed,
         ),
         policy,
         clock,
         remediator=InstanceRemediator(gatherer.member_clients, guard=guard, sleep=sleep, clock=clock),
         confirmer=gatherer,  # a deletion is confirmed on facts read fresh, the cache bypassed
-        deletions=pending_deletions(
-            clients,
-            policy,
-            group=environment.deletion_schedule_group,
-            target_arn=environment.deletion_target_arn,
-            role_arn=environment.deletion_scheduler_role_arn,
-            dead_letter_arn=environment.deletion_dead_letter_arn,
-        ),
+        deletions=pending_deletions(clients, policy, environment),
         inventory=EventInventory(
             InventoryTable(clients.client("dynamodb"), environment.inventory_table_name),
             submit=gatherer.submit,

@@ -198,24 +198,14 @@ def build_worker(clients: AwsClients | None = None) -> WorkerRuntime:
         InventoryTable(clients.client("dynamodb"), env.inventory_table_name),
         build_deliverer(
             clients,
-            alert_topic_arn=env.alert_topic_arn,
-            chat_topic_arn=env.chat_topic_arn,
-            security_hub_account_id=env.security_hub_account_id,
+            env,
             region=os.environ.get("AWS_REGION", "us-east-1"),
-            records_table=env.idempotency_table_name,
             on_failure=_channel_failed,
         ),
         mode=policy.mode.value,
         reminder=timedelta(days=env.reminder_days),
         audit=_audit,
-        deletions=pending_deletions(
-            clients,
-            policy,
-            group=env.deletion_schedule_group,
-            target_arn=env.deletion_target_arn,
-            role_arn=env.deletion_scheduler_role_arn,
-            dead_letter_arn=env.deletion_dead_letter_arn,
-        ),
+        deletions=pending_deletions(clients, policy, env),
     )
     names = ForwardingNames(
         rule_name=env.forwarding_rule_name,
