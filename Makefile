@@ -8,15 +8,18 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for c in python3.13 python3.12; do $$c -c '' >/dev/null 2>&1 && { command -v $$c; exit 0; }; done; \
 	for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[23]\.[0-9]+$$' | sort -rV); do \
 	echo "$$(pyenv root)/versions/$$v/bin/python3"; exit 0; done; echo python3)
+# Test processes: CI's machines have 2 cores; each test file runs whole in one of them.
+TEST_WORKERS ?= 2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_DEPRECATED := quiet
 
-.PHONY: help setup demo synth lint test bench clean
+.PHONY: help setup demo synth lint test bench fuzz clean
 
 help:
 	@echo "make demo   set up, synthesize the stacks, replay the sample events and sweep an emulated organization"
 	@echo "make test   set up and run lint, type checks, cdk synth and the whole test suite"
 	@echo "make bench  print performance figures (API calls per event, cold start, throughput, asset size)"
+	@echo "make fuzz   run the enforcement model long (200 examples of 60 steps; about an hour)"
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,10 +53,15 @@ lint: setup
 	$(BIN)/mypy
 
 test: lint synth
-	$(BIN)/pytest --cov=guardrail --cov-report=term-missing:skip-covered
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --cov=guardrail --cov-report=term-missing:skip-covered
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# The stateful model of enforcement, run long; CI runs a few examples of it with the suite.
+fuzz: setup
+	GUARDRAIL_MODEL_EXAMPLES=$${GUARDRAIL_MODEL_EXAMPLES:-200} GUARDRAIL_MODEL_STEPS=$${GUARDRAIL_MODEL_STEPS:-60} \
+		$(BIN)/pytest tests/model -p no:cacheprovider --hypothesis-show-statistics
 
 # Everything setup, synth, test and bench leave behind (build/ holds the function's cached asset).
 clean:

@@ -1,7 +1,8 @@
 """``python -m benchmarks [--json] [--only SECTION ...] [--runs N] [--events N] [--accounts N]``.
 
 Prints a Markdown report, or with ``--json`` the figures as one JSON object. Timings depend on
-the machine: compare runs made on the same one. The ``sweep`` section (the organization-wide sweep
+the machine: compare runs made on the same one. The ``flood`` section (1,000 refused attempts
+through the function) runs only when named in ``--only``, as does the ``sweep`` section (the organization-wide sweep
 of ``--accounts`` member accounts, several minutes at 2,000) runs only when named in ``--only``.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import asdict
 from typing import Any
 
 DEFAULT_SECTIONS = ("calls", "cold_start", "throughput", "package")
-SECTIONS = (*DEFAULT_SECTIONS, "sweep", "replay")
+SECTIONS = (*DEFAULT_SECTIONS, "flood", "sweep", "replay")
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -99,6 +100,10 @@ def _report(figures: dict[str, Any]) -> str:
             f"## Throughput\n\n{t['events']} warm CreateInstance events over {t['accounts']} accounts, "
             "one at a time.\n\n" + _table(["", ""], rows)
         )
+    if "flood" in figures:
+        from benchmarks.flood import report_flood
+
+        parts.append(report_flood(figures["flood"]))
     if "sweep" in figures:
         from benchmarks.sweep import report_sweep
 
@@ -163,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.cold_start import measure_cold_start
 
         figures["cold_start"] = asdict(measure_cold_start(runs=args.runs))
+    if "flood" in args.only:
+        from benchmarks.flood import measure_flood
+
+        figures["flood"] = asdict(measure_flood())
     if "sweep" in args.only:
         from benchmarks.sweep import measure_sweep, stderr_progress
 

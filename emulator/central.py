@@ -1,19 +1,23 @@
 """The central stack as CloudFormation holds it, in the emulated security tooling account: what
 `guardrail doctor` reads.
 
-`EmulatedEnvironment` has the alert topic, the dead-letter queue and the tables; this deploys, as
-one CloudFormation stack named as the central stack, what the deployed stack has besides and the
-doctor checks: the detect function (moto keeps a function's metadata without Docker), the central
-bus and the rule on it that invokes the function, and the alarms; its outputs name them and the
-plumbing the environment made. Logical ids are the synthesized template's (the alarms' hash suffix
-aside; `tests/infra/test_emulated_central.py` holds them to it), so that CloudFormation generates the
+`EmulatedEnvironment` has the alert and chat topics, the dead-letter queue and the tables; this
+deploys, as one CloudFormation stack named as the central stack, what the deployed stack has besides
+and the doctor checks: the detect function (moto keeps a function's metadata without Docker) with
+its environment, the central bus and the rule on it that invokes the function, the alarms, the
+sweep's state machine and the schedule that starts it; its outputs name them and the plumbing the
+environment made. Logical ids are the synthesized template's (the alarms' hash suffix aside;
+`tests/infra/test_emulated_central.py` holds them to it), so that CloudFormation generates the
 physical names the way it does for the real stack (`<stack>-<logical id>-<suffix>`).
 
-moto's CloudFormation has no model of `AWS::CloudWatch::Alarm`: `_StackAlarm` is one (the alarm
-made through moto's CloudWatch backend, deleted with the stack). Email subscriptions are modelled as
-SNS keeps them, `PendingConfirmation` until the address accepts the confirmation email (moto
-confirms every subscription at once). `CentralStack` breaks the pieces the ways the doctor must
-report.
+moto's CloudFormation has no model of `AWS::CloudWatch::Alarm` nor of `AWS::Scheduler::Schedule`:
+`_StackAlarm` and `_StackSchedule` are (made through moto's CloudWatch and Scheduler backends,
+deleted with the stack). Email subscriptions are modelled as SNS keeps them, `PendingConfirmation`
+until the address accepts the confirmation email (moto confirms every subscription at once). The
+sweep's past runs are recorded in the state machine's history (`emulator.sweep_runs`): deployed, the
+last one succeeded three hours ago. `CentralStack` breaks the pieces the ways the doctor must
+report, and `CentralStack.running` makes the central bus deliver to the real detect handler,
+in-process (`emulator.function_targets`).
 """
 
 from __future__ import annotations
@@ -22,16 +26,22 @@ import hashlib
 import json
 import warnings
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moto.awslambda.models import lambda_backends
 from moto.cloudformation import parsing
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+from moto.scheduler.models import scheduler_backends
 from moto.sns.models import sns_backends
 
 from emulator.forwarding import CENTRAL_BUS_NAME, central_bus_arn
-from guardrail.patterns import INSTANCE_EVENT_PATTERN
+from emulator.function_targets import FunctionTargets
+from emulator.sweep_runs import record_run
+from guardrail.core.policy import Policy, policy_data
+from guardrail.patterns import CENTRAL_EVENT_PATTERN
 
 if TYPE_CHECKING:
     from emulator.environment import EmulatedEnvironment
@@ -53,7 +63,13 @@ ALARM_LABELS = (
 FUNCTION_ID = "DetectFunction23B099DD"
 BUS_ID = "InstanceEventRulesCentralBus23DE98D9"
 RULE_ID = "InstanceEventRulesCentralBusRuleB9FADAED"
+STATE_MACHINE_ID = "SweepStateMachine97BDF35F"
+SCHEDULE_ID = "SweepSchedule608B5E34"
+# As infra/constructs/sweep_schedule.py names it, on the default sweep configuration's schedule.
+SCHEDULE_NAME = "IdentityCenterGuardrail-Sweep"
+SCHEDULE_EXPRESSION = "cron(0 6 * * ? *)"
 PENDING = "PendingConfirmation"
+EXAMPLE_POLICY = Path(__file__).resolve().parents[1] / "policy" / "policy.yaml"
 
 
 class _StackAlarm(CloudFormationModel):
@@ -111,6 +127,64 @@ class _StackAlarm(CloudFormationModel):
         cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
 
 
+class _StackSchedule(CloudFormationModel):
+    """`AWS::Scheduler::Schedule` for moto's CloudFormation: a schedule in moto's Scheduler, whose
+    physical id (and `Ref`) is its name, as CloudFormation gives it."""
+
+    def __init__(self, name: str, group: str) -> None:
+        self.name, self.group = name, group
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::Schedule"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **_: Any,
+    ) -> _StackSchedule:
+        p = cloudformation_json["Properties"]
+        group = p.get("GroupName") or "default"
+        scheduler_backends[account_id][region_name].create_schedule(
+            description=p.get("Description", ""),
+            end_date=p.get("EndDate"),
+            flexible_time_window=p["FlexibleTimeWindow"],
+            group_name=group,
+            kms_key_arn=p.get("KmsKeyArn"),
+            name=p.get("Name", resource_name),
+            schedule_expression=p["ScheduleExpression"],
+            schedule_expression_timezone=p.get("ScheduleExpressionTimezone"),
+            start_date=p.get("StartDate"),
+            state=p.get("State", "ENABLED"),
+            target=p["Target"],
+            action_after_completion=None,
+        )
+        return cls(p.get("Name", resource_name), group)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        group = cloudformation_json["Properties"].get("GroupName") or "default"
+        scheduler_backends[account_id][region_name].delete_schedule(group, resource_name)
+
+
 # moto finds CloudFormation models among CloudFormationModel's subclasses, cached once looked up.
 for _cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
     _cached.cache_clear()
@@ -133,9 +207,58 @@ class CentralStack:
     rule_name: str
     alarms: dict[str, str]
     emails: tuple[str, ...]
+    state_machine_arn: str
+    schedule_name: str = SCHEDULE_NAME
 
     def client(self, service: str) -> Any:
         return self.env.central_client(service)
+
+    def running(self, policy: Policy | None = None) -> FunctionTargets:
+        """Context manager: the central bus delivers to the real detect handler, in-process, with
+        the function's environment and `policy` (the example policy by default); a failed
+        invocation ends, after its retries, in the dead-letter queue (the function's on-failure
+        destination)."""
+        from guardrail.core.policy_file import load_policy
+
+        sqs = self.client("sqs")
+        function = lambda_backends[self.env.central_account_id][self.env.region].get_function(
+            self.function_name
+        )
+        return FunctionTargets(
+            (function.function_arn,),
+            policy_json=json.dumps(policy_data(policy or load_policy(EXAMPLE_POLICY))),
+            on_failure=lambda body: sqs.send_message(
+                QueueUrl=self.env.dead_letter_queue_url, MessageBody=body
+            ),
+        )
+
+    def disable_schedule(self) -> None:
+        """As `sweep.enabled: false` deploys it, or someone turns it off in the console."""
+        scheduler = self.client("scheduler")
+        schedule = scheduler.get_schedule(Name=self.schedule_name)
+        scheduler.update_schedule(
+            Name=self.schedule_name,
+            ScheduleExpression=schedule["ScheduleExpression"],
+            FlexibleTimeWindow=schedule["FlexibleTimeWindow"],
+            Target=schedule["Target"],
+            State="DISABLED",
+        )
+
+    def delete_schedule(self) -> None:
+        self.client("scheduler").delete_schedule(Name=self.schedule_name)
+
+    def record_run(self, status: str, ended: timedelta, *, name: str | None = None) -> str:
+        """A sweep run that ended `ended` ago with `status` (RUNNING: started then)."""
+        return record_run(self.state_machine_arn, status=status, ended=datetime.now(UTC) - ended, name=name)
+
+    def disable_security_hub(self) -> None:
+        self.client("securityhub").disable_security_hub()
+
+    def unsubscribe_chat(self) -> None:
+        """Nothing reads the chat topic: no channel configuration was connected to it."""
+        sns = self.client("sns")
+        for sub in sns.list_subscriptions_by_topic(TopicArn=self.env.chat_topic_arn)["Subscriptions"]:
+            sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
 
     def function_state(self, state: str) -> None:
         """Lambda moves a function to `Inactive` when idle long enough, `Failed` when it cannot set it up."""
@@ -184,10 +307,27 @@ class CentralStack:
 
 
 def deploy_central_stack(
-    env: EmulatedEnvironment, *, emails: tuple[str, ...] = ("security@example.com",)
+    env: EmulatedEnvironment,
+    *,
+    emails: tuple[str, ...] = ("security@example.com",),
+    chat: bool = False,
+    security_hub: bool = False,
+    last_sweep: timedelta | None = timedelta(hours=3),
 ) -> CentralStack:
     """Deploy the stack, healthy: the function Active, the rule enabled, every email confirmed, no
-    alarm in ALARM."""
+    alarm in ALARM, the sweep's schedule enabled and its last run (`last_sweep` ago; None: none
+    yet) succeeded. `chat` and `security_hub` turn those channels on, as the configuration does:
+    the chat topic (read by the environment's capture queue, as a channel configuration would) and
+    Security Hub CSPM enabled in the central account and Region."""
+    from guardrail_cli.emulated import handler_environment
+
+    variables = {
+        **handler_environment(env, Path("policy.json")),
+        "CHAT_TOPIC_ARN": env.chat_topic_arn if chat else "",
+        "SECURITY_HUB_ACCOUNT_ID": env.central_account_id if security_hub else "",
+    }
+    if security_hub:
+        env.central_client("securityhub").enable_security_hub(EnableDefaultStandards=False)
     sqs = env.central_client("sqs")
     dead_letters = sqs.get_queue_attributes(QueueUrl=env.dead_letter_queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
@@ -218,6 +358,48 @@ def deploy_central_stack(
                 "Handler": "guardrail.handlers.detect.handler",
                 "Role": {"Fn::GetAtt": ["DetectFunctionServiceRole", "Arn"]},
                 "Code": {"ZipFile": "def handler(event, context):\n    return None\n"},
+                "Timeout": 60,
+                "Environment": {"Variables": variables},
+            },
+        },
+        "SweepStateMachineRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": ["states.amazonaws.com", "scheduler.amazonaws.com"]},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            },
+        },
+        STATE_MACHINE_ID: {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "DefinitionString": json.dumps(
+                    {"StartAt": "Sweep", "States": {"Sweep": {"Type": "Succeed"}}}
+                ),
+                "RoleArn": {"Fn::GetAtt": ["SweepStateMachineRole", "Arn"]},
+            },
+        },
+        SCHEDULE_ID: {
+            "Type": "AWS::Scheduler::Schedule",
+            "Properties": {
+                "Name": SCHEDULE_NAME,
+                "ScheduleExpression": SCHEDULE_EXPRESSION,
+                "ScheduleExpressionTimezone": "UTC",
+                "FlexibleTimeWindow": {"Mode": "OFF"},
+                "State": "ENABLED",
+                "Target": {
+                    "Arn": {"Ref": STATE_MACHINE_ID},
+                    "RoleArn": {"Fn::GetAtt": ["SweepStateMachineRole", "Arn"]},
+                    "DeadLetterConfig": {"Arn": dead_letters},
+                    "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 185},
+                },
             },
         },
         BUS_ID: {"Type": "AWS::Events::EventBus", "Properties": {"Name": CENTRAL_BUS_NAME}},
@@ -226,7 +408,7 @@ def deploy_central_stack(
             "DependsOn": [BUS_ID],
             "Properties": {
                 "EventBusName": CENTRAL_BUS_NAME,
-                "EventPattern": INSTANCE_EVENT_PATTERN,
+                "EventPattern": CENTRAL_EVENT_PATTERN,
                 "State": "ENABLED",
                 "Targets": [
                     {
@@ -260,6 +442,8 @@ def deploy_central_stack(
         "CentralBusArn": central_bus_arn(env.region, env.central_account_id),
         "DeadLetterQueueUrl": env.dead_letter_queue_url,
         "DetectFunctionName": {"Ref": FUNCTION_ID},
+        "SweepStateMachineArn": {"Ref": STATE_MACHINE_ID},
+        **({"ChatTopicArn": env.chat_topic_arn} if chat else {}),
         "ReportsBucketName": env.reports_bucket,
         "InventoryTableName": env.inventory_table_name,
         "DashboardName": "IdentityCenterGuardrail",
@@ -285,7 +469,12 @@ def deploy_central_stack(
     for email in emails:
         sns.subscribe(TopicArn=env.topic_arn, Protocol="email", Endpoint=email)
         _set_pending(env, email, pending=False)  # the address accepted the confirmation email
-    return CentralStack(env, function_name, physical[RULE_ID].rpartition("|")[2], alarms, emails)
+    central = CentralStack(
+        env, function_name, physical[RULE_ID].rpartition("|")[2], alarms, emails, physical[STATE_MACHINE_ID]
+    )
+    if last_sweep is not None:
+        central.record_run("SUCCEEDED", last_sweep)
+    return central
 
 
 def _set_pending(env: EmulatedEnvironment, email: str, *, pending: bool) -> None:

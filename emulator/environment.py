@@ -17,10 +17,10 @@ import functools
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from unittest import mock
 
@@ -29,6 +29,7 @@ from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
 from emulator.account_regions import AccountRegions
+from emulator.cloudtrail import model_trails
 from emulator.identity_center import IdentityCenterEmulator
 from emulator.organization import (
     CENTRAL_REGION,
@@ -42,6 +43,7 @@ from emulator.organization import (
     add_member_accounts,
     administrator_client,
     build_example_organization,
+    model_name_rules,
 )
 from emulator.roles import guard_roles
 from emulator.security_hub import model_finding_workflow
@@ -50,6 +52,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 __all__ = [
+    "CENTRAL_RESOURCE_NAMES",
+    "DELETER_ROLE_NAME",
     "ORGANIZATION_INSTANCE_ARN",
     "PROD_INSTANCE_ARN",
     "SANDBOX_INSTANCE_ARN",
@@ -61,8 +65,37 @@ SANDBOX_INSTANCE_ARN = "arn:aws:sso:::instance/ssoins-3e4f5a6b7c8d9e0f"
 PROD_INSTANCE_ARN = "arn:aws:sso:::instance/ssoins-7a1c2e9b4d5f6a80"
 ORGANIZATION_INSTANCE_ARN = "arn:aws:sso:::instance/ssoins-00000000000000aa"
 
+# The role that deletes instances, which the member-roles StackSet creates in every member account
+# (not the management account) when remediation_enabled: the emulation can always delete.
+DELETER_ROLE_NAME = "IdentityCenterGuardrailDeleterRole"
+_DELETER_ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["sso:DescribeInstance", "sso:DeleteInstance"],
+            "Resource": "arn:aws:sso:::instance/*",
+        }
+    ],
+}
+
 _OPERATOR_USER = "guardrail-operator"
 _NAME_PREFIX = "identity-center-guardrail"
+# What the emulation calls the central stack's resources, by the construct of infra/central_stack.py
+# that deploys each (CloudFormation names them in AWS); tests/iam maps the templates onto these names.
+CENTRAL_RESOURCE_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "AlertTopic": f"{_NAME_PREFIX}-alerts",
+        "ChatTopic": f"{_NAME_PREFIX}-chat",
+        "DeadLetterQueue": f"{_NAME_PREFIX}-dlq",
+        "IdempotencyTable": f"{_NAME_PREFIX}-idempotency",
+        "InventoryTable": f"{_NAME_PREFIX}-inventory",
+        "ReportsBucket": f"{_NAME_PREFIX}-reports-{SECURITY_ACCOUNT_ID}",
+        "DeletionSchedulesGroup": f"{_NAME_PREFIX}-deletions",
+        "DeletionSchedulesSchedulerRole": f"{_NAME_PREFIX}-deletion-scheduler",
+        "DetectFunction": f"{_NAME_PREFIX}-detect",
+    }
+)
 # Variables that could point boto3 at real credentials, a real profile or another endpoint.
 _UNSAFE_ENV = (
     "AWS_SESSION_TOKEN",
@@ -118,6 +151,7 @@ class EmulatedEnvironment:
     idempotency_table_name: str
     inventory_table_name: str
     reports_bucket: str
+    deleter_role_name: str
 
     def __init__(
         self,
@@ -169,10 +203,14 @@ class EmulatedEnvironment:
         )
         stack.enter_context(mock_aws())
         _make_item_writes_atomic(stack)
-        guard_roles(stack, (MEMBER_ROLE_NAME, ORGANIZATIONS_READER_ROLE_NAME))
+        guard_roles(stack, (MEMBER_ROLE_NAME, DELETER_ROLE_NAME, ORGANIZATIONS_READER_ROLE_NAME))
         model_finding_workflow(stack)
+        model_trails(stack)
+        model_name_rules(stack)
 
         self.organization = build_example_organization(self.region)
+        self.deleter_role_name = DELETER_ROLE_NAME
+        self._create_deleter_roles(self.organization.member_account_ids)
         access_key_id, secret = self._create_operator_credentials()
         os.environ["AWS_ACCESS_KEY_ID"] = access_key_id
         os.environ["AWS_SECRET_ACCESS_KEY"] = secret
@@ -192,6 +230,28 @@ class EmulatedEnvironment:
         if self._seed_instances:
             self._seed_sample_instances()
         self._create_alert_plumbing()
+
+    def _create_deleter_roles(self, account_ids: tuple[str, ...] | list[str]) -> None:
+        """The deleter role in each of `account_ids`, trusted by the detect function's account."""
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{SECURITY_ACCOUNT_ID}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        sts = boto3.client("sts", region_name=self.region)
+        for account_id in account_ids:
+            iam = administrator_client(account_id, "iam", region=self.region, sts=sts)
+            iam.create_role(RoleName=DELETER_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))
+            iam.put_role_policy(
+                RoleName=DELETER_ROLE_NAME,
+                PolicyName="guardrail",
+                PolicyDocument=json.dumps(_DELETER_ROLE_POLICY),
+            )
 
     def _create_operator_credentials(self) -> tuple[str, str]:
         iam = administrator_client(SECURITY_ACCOUNT_ID, "iam", region=self.region)
@@ -230,9 +290,9 @@ class EmulatedEnvironment:
         key = kms.create_key(Description="Encrypts the Identity Center guardrail's alerts")["KeyMetadata"]
         self.kms_key_arn = key["Arn"]
         kms.create_alias(AliasName=f"alias/{_NAME_PREFIX}", TargetKeyId=key["KeyId"])
-        self.topic_arn, self.alert_queue_url = self._captured_topic("alerts")
-        self.chat_topic_arn, self.chat_queue_url = self._captured_topic("chat")
-        self.idempotency_table_name = f"{_NAME_PREFIX}-idempotency"
+        self.topic_arn, self.alert_queue_url = self._captured_topic(CENTRAL_RESOURCE_NAMES["AlertTopic"])
+        self.chat_topic_arn, self.chat_queue_url = self._captured_topic(CENTRAL_RESOURCE_NAMES["ChatTopic"])
+        self.idempotency_table_name = CENTRAL_RESOURCE_NAMES["IdempotencyTable"]
         boto3.client("dynamodb", region_name=self.region, **self._central_credentials).create_table(
             TableName=self.idempotency_table_name,
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -240,7 +300,7 @@ class EmulatedEnvironment:
             BillingMode="PAY_PER_REQUEST",
         )
         self.dead_letter_queue_url = sqs.create_queue(
-            QueueName=f"{_NAME_PREFIX}-dlq", Attributes={"SqsManagedSseEnabled": "true"}
+            QueueName=CENTRAL_RESOURCE_NAMES["DeadLetterQueue"], Attributes={"SqsManagedSseEnabled": "true"}
         )["QueueUrl"]
         self._create_sweep_resources()
 
@@ -248,10 +308,10 @@ class EmulatedEnvironment:
         """An encrypted topic and a queue subscribed to it, where a test reads what subscribers get."""
         sns = boto3.client("sns", region_name=self.region, **self._central_credentials)
         sqs = boto3.client("sqs", region_name=self.region, **self._central_credentials)
-        topic_arn: str = sns.create_topic(
-            Name=f"{_NAME_PREFIX}-{name}", Attributes={"KmsMasterKeyId": self.kms_key_arn}
-        )["TopicArn"]
-        queue_url: str = sqs.create_queue(QueueName=f"{_NAME_PREFIX}-{name}-capture")["QueueUrl"]
+        topic_arn: str = sns.create_topic(Name=name, Attributes={"KmsMasterKeyId": self.kms_key_arn})[
+            "TopicArn"
+        ]
+        queue_url: str = sqs.create_queue(QueueName=f"{name}-capture")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
@@ -279,7 +339,7 @@ class EmulatedEnvironment:
 
     def _create_sweep_resources(self) -> None:
         """The inventory table and the reports bucket, as the central stack creates them."""
-        self.inventory_table_name = f"{_NAME_PREFIX}-inventory"
+        self.inventory_table_name = CENTRAL_RESOURCE_NAMES["InventoryTable"]
         boto3.client("dynamodb", region_name=self.region, **self._central_credentials).create_table(
             TableName=self.inventory_table_name,
             KeySchema=[{"AttributeName": "instance_arn", "KeyType": "HASH"}],
@@ -296,7 +356,7 @@ class EmulatedEnvironment:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-        self.reports_bucket = f"{_NAME_PREFIX}-reports-{self.central_account_id}"
+        self.reports_bucket = CENTRAL_RESOURCE_NAMES["ReportsBucket"]
         boto3.client("s3", region_name=self.region, **self._central_credentials).create_bucket(
             Bucket=self.reports_bucket
         )
@@ -305,11 +365,15 @@ class EmulatedEnvironment:
     def _create_deletion_schedules(self) -> None:
         """The schedule group pending deletions are kept in, the function they invoke and the role
         Scheduler invokes it with, as the central stack names them (`emulator.scheduler` fires them)."""
-        self.deletion_schedule_group = f"{_NAME_PREFIX}-deletions"
+        self.deletion_schedule_group = CENTRAL_RESOURCE_NAMES["DeletionSchedulesGroup"]
         self.scheduler_client().create_schedule_group(Name=self.deletion_schedule_group)
         central = self.central_account_id
-        self.detect_function_arn = f"arn:aws:lambda:{self.region}:{central}:function:{_NAME_PREFIX}-detect"
-        self.deletion_scheduler_role_arn = f"arn:aws:iam::{central}:role/{_NAME_PREFIX}-deletion-scheduler"
+        self.detect_function_arn = (
+            f"arn:aws:lambda:{self.region}:{central}:function:{CENTRAL_RESOURCE_NAMES['DetectFunction']}"
+        )
+        self.deletion_scheduler_role_arn = (
+            f"arn:aws:iam::{central}:role/{CENTRAL_RESOURCE_NAMES['DeletionSchedulesSchedulerRole']}"
+        )
 
     def scheduler_client(self) -> Any:
         """EventBridge Scheduler in the central account, where pending deletions are kept."""
@@ -324,7 +388,9 @@ class EmulatedEnvironment:
         """Grow the organization by ``count`` member accounts under ``ou_path``; return their ids."""
         before = set(self.organization.member_account_ids)
         self.organization = add_member_accounts(self.organization, count, ou_path=ou_path, region=self.region)
-        return [a for a in self.organization.member_account_ids if a not in before]
+        added = [a for a in self.organization.member_account_ids if a not in before]
+        self._create_deleter_roles(added)
+        return added
 
     def received_alerts(self) -> list[dict[str, Any]]:
         """Drain the alert capture queue: for each alert its subject, parsed body and attributes."""

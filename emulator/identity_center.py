@@ -17,6 +17,7 @@ import json
 import re
 import secrets
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -40,13 +41,22 @@ __all__ = [
     "ServedCall",
     "UnrecognizedClientException",
     "ValidationException",
+    "tag_text_allowed",
 ]
 
 InstanceStatus = Literal["CREATE_IN_PROGRESS", "CREATE_FAILED", "ACTIVE", "DELETE_IN_PROGRESS"]
 
 INSTANCE_ARN_PATTERN = re.compile(r"^arn:aws(-[a-z]{1,5}){0,3}:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$")
-_NAME_PATTERN = re.compile(r"^[\w+=,.@-]+$")
-_MAX_NAME_LENGTH = 255
+# What AWS accepts (checked against its documentation, not only the SDK's looser service model,
+# which allows names of 255): an instance name of 1 to 32 characters of `[\w+=,.@-]`, `\w` read as
+# AWS's patterns read it (ASCII letters, digits and `_`); tag keys of 1 to 128 and values of up to
+# 256 Unicode letters, numbers, separators (spaces, and the line and paragraph separators) and
+# `_.:/=+-@`; application names of 1 to 100 characters of any kind, line breaks included.
+_NAME_PATTERN = re.compile(r"^[\w+=,.@-]+$", re.ASCII)
+_MAX_NAME_LENGTH = 32
+_TAG_CATEGORIES = ("L", "N", "Z")  # \p{L}, \p{N}, \p{Z}
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+_MAX_APPLICATION_NAME = 100
 _MAX_TAGS = 75
 _MAX_PAGE = 10
 _DEFAULT_ENCRYPTION = {"KeyType": "AWS_OWNED_KMS_KEY", "EncryptionStatus": "ENABLED"}
@@ -289,6 +299,10 @@ class IdentityCenterEmulator:
         account rule holds, so the model never reaches a state AWS cannot be in, except with
         ``race``: a second instance, as two CreateInstance calls that raced might leave.
         """
+        try:
+            _validate_name(name or None)  # "" stands for an instance created without a name
+        except ValidationException as error:
+            raise ValueError(error.message) from error
         with self._lock:
             if self._owned_by(account_id) and not race:
                 raise ValueError(f"account {account_id} already has an instance")
@@ -315,7 +329,11 @@ class IdentityCenterEmulator:
             return record.instance_arn
 
     def attach_application(self, instance_arn: str, *, name: str, provider: str = "qbusiness") -> str:
-        """Attach an AWS managed application to an instance (as creating one in its account does)."""
+        """Attach an AWS managed application to an instance (as creating one in its account does).
+
+        Its name is whatever its creator chose: 1 to 100 characters of any kind, as AWS allows."""
+        if not 1 <= len(name) <= _MAX_APPLICATION_NAME:
+            raise ValueError(f"an application name is 1 to {_MAX_APPLICATION_NAME} characters long")
         with self._lock:
             record = self._instances.get(instance_arn)
             if record is None:
@@ -548,10 +566,15 @@ class IdentityCenterEmulator:
 def _validate_name(name: Any) -> None:
     if name is None:
         return
-    if not isinstance(name, str) or len(name) > _MAX_NAME_LENGTH:
-        raise ValidationException(f"Name must be a string of at most {_MAX_NAME_LENGTH} characters.")
-    if name and not _NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not 1 <= len(name) <= _MAX_NAME_LENGTH:
+        raise ValidationException(f"Name must be a string of 1 to {_MAX_NAME_LENGTH} characters.")
+    if not _NAME_PATTERN.match(name):
         raise ValidationException(f"Name must match {_NAME_PATTERN.pattern}.")
+
+
+def tag_text_allowed(text: str) -> bool:
+    """Whether every character of `text` is one AWS allows in a tag key or value."""
+    return all(ch in _TAG_PUNCTUATION or unicodedata.category(ch)[0] in _TAG_CATEGORIES for ch in text)
 
 
 def _validate_tags(tags: Sequence[Mapping[str, Any]]) -> None:
@@ -568,6 +591,10 @@ def _validate_tags(tags: Sequence[Mapping[str, Any]]) -> None:
             raise ValidationException("Tag keys starting with 'aws:' are reserved.")
         if not isinstance(value, str) or len(value) > 256:
             raise ValidationException("Tag values must be at most 256 characters long.")
+        if not tag_text_allowed(key) or not tag_text_allowed(value):
+            raise ValidationException(
+                "Tag keys and values may hold only letters, numbers, separators and _.:/=+-@."
+            )
 
 
 def _encode_token(offset: int) -> str:

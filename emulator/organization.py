@@ -11,7 +11,8 @@ and the only direct backend edit left is the management account's name, which no
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,8 @@ from unittest import mock
 
 import boto3
 from moto.organizations import utils as organizations_utils
-from moto.organizations.models import organizations_backends
+from moto.organizations.exceptions import InvalidInputException
+from moto.organizations.models import OrganizationsBackend, organizations_backends
 
 if TYPE_CHECKING:
     from mypy_boto3_organizations import OrganizationsClient
@@ -29,6 +31,8 @@ __all__ = [
     "CENTRAL_REGION",
     "DENY_CREATE_INSTANCE_SCP_NAME",
     "MANAGEMENT_ACCOUNT_ID",
+    "MAX_ACCOUNT_NAME",
+    "MAX_OU_NAME",
     "MEMBER_ROLE_NAME",
     "ORGANIZATIONS_READER_ROLE_NAME",
     "OUTSIDE_ACCOUNT_ID",
@@ -42,7 +46,10 @@ __all__ = [
     "administrator_credentials",
     "assume_role_session",
     "build_example_organization",
+    "check_account_name",
+    "check_ou_name",
     "create_member_role",
+    "model_name_rules",
 ]
 
 MANAGEMENT_ACCOUNT_ID = "111111111111"
@@ -67,6 +74,12 @@ DENY_CREATE_INSTANCE_SCP_NAME = "DenyIdentityCenterAccountInstances"
 # moto puts this role in every account it creates for an organization, as AWS does.
 _ADMIN_ROLE_NAME = "OrganizationAccountAccessRole"
 _MANAGEMENT_EMAIL = "management@example.com"
+
+# The names Organizations accepts, and nothing beyond: CreateAccount takes 1 to 50 printable ASCII
+# characters (`<`, `>`, `*`, `|` and `[` included); an OU name is 1 to 128 characters of any kind,
+# line breaks included. moto checks neither.
+MAX_ACCOUNT_NAME = 50
+MAX_OU_NAME = 128
 
 # Member accounts: id -> (email, OU path or None for the root, account tags).
 _MEMBERS: Mapping[str, tuple[str, str | None, Mapping[str, str]]] = {
@@ -174,6 +187,59 @@ class ExampleOrganization:
             member_role_arns=MappingProxyType({**self.member_role_arns, **member_role_arns}),
             ou_ids=MappingProxyType({**self.ou_ids, **ou_ids}),
         )
+
+
+def check_account_name(name: object) -> None:
+    """Refuse, as Organizations' CreateAccount does, an account name it does not accept."""
+    if (
+        not isinstance(name, str)
+        or not 1 <= len(name) <= MAX_ACCOUNT_NAME
+        or not all(" " <= ch <= "~" for ch in name)
+    ):
+        raise InvalidInputException(
+            f"You provided a value that does not match the required pattern: an account name is 1 to "
+            f"{MAX_ACCOUNT_NAME} printable ASCII characters."
+        )
+
+
+def check_ou_name(name: object) -> None:
+    """Refuse, as Organizations does, an OU name it does not accept."""
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_OU_NAME:
+        raise InvalidInputException(f"An OU name is 1 to {MAX_OU_NAME} characters long.")
+
+
+def model_name_rules(stack: ExitStack) -> None:
+    """Until `stack` closes, moto's Organizations refuses the account and OU names AWS refuses, so
+    that tests create the worst names AWS allows, and never names it does not."""
+    create_account = OrganizationsBackend.create_account
+    create_unit = OrganizationsBackend.create_organizational_unit
+    update_unit = OrganizationsBackend.update_organizational_unit
+
+    def checked_account(self: OrganizationsBackend, **kwargs: Any) -> Any:
+        check_account_name(kwargs.get("AccountName"))
+        return create_account(self, **kwargs)
+
+    def checked_unit(self: OrganizationsBackend, **kwargs: Any) -> Any:
+        check_ou_name(kwargs.get("Name"))
+        return create_unit(self, **kwargs)
+
+    def checked_rename(self: OrganizationsBackend, **kwargs: Any) -> Any:
+        check_ou_name(kwargs.get("Name"))
+        return update_unit(self, **kwargs)
+
+    for name, patched in (
+        ("create_account", checked_account),
+        ("create_organizational_unit", checked_unit),
+        ("update_organizational_unit", checked_rename),
+    ):
+        stack.enter_context(mock.patch.object(OrganizationsBackend, name, patched))
+
+
+def _default_account_name(ou_name: str, account_id: str) -> str:
+    """`<OU name> <id>`, kept within what CreateAccount accepts whatever the OU is called."""
+    room = MAX_ACCOUNT_NAME - len(account_id) - 1
+    ascii_name = "".join(ch for ch in ou_name if " " <= ch <= "~")[:room].strip()
+    return f"{ascii_name} {account_id}" if ascii_name else account_id
 
 
 def assume_role_session(
@@ -300,13 +366,16 @@ def add_member_accounts(
     ou_path: str = "Fleet",
     first_account_id: int = 500_000_000_000,
     region: str = CENTRAL_REGION,
+    account_names: Sequence[str] = (),
 ) -> ExampleOrganization:
     """Add ``count`` member accounts (with the guardrail's member role) under the OU ``ou_path``.
 
     For tests that need an organization of realistic size, e.g. a burst of events from hundreds of
     accounts. Missing OUs along the path are created below the root. Account ids count up from
-    ``first_account_id``, skipping ids already taken. Returns the organization with the new
-    accounts, OUs and role ARNs; call under the same ``mock_aws()``.
+    ``first_account_id``, skipping ids already taken. ``account_names`` names the first accounts
+    added (Organizations refuses what it does not accept: `check_account_name`); the others are
+    named after their OU and id. Returns the organization with the new accounts, OUs and role
+    ARNs; call under the same ``mock_aws()``.
     """
     organizations: OrganizationsClient = administrator_client(
         MANAGEMENT_ACCOUNT_ID, "organizations", region=region
@@ -328,14 +397,17 @@ def add_member_accounts(
     }
     role_arns = dict(organization.member_role_arns)
     names = dict(organization.account_names)
+    chosen = list(account_names)
     sts = boto3.client("sts", region_name=region)
     candidate = first_account_id
-    for _ in range(count):
+    for index in range(count):
         while f"{candidate:012d}" in taken:
             candidate += 1
         account_id = f"{candidate:012d}"
         taken.add(account_id)
-        names[account_id] = f"{parts[-1]} {account_id}"
+        names[account_id] = (
+            chosen[index] if index < len(chosen) else _default_account_name(parts[-1], account_id)
+        )
         with mock.patch.object(organizations_utils, "make_random_account_id", return_value=account_id):
             organizations.create_account(AccountName=names[account_id], Email=f"aws+{account_id}@example.com")
         organizations.move_account(

@@ -1,9 +1,10 @@
 """EventBridge Scheduler's part that moto leaves out: firing one-time schedules when they are due.
 
-moto keeps schedules (create, get, delete) but never runs them. `due_schedules` does what the
-service does at an `at(...)` expression's time: hands the target its input and, for a schedule
-with `ActionAfterCompletion: DELETE`, deletes the schedule once it has run. Scheduler delivers at
-least once: a test plays a duplicate by handing the same input to the target again.
+moto keeps schedules (create, get, update, delete) but never runs them. `due_schedules` does what
+the service does at an `at(...)` expression's time: hands the target its input, once; a schedule
+kept after it ran (`ActionAfterCompletion: NONE`) fires again only once it is updated to a new
+time, and one with `DELETE` is deleted once it has run. Scheduler delivers at least once: a test
+plays a duplicate by handing the same input to the target again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from moto.scheduler.models import scheduler_backends
 
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 
@@ -53,12 +56,27 @@ def schedules(client: Any, group: str) -> list[DueSchedule]:
     return found
 
 
+def _model(detail: dict[str, Any]) -> Any:
+    """moto's own record of a schedule, where the emulation notes which version of it has run."""
+    _, _, _, region, account, resource = detail["Arn"].split(":", 5)
+    _, group, name = resource.split("/", 2)
+    return scheduler_backends[account][region].get_schedule(group, name)
+
+
 def due_schedules(client: Any, group: str, now: datetime) -> list[DueSchedule]:
-    """The schedules whose time has come by ``now``; those set to delete after completion are
-    deleted, as Scheduler does once it has invoked the target."""
-    due = [s for s in schedules(client, group) if s.at <= now]
-    for schedule in due:
+    """The schedules whose time has come by ``now`` and that have not run at that time yet; those
+    set to delete after completion are deleted, as Scheduler does once it has invoked the target."""
+    due: list[DueSchedule] = []
+    for schedule in schedules(client, group):
+        if schedule.at > now:
+            continue
         detail = client.get_schedule(Name=schedule.name, GroupName=group)
+        model = _model(detail)
+        version = (detail["ScheduleExpression"], detail.get("LastModificationDate"))
+        if getattr(model, "emulated_run", None) == version:
+            continue  # a one-time schedule runs once at each time it is set for
+        model.emulated_run = version
+        due.append(schedule)
         if detail.get("ActionAfterCompletion") == "DELETE":
             client.delete_schedule(Name=schedule.name, GroupName=group)
     return due

@@ -10,13 +10,17 @@ delete-instance`), and its remediation is `skipped`. Nothing of the local emulat
 The facts are today's: the instance as it is now (or gone), the account's OU path and SCPs now.
 An event seen twice (one delivery of an organization trail and one of an account's own trail)
 is judged once, as the function's idempotency table would have it.
+
+`DecisionRunner` is the same with any gatherer: `--org` hands it one that reads a snapshot of the
+organization (`snapshot`) instead of AWS, so that offline and live judge alike.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from guardrail.adapters.clients import AwsClients
@@ -25,7 +29,7 @@ from guardrail.core.channels.securityhub import Importer
 from guardrail.core.policy import Policy
 from guardrail.events import InvalidEvent, parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
-from guardrail.service import Guardrail, utc_now
+from guardrail.service import Gatherer, Guardrail, utc_now
 from guardrail_cli.report import Outcome
 
 
@@ -75,8 +79,40 @@ def live_settings(
     )
 
 
-class LiveRunner:
-    """Judges events on the organization the caller's credentials reach; `handle` one at a time."""
+class DecisionRunner:
+    """The function's decision on each event, on facts from ``gatherer``; `handle` one at a time.
+
+    Nothing is deleted, published or recorded. Without the function's inventory there is no
+    history: a tag change is judged as if first seen, and when the function's own code finds
+    nothing worth an alert, the outcome is `nothing-new`."""
+
+    def __init__(
+        self, gatherer: Gatherer, policy: Policy, *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self._publisher = KeepingPublisher()
+        self._guardrail = Guardrail(gatherer, self._publisher, policy, clock=clock)
+        self._seen: set[str] = set()
+
+    def handle(self, event: dict[str, Any]) -> Outcome:
+        try:
+            call = parse_api_call(event)
+        except InvalidEvent as error:  # the function would dead-letter it
+            return Outcome("rejected", reason=str(error))
+        if call.event_id in self._seen:
+            return Outcome("duplicate")
+        self._seen.add(call.event_id)
+        self._publisher.last = None
+        try:
+            alert = self._guardrail.handle(call)
+        except Exception as error:  # the function would fail the invocation, then retry
+            return Outcome("failed", reason=f"{type(error).__name__}: {error}")
+        if alert is None:
+            return Outcome("nothing-new", reason="judged; no change worth an alert")
+        return Outcome("alerted", alert=self._publisher.last)
+
+
+class LiveRunner(DecisionRunner):
+    """Judges events on the organization the caller's credentials reach."""
 
     def __init__(self, clients: AwsClients, settings: LiveSettings, policy: Policy) -> None:
         self.settings = settings
@@ -92,20 +128,4 @@ class LiveRunner:
                 settle_delays=(),  # the instance is judged as it is now: nothing to wait for
             ),
         )
-        self._publisher = KeepingPublisher()
-        self._guardrail = Guardrail(gatherer, self._publisher, policy, clock=utc_now)
-        self._seen: set[str] = set()
-
-    def handle(self, event: dict[str, Any]) -> Outcome:
-        try:
-            call = parse_api_call(event)
-        except InvalidEvent as error:  # the function would dead-letter it
-            return Outcome("rejected", reason=str(error))
-        if call.event_id in self._seen:
-            return Outcome("duplicate")
-        self._seen.add(call.event_id)
-        try:
-            self._guardrail.handle(call)
-        except Exception as error:  # the function would fail the invocation, then retry
-            return Outcome("failed", reason=f"{type(error).__name__}: {error}")
-        return Outcome("alerted", alert=self._publisher.last)
+        super().__init__(gatherer, policy)

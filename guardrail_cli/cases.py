@@ -33,7 +33,7 @@ from guardrail.core.decision import Action, Verdict
 from guardrail.core.facts import Facts
 from guardrail.core.policy import Policy, RuleId, Severity
 from guardrail.core.policy_file import check_rule_ids
-from guardrail.core.strict import ConversionError, convert, read_yaml
+from guardrail.core.strict import ConversionError, convert, read_utf8, read_yaml
 from guardrail.events import parse_api_call
 from guardrail.service import Guardrail
 
@@ -63,7 +63,8 @@ class Case(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 def read_data(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
+    """A case or an event file: JSON or YAML, in UTF-8 (`ValueError` naming the file otherwise)."""
+    text = read_utf8(path)
     return json.loads(text) if path.suffix == ".json" else read_yaml(text)
 
 
@@ -113,11 +114,12 @@ class CaseResult:
 
 
 def load_case(path: Path) -> Case:
+    """The case, its event read; `CaseError` naming the file and what is wrong with it."""
     try:
         case = convert(read_data(path), Case)
-    except ConversionError as error:
-        raise CaseError(f"{path}: {error}") from None
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
+    except OSError as error:
+        raise CaseError(f"{path}: cannot read it: {error.strerror}") from None
+    except (ValueError, yaml.YAMLError) as error:  # JSON, UTF-8 and conversion errors are ValueErrors
         raise CaseError(f"{path}: {error}") from None
     if isinstance(case.event, str):
         event_path = (path.parent / case.event).resolve()
@@ -125,6 +127,10 @@ def load_case(path: Path) -> Case:
             case = msgspec.structs.replace(case, event=read_data(event_path))
         except OSError as error:
             raise CaseError(f"{path}: cannot read event {event_path}: {error.strerror}") from None
+        except (json.JSONDecodeError, yaml.YAMLError) as error:
+            raise CaseError(f"{path}: event {event_path} is not valid: {error}") from None
+        except ValueError as error:  # not UTF-8: the message names the event's file
+            raise CaseError(f"{path}: {error}") from None
     return case
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -33,6 +34,10 @@ from guardrail.environment import (
     SweepWorkerEnvironment,
 )
 from guardrail_cli.report import Outcome
+
+# The emulation's central (security tooling) account, `emulator.organization.SECURITY_ACCOUNT_ID`:
+# named here so that a replay that never needs the emulation never imports it.
+EMULATED_CENTRAL_ACCOUNT = "222222222222"
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ def handler_environment(env: Any, policy_path: Path) -> dict[str, str]:
         idempotency_table_name=env.idempotency_table_name,
         inventory_table_name=env.inventory_table_name,
         member_role_name=org.member_role_name,
+        deleter_role_name=env.deleter_role_name,
         organizations_role_arn=org.organizations_reader_role_arn,
         instance_regions=("us-east-1", "eu-west-1", "eu-central-1"),
         organization_instance_region="us-east-1",
@@ -139,24 +145,55 @@ def _logs_to_stderr(logger: Any, level: str) -> Iterator[None]:
 
 
 class EmulatedRunner:
-    """Context manager: the emulated world, the function's environment pointed at it, `handle`."""
+    """Context manager: the emulated world, the function's environment pointed at it, `handle`.
+
+    The world (moto, the example organization, the function) is set up on the first event, not
+    on entry: a log without instance events, the common case for most of a trail's files, never
+    pays the second or two it takes."""
 
     def __init__(self, policy: Policy) -> None:
         self._policy = policy
         self._stack = ExitStack()
         self._context: Any = LambdaContextStub()
+        self._started = False
+        self._starting: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
     def __enter__(self) -> Self:
+        return self
+
+    def start_soon(self) -> None:
+        """Set the world up in the background, while the caller goes on reading the logs: most of
+        reading is decompression, which leaves the interpreter free for it."""
+        if self._started or self._starting is not None:
+            return
+        self._starting = threading.Thread(target=self._start_or_keep_failure, name="emulation", daemon=True)
+        self._starting.start()
+
+    def _start_or_keep_failure(self) -> None:
         try:
             self._start()
-        except BaseException:
+        except BaseException as error:  # raised again where the world is wanted
+            self._failure = error
+
+    def start(self) -> None:
+        """Set the world up now (the first `handle` does it otherwise), or wait for `start_soon`'s."""
+        if self._started:
+            return
+        if self._starting is not None:
+            self._starting.join()
+        else:
+            self._start_or_keep_failure()
+        if self._failure is not None:
             self._stack.close()
-            raise
-        return self
+            raise self._failure
+        self._started = True
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._starting is not None:
+            self._starting.join()
         self._stack.close()
 
     def _start(self) -> None:
@@ -178,27 +215,75 @@ class EmulatedRunner:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         detect.runtime.cache_clear()
         stack.callback(detect.runtime.cache_clear)
+        detect.runtime()  # the function's cold start, here rather than on the first event
         self._announced = AnnouncedInstances(self.world)
+        # One client for reading what subscribers receive, rather than one per event.
+        self._sqs = self.world.central_client("sqs")
+
+    def _drain(self, queue_url: str) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while batch := self._sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+        ).get("Messages", []):
+            self._sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+            )
+            messages.extend(batch)
+        return messages
+
+    def _alerts(self) -> list[dict[str, Any]]:
+        """What the alert topic's subscribers received: subject, parsed body and attributes (as
+        `EmulatedEnvironment.received_alerts`, with the client kept)."""
+        alerts = []
+        for message in self._drain(self.world.alert_queue_url):
+            envelope = json.loads(message["Body"])
+            alerts.append(
+                {
+                    "subject": envelope.get("Subject"),
+                    "body": json.loads(envelope["Message"]),
+                    "attributes": {
+                        name: attribute["Value"]
+                        for name, attribute in envelope.get("MessageAttributes", {}).items()
+                    },
+                }
+            )
+        return alerts
+
+    def _rejection(self) -> str | None:
+        """The reason the dead-letter queue's last message gives."""
+        reasons = [
+            m.get("MessageAttributes", {}).get("reason", {}).get("StringValue")
+            for m in self._drain(self.world.dead_letter_queue_url)
+        ]
+        return next((str(r) for r in reasons if r), None)
 
     def handle(self, event: dict[str, Any]) -> Outcome:
-        notes = tuple(self._announced.prepare(event))
+        self.start()
+        try:
+            notes = tuple(self._announced.prepare(event))
+        except Exception as error:  # the emulation could not take the event: said, not hidden
+            return Outcome("failed", reason=f"the emulation could not apply the event: {error}")
         try:
             with contextlib.redirect_stdout(sys.stderr):  # whatever else prints is no result
                 result = self._detect.handler(event, self._context)
         except Exception as error:  # Lambda would retry twice, then dead-letter the event
-            self.world.received_alerts()
+            self._alerts()
             return Outcome(
                 "failed", reason=f"invocation failed: {type(error).__name__}: {error}", notes=notes
             )
-        alerts = self.world.received_alerts()
-        letters = self.world.dead_letters()
+        alerts = self._alerts()
         status = str(result["status"])
         if status == "rejected":
-            reason = next(
-                (str(letter["attributes"].get("reason")) for letter in letters), result.get("reason")
-            )
+            reason = self._rejection() or result.get("reason")
             return Outcome("rejected", reason=f"dead-letter queue: {reason}", notes=notes)
-        return Outcome(status, alert=alerts[0] if alerts else None, notes=notes)
+        if status == "recorded":  # judged and recorded in the inventory: no news to alert
+            return Outcome("nothing-new", reason="judged and recorded; no change worth an alert", notes=notes)
+        if status == "duplicate":
+            return Outcome("duplicate", notes=notes)
+        if status != "alerted":
+            return Outcome("failed", reason=f"the function answered status {status!r}", notes=notes)
+        return Outcome("alerted", alert=alerts[0] if alerts else None, notes=notes)
 
 
 def doctor_settings(env: Any, regions: tuple[str, ...]) -> Any:

@@ -1,27 +1,36 @@
 """`guardrail`: the command for people who write the policy and people who try the guardrail.
 
     guardrail validate POLICY
-    guardrail evaluate --event EVENT.json [--facts FACTS.json] [--policy POLICY] [--now TIME] [--json]
+    guardrail evaluate --event EVENT.json [--facts FACTS.json | --org SNAPSHOT] [--policy POLICY] [--now TIME]
+                       [--json] [--fail-on SEVERITY]
     guardrail test DIR [--policy POLICY]
     guardrail schema
     guardrail rules
-    guardrail replay [PATH ...] [--live --config CONFIG] [--policy POLICY] [--json | --show FORM]
-    guardrail sweep (--emulated | --config CONFIG) [--policy POLICY] [--json]
-    guardrail doctor (--emulated | --config CONFIG) [--json]
+    guardrail replay [PATH ...] [--live --config CONFIG | --org SNAPSHOT] [--policy POLICY] [--json | --show FORM]
+                     [--fail-on SEVERITY]
+    guardrail sweep (--emulated | --config CONFIG | --org SNAPSHOT) [--policy POLICY] [--json] [--fail-on SEVERITY]
+                    [--coverage] [--show FORM [--inventory FILE]]
+    guardrail report [RESULT ...] [--org SNAPSHOT] [--output FILE]
+    guardrail snapshot --config CONFIG --output FILE [--redact] [--organization-only]
+    guardrail doctor (--emulated | --config CONFIG) [--send-test-event [--test-timeout SECONDS]] [--json]
 
 `evaluate` and `test` make the Lambda's decision without AWS; `replay` runs CloudTrail logs through
 the deployed rules' pattern and the real handler, against an embedded emulation of an example
-organization (no account, no credentials), or with `--live` on facts read from your organization.
+organization (no account, no credentials), with `--live` on facts read from your organization, or
+with `--org` on a snapshot of it that `snapshot` wrote (offline, as `--live` would judge).
 `schema` prints the policy file's JSON Schema (for editors), `rules` the rule catalogue as Markdown.
-`doctor` checks, read-only, that a deployed guardrail can see and say what it should.
+`doctor` checks, read-only, that a deployed guardrail can see and say what it should; with
+`--send-test-event` it also sends a test event through it, end to end.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import sys
+import tomllib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -34,13 +43,14 @@ from guardrail.core.facts import Occasion, Operation, Outcome
 from guardrail.core.policy import Policy
 from guardrail.core.policy_file import PolicyError, json_schema, load_policy
 from guardrail.core.rules import Rule
-from guardrail_cli.render import render
+from guardrail.core.strict import read_utf8
 from guardrail_cli.report import FORMS
 
 if TYPE_CHECKING:
     from guardrail_cli.backtest import LiveRunner
 
 ROOT = Path(__file__).resolve().parent.parent
+DISTRIBUTION = "identity-center-account-instance-guardrail"
 DEFAULT_POLICY = ROOT / "policy" / "policy.yaml"
 SAMPLE_EVENTS = ROOT / "samples" / "events"
 
@@ -55,7 +65,7 @@ def _policy(path: str | None) -> Policy:
 
 def _read_json(path: str) -> Any:
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(read_utf8(Path(path)))  # not UTF-8: a ValueError naming the file
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
     except json.JSONDecodeError as error:
@@ -79,9 +89,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         now = datetime.fromisoformat(args.now) if args.now else None
     except ValueError:
         raise UsageError(f"--now {args.now!r} is not an ISO 8601 time") from None
-    alert = evaluate(_policy(args.policy), _read_json(args.event), facts, now)
+    from guardrail_cli.logs import as_event
+    from guardrail_cli.report import EXIT_VIOLATIONS, at_or_above
+
+    event = as_event(_read_json(args.event))  # a raw CloudTrail record, as EventBridge would wrap it
+    if args.org:
+        from guardrail_cli.snapshot import evaluate_on_snapshot, load_snapshot
+
+        if args.facts:
+            raise UsageError("--facts and --org are two sources of facts: name one")
+        alert = evaluate_on_snapshot(_policy(args.policy), event, load_snapshot(args.org), now)
+    else:
+        alert = evaluate(_policy(args.policy), event, facts, now)
+    from guardrail_cli.render import render  # rich and the report's views: only when printed
+
     print(json.dumps(alert.body, indent=2, sort_keys=True, default=str) if args.json else render(alert))
-    return 0
+    return EXIT_VIOLATIONS if at_or_above(alert.body, _fail_on(args)) else 0
+
+
+def _fail_on(args: argparse.Namespace) -> Any:
+    """`--fail-on`: the severity from which a violation makes the exit status 3, or None."""
+    from guardrail.core.policy import Severity
+
+    return Severity(args.fail_on) if args.fail_on else None
 
 
 def _show(value: Any) -> str:
@@ -108,7 +138,7 @@ def diff(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from guardrail_cli.cases import case_files, run_case
+    from guardrail_cli.cases import CaseError, case_files, run_case
 
     policy = _policy(args.policy)
     directory = Path(args.directory)
@@ -117,9 +147,14 @@ def cmd_test(args: argparse.Namespace) -> int:
     files = case_files(directory)
     if not files:
         raise UsageError(f"no test cases (*.yaml) under {directory}")
-    failed = 0
+    failed, broken = 0, 0
     for path in files:
-        result = run_case(path, policy)
+        try:
+            result = run_case(path, policy)
+        except CaseError as error:  # reported, and the other cases still run
+            broken += 1
+            print(f"ERROR {' '.join(str(error).split())}")
+            continue
         if result.passed:
             print(f"PASS {path}: {result.name}")
             continue
@@ -128,7 +163,11 @@ def cmd_test(args: argparse.Namespace) -> int:
         print("\n".join(diff(result.expected, result.actual)))
         for finding in result.reasons:
             print(f"    {finding}")
-    print(f"{len(files) - failed} passed, {failed} failed")
+    print(
+        f"{len(files) - failed - broken} passed, {failed} failed" + (f", {broken} not run" if broken else "")
+    )
+    if broken:
+        raise UsageError(f"{broken} of {len(files)} cases could not be run (ERROR above)")
     return 1 if failed else 0
 
 
@@ -184,22 +223,37 @@ def _near(path: Path) -> Path:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Exit 0 when every event the rules would deliver was alerted, 1 when one was rejected or
-    failed or something could not be read; 2 (from `main`) on a usage or configuration error."""
+    """Exit 0 when the replay went through (whatever the verdicts), 1 when an event failed or
+    something could not be read, 3 with `--fail-on` when a violation at or above it was alerted;
+    2 (from `main`) on a usage or configuration error."""
     from guardrail_cli.replay import replay
 
     paths = [Path(p) for p in args.paths] or [_near(p) for p in sorted(SAMPLE_EVENTS.glob("*.json"))]
+    fail_on = _fail_on(args)
+    if args.org and args.live:
+        raise UsageError("--live reads your organization now, --org a snapshot of it: name one")
     if not args.live:
         for option in ("config", "member_role", "organizations_role", "regions"):
             if getattr(args, option):
                 raise UsageError(f"--{option.replace('_', '-')} is for --live")
-        from emulator.organization import SECURITY_ACCOUNT_ID
+    if args.org:
+        from guardrail_cli.backtest import DecisionRunner
+        from guardrail_cli.snapshot import SnapshotGatherer, load_snapshot
+
+        snapshot = load_snapshot(args.org)
+        print(
+            f"guardrail replay: judging on the {snapshot.described()}; nothing is deleted or published",
+            file=sys.stderr,
+        )
+        offline = DecisionRunner(SnapshotGatherer(snapshot), _policy(args.policy))
+        return replay(paths, offline, show=_form(args), fail_on=fail_on)
+    if not args.live:
         from guardrail.core.channels.securityhub import Importer
-        from guardrail_cli.emulated import EmulatedRunner
+        from guardrail_cli.emulated import EMULATED_CENTRAL_ACCOUNT, EmulatedRunner
 
         with EmulatedRunner(_policy(args.policy)) as runner:
-            importer = Importer(SECURITY_ACCOUNT_ID, "us-east-1")
-            return replay(paths, runner, show=_form(args), importer=importer)
+            importer = Importer(EMULATED_CENTRAL_ACCOUNT, "us-east-1")
+            return replay(paths, runner, show=_form(args), importer=importer, fail_on=fail_on)
 
     live = _live_runner(args)
     print(
@@ -207,7 +261,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"(member role {live.settings.member_role_name}); nothing is deleted or published",
         file=sys.stderr,
     )
-    return replay(paths, live, show=_form(args), importer=live.settings.importer)
+    return replay(paths, live, show=_form(args), importer=live.settings.importer, fail_on=fail_on)
 
 
 def _form(args: argparse.Namespace) -> str:
@@ -236,16 +290,29 @@ def _live_runner(args: argparse.Namespace) -> LiveRunner:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Exit 0 when every account was read, 1 when some could not be (their instances are unknown)."""
+    """Exit 0 when every account was read, 1 when some could not be (their instances are unknown),
+    3 with `--fail-on` when an instance is a violation at or above it."""
     import boto3
 
     from guardrail.adapters.clients import AwsClients
-    from guardrail.sweep.summary import summary_text
+    from guardrail_cli.render import print_sweep
     from guardrail_cli.sweep import SweepSettings, progress_to, sweep
 
     policy = _policy(args.policy)
+    preview = _sweep_preview(args)
     with progress_to(sys.stderr) as progress:
-        if args.emulated:
+        if args.org:
+            from guardrail_cli.snapshot import load_snapshot, sweep_offline
+
+            for option in ("member_role", "organizations_role", "regions"):
+                if getattr(args, option):
+                    raise UsageError(
+                        f"--{option.replace('_', '-')} is for --config: a snapshot holds what was read"
+                    )
+            summary = sweep_offline(
+                load_snapshot(args.org), policy, ending_within_days=args.ending_within_days, progress=progress
+            )
+        elif args.emulated:
             from emulator.environment import EmulatedEnvironment
             from emulator.sweep_example import add_sweep_example
 
@@ -260,27 +327,41 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     organizations_role_arn=env.organization.organizations_reader_role_arn,
                     organization_instance_region="us-east-1",
                     ending_within_days=args.ending_within_days,
+                    forwarding=_emulated_forwarding() if args.coverage or args.show else None,
                 )
-                summary = sweep(AwsClients(boto3.session.Session()), settings, policy, progress=progress)
+                summary = sweep(
+                    AwsClients(boto3.session.Session()), settings, policy, progress=progress, preview=preview
+                )
         else:
             settings = _live_sweep_settings(args)
-            summary = sweep(AwsClients(boto3.session.Session()), settings, policy, progress=progress)
-    if args.json:
+            summary = sweep(
+                AwsClients(boto3.session.Session()), settings, policy, progress=progress, preview=preview
+            )
+    if preview is not None:
+        _show_preview(args, preview)
+    elif args.json:
         import msgspec
 
         print(msgspec.json.encode(summary).decode())
     else:
-        print(summary_text(summary))
-    return 1 if summary.unreadable else 0
+        print_sweep(summary, sys.stdout)
+    from guardrail_cli.sweep import failing
+
+    if summary.unreadable:
+        return 1
+    return 3 if failing(summary, _fail_on(args)) else 0
 
 
 def _live_sweep_settings(args: argparse.Namespace) -> Any:
+    from guardrail.sweep.coverage import ForwardingNames
+    from guardrail_cli.doctor import FORWARDING_DEAD_LETTER_QUEUE_NAME, FORWARDING_RULE_NAME
     from guardrail_cli.sweep import SweepSettings
     from infra.config import known_regions, load_config
 
     if not args.config:
         raise UsageError("name the deployment's configuration with --config (or run --emulated)")
     config = load_config(args.config)
+    bus = f"arn:aws:events:{config.central_region}:{config.central_account_id}:event-bus/{config.central_bus_name}"
     return SweepSettings(
         member_role_name=args.member_role or config.member_role_name,
         regions=tuple(args.regions or config.regions or known_regions("sso")),
@@ -288,6 +369,115 @@ def _live_sweep_settings(args: argparse.Namespace) -> Any:
         organizations_role_arn=args.organizations_role or config.organizations_role_arn,
         organization_instance_region=config.organization_instance_region,
         ending_within_days=args.ending_within_days,
+        forwarding=ForwardingNames(FORWARDING_RULE_NAME, FORWARDING_DEAD_LETTER_QUEUE_NAME, bus)
+        if args.coverage or args.show
+        else None,
+        reminder_days=config.sweep.reminder_days,
+    )
+
+
+def _emulated_forwarding() -> Any:
+    """The forwarding the emulation deploys in each account (`emulator.forwarding`)."""
+    from emulator.forwarding import FORWARDING_DEAD_LETTER_QUEUE_NAME, FORWARDING_RULE_NAME, central_bus_arn
+    from guardrail.sweep.coverage import ForwardingNames
+
+    return ForwardingNames(FORWARDING_RULE_NAME, FORWARDING_DEAD_LETTER_QUEUE_NAME, central_bus_arn())
+
+
+def _sweep_preview(args: argparse.Namespace) -> Any:
+    """The preview `--show` asks for, from `--inventory`'s state when it names one; None without."""
+    if args.show is None:
+        if args.inventory:
+            raise UsageError("--inventory keeps a preview's inventory: it goes with --show")
+        return None
+    if args.json:
+        raise UsageError(
+            "--show prints the alerts; it cannot go with --json (--show json prints their bodies)"
+        )
+    if args.org:
+        raise UsageError("--show previews a sweep that reads the organization: use --emulated or --config")
+    from guardrail_cli.preview import Preview, load_state
+
+    return Preview(load_state(Path(args.inventory)) if args.inventory else None)
+
+
+def _show_preview(args: argparse.Namespace, preview: Any) -> None:
+    from guardrail.core.channels.securityhub import Importer
+    from guardrail_cli.preview import save_state, show
+
+    if args.emulated:
+        from emulator.organization import SECURITY_ACCOUNT_ID
+
+        importer = Importer(SECURITY_ACCOUNT_ID, "us-east-1")
+    else:
+        from infra.config import load_config
+
+        config = load_config(args.config)
+        importer = Importer(config.central_account_id, config.central_region)
+    for alert in preview.alerts():
+        print(show(alert, args.show, importer))
+    if args.inventory:
+        save_state(Path(args.inventory), preview.state())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Exit 0 once the report is written; 2 (from `main`) on a usage error or a file not read."""
+    from guardrail_cli.report_html import write_report
+
+    if not args.results and not args.org:
+        raise UsageError(
+            "name sweep results (guardrail sweep --json, or a run's summary.json) or --org SNAPSHOT"
+        )
+    written = write_report(
+        [Path(p) for p in args.results],
+        Path(args.output),
+        org=Path(args.org) if args.org else None,
+        policy=_policy(args.policy) if args.org else None,
+        ending_within_days=args.ending_within_days,
+    )
+    print(f"guardrail report: {written}", file=sys.stderr)
+    return 0
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """Exit 0 once the file is written; 2 (from `main`) on a usage, configuration or AWS error."""
+    import boto3
+
+    from guardrail.adapters.clients import AwsClients
+    from guardrail_cli.progress import progress_bar
+    from guardrail_cli.snapshot import SnapshotSettings, take_snapshot, write_snapshot
+    from infra.config import known_regions, load_config
+
+    config = load_config(args.config)
+    settings = SnapshotSettings(
+        organizations_role_arn=args.organizations_role or config.organizations_role_arn,
+        organization_instance_region=config.organization_instance_region,
+        member_role_name=None if args.organization_only else (args.member_role or config.member_role_name),
+        regions=tuple(args.regions or config.regions or known_regions("sso")),
+        near_region=config.central_region,
+    )
+    with progress_bar(sys.stderr, "reading", "accounts") as progress:
+        snapshot = take_snapshot(
+            AwsClients(boto3.session.Session()), settings, redact=args.redact, progress=progress
+        )
+    output = Path(args.output)
+    try:
+        write_snapshot(snapshot, output)
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
+    print(f"guardrail snapshot: {output}: {snapshot.described()}", file=sys.stderr)
+    return 0
+
+
+def _add_fail_on(command: argparse.ArgumentParser) -> None:
+    from guardrail.core.policy import Severity
+
+    command.add_argument(
+        "--fail-on",
+        choices=[severity.value for severity in Severity],
+        metavar="SEVERITY",
+        help="exit 3 when a violation of this severity or above is found "
+        f"({', '.join(severity.value for severity in Severity)})",
     )
 
 
@@ -296,22 +486,33 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     import boto3
 
     from guardrail.adapters.clients import AwsClients
-    from guardrail_cli.doctor import diagnose, document, render
+    from guardrail_cli.doctor import SendTestEvent, diagnose, document, render
 
+    if args.test_timeout is not None and not args.send_test_event:
+        raise UsageError("--test-timeout is for --send-test-event")
+    if args.test_timeout is not None and args.test_timeout <= 0:
+        raise UsageError(f"--test-timeout: {args.test_timeout:g} is not a positive number of seconds")
+    send = SendTestEvent(timeout_seconds=args.test_timeout or 120.0) if args.send_test_event else None
     if args.emulated:
         for option in ("member_role", "organizations_role", "central_role", "regions"):
             if getattr(args, option):
                 raise UsageError(f"--{option.replace('_', '-')} is for --config")
+        from contextlib import nullcontext
+
         from emulator.central import deploy_central_stack
+        from emulator.cloudtrail import create_organization_trail
         from emulator.environment import EmulatedEnvironment
         from emulator.sweep_example import SWEEP_REGIONS, add_sweep_example
         from guardrail_cli.emulated import doctor_settings
 
         with EmulatedEnvironment(region="us-east-1") as env:
             add_sweep_example(env)
-            deploy_central_stack(env)
+            central = deploy_central_stack(env)
+            create_organization_trail(env.region)
             settings = doctor_settings(env, SWEEP_REGIONS)
-            checks = diagnose(AwsClients(boto3.session.Session()), settings)
+            # With the test event, the central bus runs the real detect handler, in-process.
+            with central.running() if send else nullcontext():
+                checks = diagnose(AwsClients(boto3.session.Session()), settings, send=send)
     else:
         clients = AwsClients(boto3.session.Session())
         settings = _doctor_settings(args)
@@ -321,7 +522,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 f"the central checks read the central account {settings.central_account_id}, and these "
                 f"credentials are of {caller}: use central credentials, or name a role there with --central-role"
             )
-        checks = diagnose(clients, settings)
+        checks = diagnose(clients, settings, send=send)
     print(json.dumps(document(checks), indent=2) if args.json else render(checks))
     return 0 if all(check.ok for check in checks) else 1
 
@@ -344,8 +545,19 @@ def _doctor_settings(args: argparse.Namespace) -> Any:
     )
 
 
+def version() -> str:
+    """The installed package's version; from pyproject.toml when run from a clone not installed."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        with (ROOT / "pyproject.toml").open("rb") as project:
+            found: str = tomllib.load(project)["project"]["version"]
+        return found
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="guardrail", description=__doc__.split("\n\n")[0])
+    top.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = top.add_subparsers(dest="command", required=True)
 
     validate = sub.add_parser("validate", help="check a policy file")
@@ -353,8 +565,12 @@ def parser() -> argparse.ArgumentParser:
     validate.set_defaults(run=cmd_validate)
 
     evaluate = sub.add_parser("evaluate", help="decide one event offline, from a facts file")
-    evaluate.add_argument("--event", required=True, help="EventBridge event (CloudTrail record) JSON")
+    evaluate.add_argument(
+        "--event", required=True, help="the event JSON: an EventBridge event, or a raw CloudTrail record"
+    )
     evaluate.add_argument("--facts", help="facts JSON, as the Lambda gathers them (see README)")
+    evaluate.add_argument("--org", metavar="SNAPSHOT", help="the facts from an organization snapshot instead")
+    _add_fail_on(evaluate)
     evaluate.add_argument("--policy", help=f"policy file (default {DEFAULT_POLICY.relative_to(ROOT)})")
     evaluate.add_argument("--now", help="evaluation time, ISO 8601 (default: the event's time)")
     evaluate.add_argument("--json", action="store_true", help="print the alert body as JSON")
@@ -379,8 +595,8 @@ def parser() -> argparse.ArgumentParser:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="CloudTrail log files (.json, .json.gz), folders of them (searched recursively), "
-        "lookup-events output or EventBridge events (default: the sample events)",
+        help="CloudTrail log files (.json, .json.gz), folders of them (searched recursively), JSON Lines, "
+        "lookup-events output (pages appended to one file too) or EventBridge events (default: the sample events)",
     )
     replay.add_argument(
         "--policy", help="policy file (default: the repository's; with --live the configuration's)"
@@ -409,6 +625,10 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--regions", nargs="+", help="with --live: Regions listed one by one where needed (after the paths)"
     )
+    replay.add_argument(
+        "--org", metavar="SNAPSHOT", help="judge offline on an organization snapshot, as --live would"
+    )
+    _add_fail_on(replay)
     replay.set_defaults(run=cmd_replay)
 
     sweep = sub.add_parser(
@@ -421,6 +641,7 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--config", help="the deployment's configuration (roles, Regions) for a real organization"
     )
+    where.add_argument("--org", metavar="SNAPSHOT", help="offline, on an organization snapshot")
     sweep.add_argument("--policy", help="policy file (default: the repository's)")
     sweep.add_argument(
         "--member-role", help="role name to assume in each account (default: the configuration's)"
@@ -435,10 +656,74 @@ def parser() -> argparse.ArgumentParser:
         "--ending-within-days", type=int, default=14, help="posture: trials and exemptions ending soon"
     )
     sweep.add_argument("--json", action="store_true", help="print the whole result as one JSON document")
+    _add_fail_on(sweep)
+    sweep.add_argument(
+        "--coverage",
+        action="store_true",
+        help="also check each account's forwarding, as the deployed sweep does (blind spots)",
+    )
+    sweep.add_argument(
+        "--show",
+        choices=("email", "chat", "securityhub", "json"),
+        help="print the alerts the deployed sweep would send (new, changed, resolved, summary, coverage) "
+        "as that subscriber gets them; nothing is sent",
+    )
+    sweep.add_argument(
+        "--inventory",
+        metavar="FILE",
+        help="with --show: the preview's inventory, read before and written after, so that the next "
+        "preview shows what changed or ended",
+    )
     sweep.set_defaults(run=cmd_sweep)
 
+    report = sub.add_parser(
+        "report", help="write the sweep's report: one self-contained HTML file to open in a browser"
+    )
+    report.add_argument(
+        "results",
+        nargs="*",
+        metavar="RESULT",
+        help="sweep results (guardrail sweep --json, or a deployed run's summary.json); the newest is "
+        "reported, all of them are drawn from run to run",
+    )
+    report.add_argument(
+        "--org", metavar="SNAPSHOT", help="sweep an organization snapshot offline and report it"
+    )
+    report.add_argument("--policy", help="with --org: policy file (default: the repository's)")
+    report.add_argument(
+        "--ending-within-days", type=int, default=14, help="with --org: trials and exemptions ending soon"
+    )
+    report.add_argument(
+        "--output", "-o", default="report.html", help="the file to write (default report.html)"
+    )
+    report.set_defaults(run=cmd_report)
+
+    snapshot = sub.add_parser(
+        "snapshot", help="write the organization to one file, read-only, to judge offline with --org"
+    )
+    snapshot.add_argument("--config", required=True, help="the deployment's configuration (roles, Regions)")
+    snapshot.add_argument("--output", "-o", required=True, help="the file to write (.json, or .json.gz)")
+    snapshot.add_argument(
+        "--redact", action="store_true", help="leave account names and e-mail addresses out"
+    )
+    snapshot.add_argument(
+        "--organization-only", action="store_true", help="the planner's reads only: no account instances"
+    )
+    snapshot.add_argument(
+        "--member-role", help="role name to assume in each account (default: the configuration's)"
+    )
+    snapshot.add_argument(
+        "--organizations-role", help="role ARN for Organizations reads (default: the configuration's)"
+    )
+    snapshot.add_argument(
+        "--regions", nargs="+", help="Regions listed one by one where the one-call listing is unknown"
+    )
+    snapshot.set_defaults(run=cmd_snapshot)
+
     doctor = sub.add_parser(
-        "doctor", help="check that the deployed guardrail can see and say what it should (read-only)"
+        "doctor",
+        help="check that the deployed guardrail can see and say what it should "
+        "(read-only, unless --send-test-event)",
     )
     where = doctor.add_mutually_exclusive_group(required=True)
     where.add_argument(
@@ -455,6 +740,18 @@ def parser() -> argparse.ArgumentParser:
         "--central-role", help="role ARN to read the central account with (default: your credentials)"
     )
     doctor.add_argument("--regions", nargs="+", help="Regions to check (default: the configuration's)")
+    doctor.add_argument(
+        "--send-test-event",
+        action="store_true",
+        help="also put a test event on the central bus and wait for the detect function's record of it "
+        "(not read-only: a test alert goes out on every channel)",
+    )
+    doctor.add_argument(
+        "--test-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for the test event's record (default 120)",
+    )
     doctor.add_argument("--json", action="store_true", help="print the checks as one JSON document")
     doctor.set_defaults(run=cmd_doctor)
     return top

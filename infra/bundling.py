@@ -1,10 +1,11 @@
 """Packaging of the function's code without Docker.
 
-The asset holds the `guardrail` package, the validated policy as `policy.json`, and the
-third-party packages of lambdas/requirements.txt (msgspec): boto3 comes with the Lambda runtime
-and Powertools from its public layer, but msgspec is in neither. msgspec is a compiled extension,
-so pip installs the wheel built for the function's platform (`LAMBDA_PLATFORM`), whatever the
-machine that synthesizes, and checks it against the hash pinned in lambdas/requirements.txt.
+The asset holds the `guardrail` package (its report templates included), the validated policy as
+`policy.json`, and the third-party packages of lambdas/requirements.txt (msgspec; Jinja2 and
+MarkupSafe for the sweep's report): boto3 comes with the Lambda runtime and Powertools from its
+public layer, but these are in neither. msgspec and MarkupSafe are compiled extensions, so pip
+installs the wheels built for the function's platform (`LAMBDA_PLATFORM`), whatever the machine
+that synthesizes, and checks each against the hash pinned in lambdas/requirements.txt.
 
 The install is cached under build/lambda-dependencies/, keyed by the requirements file and the
 platform, because every synth (and the tests synth several apps) bundles the asset again.

@@ -89,6 +89,9 @@ class CentralStack(Stack):
             construct_id,
             env=Environment(account=config.central_account_id, region=config.central_region),
             description="IAM Identity Center account-instance guardrail: central detection and alerting",
+            # Deleting it would remove the StackSets (DELEGATED_ADMIN) and so every account's roles
+            # and forwarding rules: a deliberate two-step act, never an accident.
+            termination_protection=True,
             **kwargs,
         )
         self.alerts = AlertTopic(self, "AlertTopic", emails=config.alert_emails)
@@ -142,6 +145,21 @@ class CentralStack(Stack):
             sweep=config.sweep,
             functions=self.sweep_functions,
             reports=self.reports,
+        )
+        functions = self.sweep_functions
+        self.reports.restrict(
+            readers=[
+                functions.worker.role.role_arn,
+                functions.summary.role.role_arn,
+                self.sweep.state_machine.role.role_arn,
+                *config.reports_readers,
+            ],
+            writers=[
+                functions.planner.role.role_arn,
+                functions.worker.role.role_arn,
+                functions.summary.role.role_arn,
+                self.sweep.state_machine.role.role_arn,
+            ],
         )
         self.sweep_schedule = SweepSchedule(
             self,

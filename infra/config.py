@@ -22,7 +22,7 @@ from msgspec import Meta
 from guardrail.core.policy import Mode, Policy
 from guardrail.core.policy_file import load_policy
 from guardrail.core.regions import REGIONS_ENABLED_BY_DEFAULT
-from guardrail.core.strict import ConversionError, convert
+from guardrail.core.strict import ConversionError, convert, read_utf8
 from guardrail.sweep.worker import ACCOUNT_DEADLINE_SECONDS, CONCURRENT_ACCOUNTS
 
 AccountId = Annotated[str, Meta(pattern=r"^\d{12}$")]
@@ -31,6 +31,10 @@ Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=25
 RoleName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_+=,.@-]+$", max_length=64)]
 RoleArn = Annotated[
     str, Meta(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$", max_length=2048)
+]
+# An IAM role or user ARN, with IAM's wildcards (`*`, `?`) as an aws:PrincipalArn condition matches it.
+PrincipalArnPattern = Annotated[
+    str, Meta(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9_+=,.@/*?-]+$", max_length=2048)
 ]
 BusName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._-]+$", max_length=256)]
 # Organizations ids, as the Organizations API documents their patterns.
@@ -44,6 +48,7 @@ StackSetCallAs = Literal["DELEGATED_ADMIN", "SELF"]
 RoleNamePattern = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_+=,.@*?-]+$", max_length=64)]
 
 DEFAULT_MEMBER_ROLE_NAME = "IdentityCenterGuardrailMemberRole"
+DEFAULT_DELETER_ROLE_NAME = "IdentityCenterGuardrailDeleterRole"
 DEFAULT_CENTRAL_BUS_NAME = "identity-center-guardrail"
 DEFAULT_DETECT_ROLE_NAME = "IdentityCenterGuardrailDetectFunction"
 DEFAULT_FORWARDING_ROLE_NAME = "IdentityCenterGuardrailEventForwarder"
@@ -53,9 +58,9 @@ DEFAULT_SWEEP_WORKER_ROLE_NAME = "IdentityCenterGuardrailSweepWorker"
 SWEEP_WORKER_TIMEOUT_SECONDS = 600
 # What a batch may not spend on reading accounts: the cold start, the snapshot, the report.
 SWEEP_WORKER_MARGIN_SECONDS = 60
-# The detect function's reserved concurrency: the most instances of it that run at once.
-DEFAULT_DETECT_RESERVED_CONCURRENCY = 10
-# Lambda's default concurrency quota per account and Region; it keeps 100 of it unreserved.
+# Lambda's default concurrency quota per account and Region; it keeps 100 of it unreserved. New
+# accounts may start with a lower quota, where any reservation can fail the deployment, so the
+# detect function reserves none unless `detect_reserved_concurrency` asks for it.
 LAMBDA_DEFAULT_CONCURRENCY = 1000
 LAMBDA_UNRESERVED_MINIMUM = 100
 # The execution roles that deploy the guardrail's stacks: CDK's CloudFormation execution role (the
@@ -269,6 +274,9 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
     alert_emails: Annotated[tuple[Email, ...], Meta(min_length=1)]
     policy_file: Path
     member_role_name: RoleName = DEFAULT_MEMBER_ROLE_NAME
+    # The role that deletes instances, in every member account, created only with
+    # `remediation_enabled` and trusted only by the detect function's role; the member role reads.
+    deleter_role_name: RoleName = DEFAULT_DELETER_ROLE_NAME
     # A read-only role in the management account for Organizations reads. Without it the function's
     # own role gets the read actions, which only work in a delegated-administrator account.
     organizations_role_arn: RoleArn | None = None
@@ -292,13 +300,19 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
     # live in the central stack. SELF: they live in the management stack, deployed by the management
     # account itself (the only other account allowed to create service-managed StackSets).
     stackset_call_as: StackSetCallAs = "DELEGATED_ADMIN"
-    # Grants sso:DeleteInstance to the member role, so that `enforce` mode can delete instances.
+    # Creates the deleter role (sso:DeleteInstance) in member accounts, so that `enforce` mode can
+    # delete instances.
     remediation_enabled: bool = False
     # The most detect functions that run at once (Lambda reserved concurrency): what a flood of
     # events (failed CreateInstance calls cost nothing to make) can cost, and the most Organizations
     # and member-account reads it makes at once. Events beyond it wait: Lambda retries a throttled
-    # asynchronous invocation for up to the function's six-hour maximum event age.
-    detect_reserved_concurrency: int = DEFAULT_DETECT_RESERVED_CONCURRENCY
+    # asynchronous invocation for up to the function's six-hour maximum event age. None (the
+    # default) reserves nothing: a reservation must leave 100 unreserved executions in the account
+    # and Region, which a new account's quota may not have, and the deployment would fail.
+    detect_reserved_concurrency: int | None = None
+    # Who besides the sweep's own roles may read the reports bucket (run files list account ids and
+    # the inventory): IAM roles or users of the central account, by ARN with * and ? wildcards.
+    reports_readers: tuple[PrincipalArnPattern, ...] = ()
     scp: ScpConfig = msgspec.field(default_factory=ScpConfig)
     guard: GuardConfig = msgspec.field(default_factory=GuardConfig)
     sweep: SweepConfig = msgspec.field(default_factory=SweepConfig)
@@ -377,12 +391,19 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
                     f"management account {self.management_account_id}"
                 )
         maximum = LAMBDA_DEFAULT_CONCURRENCY - LAMBDA_UNRESERVED_MINIMUM
-        if not 1 <= self.detect_reserved_concurrency <= maximum:
+        reserved = self.detect_reserved_concurrency
+        if reserved is not None and not 1 <= reserved <= maximum:
             raise ValueError(
                 f"detect_reserved_concurrency: must be between 1 and {maximum}, got "
-                f"{self.detect_reserved_concurrency}: 0 would stop the function, and Lambda keeps "
+                f"{reserved}: 0 would stop the function, and Lambda keeps "
                 f"{LAMBDA_UNRESERVED_MINIMUM} of an account's concurrency ({LAMBDA_DEFAULT_CONCURRENCY} by "
-                "default) unreserved"
+                "default) unreserved; leave it out to reserve nothing"
+            )
+        foreign = [arn for arn in self.reports_readers if arn.split(":")[4] != self.central_account_id]
+        if foreign:
+            raise ValueError(
+                f"reports_readers: {foreign} are not in the central account {self.central_account_id}, "
+                "where the reports bucket is"
             )
         if self.central_bus_name == "default" or self.central_bus_name.startswith("aws."):
             raise ValueError("central_bus_name: 'default' and names starting with 'aws.' are reserved")
@@ -451,6 +472,7 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
         named: dict[str, str] = {}
         for field in (
             "member_role_name",
+            "deleter_role_name",
             "forwarding_role_name",
             "detect_role_name",
             "sweep_planner_role_name",
@@ -459,8 +481,9 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
             name = getattr(self, field)
             if name in named:
                 raise ValueError(
-                    f"{field}: '{name}' is also {named[name]}; member_role_name, forwarding_role_name, "
-                    "detect_role_name, sweep_planner_role_name and sweep_worker_role_name must differ"
+                    f"{field}: '{name}' is also {named[name]}; member_role_name, deleter_role_name, "
+                    "forwarding_role_name, detect_role_name, sweep_planner_role_name and "
+                    "sweep_worker_role_name must differ"
                 )
             named[name] = field
 
@@ -468,7 +491,7 @@ class GuardrailConfig(_Strict, frozen=True, kw_only=True):
         """Validate the policy file, and that this deployment can do what it asks.
 
         A policy in enforce mode with rules set to `remediate` needs `remediation_enabled`, which
-        grants the member role sso:DeleteInstance; failing here keeps the two from drifting apart.
+        creates the deleter role in member accounts; failing here keeps the two from drifting apart.
         Raises `guardrail.core.policy.PolicyError` or `ConfigError`.
         """
         policy = load_policy(self.policy_file)
@@ -516,9 +539,11 @@ def load_config(path: str | Path) -> GuardrailConfig:
     """Read and validate a YAML configuration file; raises `ConfigError` naming the bad field."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(path)
     except OSError as error:
         raise ConfigError(f"cannot read configuration {path}: {error.strerror}") from None
+    except ValueError as error:  # not UTF-8: the message names the file
+        raise ConfigError(str(error)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

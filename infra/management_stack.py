@@ -34,9 +34,9 @@ class ManagementStack(Stack):
     """Account-wide resources of the management account, in the central Region.
 
     - the Organizations reader role (`organizations_role_arn`), if configured;
-    - the member role, read-only: the detect function reads the management account's instances like
-      any other account's, but never deletes there (its instance is the organization instance), and
-      the sweep does not read it;
+    - the member role: the detect function reads the management account's instances like any other
+      account's, but never deletes there (its instance is the organization instance: there is no
+      deleter role), and the sweep does not read it;
     - the forwarding role of the Region stacks' rules;
     - the SCP, given its document when `scp.enabled`;
     - the protection SCP, when `guard.central_account` or `guard.member_accounts` is on;
@@ -59,6 +59,8 @@ class ManagementStack(Stack):
             env=Environment(account=config.management_account_id, region=config.central_region),
             synthesizer=LegacyStackSynthesizer(),
             description="IAM Identity Center account-instance guardrail: management account roles and SCP",
+            # It holds the SCPs, the Organizations reader role and, with SELF, the StackSets.
+            termination_protection=True,
             **kwargs,
         )
         self.organizations_reader = (
@@ -67,7 +69,7 @@ class ManagementStack(Stack):
             else None
         )
         # The sweep leaves the management account out, so only the detect function reads it.
-        self.member_role = MemberRole(self, "MemberRole", config=config, allow_delete=False, swept=False)
+        self.member_role = MemberRole(self, "MemberRole", config=config, swept=False)
         self.forwarding_role = ForwardingRole(self, "ForwardingRole", config=config)
         self.scp = (
             CreateInstanceScp(self, "CreateInstanceScp", document=scp_document, targets=config.scp.targets)

@@ -18,6 +18,7 @@ from aws_cdk import App, BootstraplessSynthesizer, Stack
 from constructs import Construct
 
 from infra.config import GuardrailConfig
+from infra.constructs.deleter_role import DeleterRole
 from infra.constructs.event_forwarding import ForwardingRole, ForwardingRule
 from infra.constructs.member_role import MemberRole
 from infra.nag import add_nag_checks
@@ -35,7 +36,8 @@ _TEMPLATE_CONTEXT: Final[Mapping[str, Any]] = {
 
 
 class MemberRolesStack(Stack):
-    """Once per member account: the member role and the forwarding role."""
+    """Once per member account: the member role, the forwarding role and, with
+    `remediation_enabled`, the deleter role."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: GuardrailConfig) -> None:
         super().__init__(
@@ -44,10 +46,11 @@ class MemberRolesStack(Stack):
             synthesizer=BootstraplessSynthesizer(),
             description="IAM Identity Center account-instance guardrail: roles of a member account",
         )
-        self.member_role = MemberRole(
-            self, "MemberRole", config=config, allow_delete=config.remediation_enabled
-        )
+        self.member_role = MemberRole(self, "MemberRole", config=config)
         self.forwarding_role = ForwardingRole(self, "ForwardingRole", config=config)
+        self.deleter_role = (
+            DeleterRole(self, "DeleterRole", config=config) if config.remediation_enabled else None
+        )
 
 
 class MemberForwardingStack(Stack):

@@ -27,10 +27,10 @@ DETECT_ORGANIZATIONS_READ_ACTIONS: Final = (
     "organizations:ListPoliciesForTarget",
     "organizations:DescribePolicy",
 )
-# What the sweep's planner reads once per run: every account, the OU tree, every SCP and its targets.
+# What the sweep's planner reads once per run: the OU tree with every account under it (each OU's
+# accounts, with their parent: no ListAccounts), every SCP and its targets.
 SWEEP_ORGANIZATIONS_READ_ACTIONS: Final = (
     "organizations:DescribeOrganization",
-    "organizations:ListAccounts",
     "organizations:ListRoots",
     "organizations:ListOrganizationalUnitsForParent",
     "organizations:ListAccountsForParent",
@@ -42,7 +42,6 @@ SWEEP_ORGANIZATIONS_READ_ACTIONS: Final = (
 # for an action that supports none): only the accounts' tags are read, and only SCPs.
 ORGANIZATIONS_READ_RESOURCES: Final[dict[str, tuple[str, ...]]] = {
     "organizations:DescribeOrganization": (),
-    "organizations:ListAccounts": (),
     "organizations:ListRoots": (),
     "organizations:ListPolicies": (),
     "organizations:DescribeAccount": ("account",),
@@ -66,7 +65,7 @@ _STATEMENT_IDS: Final[dict[tuple[str, ...], str]] = {
     ("policy",): "ReadServiceControlPolicies",
 }
 UNSCOPED_REASON: Final = (
-    "The Organizations reads DescribeOrganization, ListAccounts, ListRoots and ListPolicies (read-only) "
+    "The Organizations reads DescribeOrganization, ListRoots and ListPolicies (read-only) "
     "support no resource-level permissions"
 )
 

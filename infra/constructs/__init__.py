@@ -5,6 +5,7 @@ from infra.constructs.alert_topic import AlertTopic
 from infra.constructs.chat_topic import ChatTopic
 from infra.constructs.create_instance_scp import CreateInstanceScp
 from infra.constructs.dead_letter_queue import DeadLetterQueue
+from infra.constructs.deleter_role import DeleterRole
 from infra.constructs.deletion_schedules import DeletionSchedules
 from infra.constructs.detect_function import DetectFunction
 from infra.constructs.event_forwarding import ForwardingDeadLetterQueue, ForwardingRole, ForwardingRule
@@ -28,6 +29,7 @@ __all__ = [
     "ChatTopic",
     "CreateInstanceScp",
     "DeadLetterQueue",
+    "DeleterRole",
     "DeletionSchedules",
     "DetectFunction",
     "ForwardingDeadLetterQueue",

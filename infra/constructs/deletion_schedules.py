@@ -2,8 +2,8 @@
 role Scheduler invokes the detect function with when one is due.
 
 When a decision asks for a deletion after a grace period, the detect function and the sweep worker
-create a one-time schedule per instance (`guardrail.adapters.schedules.DeletionSchedules`: named
-`guardrail-delete-<40 hex>`, in this group, `ActionAfterCompletion: DELETE`). When it is due,
+create a one-time schedule per instance (`guardrail.deletion.schedules.DeletionSchedules`: named
+`guardrail-delete-<40 hex>`, in this group, `ActionAfterCompletion: NONE`: the function moves or removes it). When it is due,
 Scheduler assumes this construct's role and invokes the detect function with a `deletion-due`
 input, which decides again on facts read then. Only a deployment that can delete
 (`remediation_enabled`) has pending deletions, so the central stack creates this construct only
@@ -24,7 +24,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from guardrail.adapters.schedules import NAME_PREFIX as SCHEDULE_NAME_PREFIX
+from guardrail.deletion.schedules import NAME_PREFIX as SCHEDULE_NAME_PREFIX
 from infra.nag import acknowledge, rendered
 
 # The prefix of the names the central stack gives the resources other parts name before they exist.
@@ -33,7 +33,12 @@ SCHEDULE_GROUP_NAME: Final = f"{NAME_PREFIX}-PendingDeletions"
 SCHEDULER_PRINCIPAL: Final = "scheduler.amazonaws.com"
 # What the functions call (`DeletionSchedules.schedule`, `.due`, `.cancel`); no UpdateSchedule: a
 # pending deletion is kept as it is (ConflictException), never moved.
-SCHEDULING_ACTIONS: Final = ("scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:DeleteSchedule")
+SCHEDULING_ACTIONS: Final = (
+    "scheduler:CreateSchedule",
+    "scheduler:GetSchedule",
+    "scheduler:UpdateSchedule",
+    "scheduler:DeleteSchedule",
+)
 
 
 class PendingDeletionVariables(TypedDict):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import jsii
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
@@ -85,6 +85,24 @@ def acknowledge_runtime(function: lambda_.Function) -> None:
     )
 
 
+@jsii.implements(lambda_.IDestination)
+class _DeadLetterDestination:
+    """The on-failure destination, a queue: `SqsDestination` without its grant, which adds
+    sqs:GetQueueAttributes and sqs:GetQueueUrl to sqs:SendMessage, the one action Lambda uses."""
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self._queue = queue
+
+    def bind(
+        self,
+        scope: Construct,
+        fn: lambda_.IFunction,
+        *,
+        type: lambda_.DestinationType,
+    ) -> lambda_.DestinationConfig:
+        return lambda_.DestinationConfig(destination=self._queue.queue_arn)
+
+
 class DetectFunction(Construct):
     """The detect function with its own least-privilege role and log group.
 
@@ -147,7 +165,8 @@ class DetectFunction(Construct):
             layers=[powertools_layer(self)],
             memory_size=256,
             timeout=Duration.seconds(60),
-            # What a flood of events can cost, and how many reads it makes at once (see the config).
+            # What a flood of events can cost, and how many reads it makes at once (see the config);
+            # none reserved by default, so that the stack deploys in an account of any quota.
             reserved_concurrent_executions=config.detect_reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
@@ -159,6 +178,7 @@ class DetectFunction(Construct):
                     idempotency_table_name=idempotency.table.table_name,
                     inventory_table_name=inventory.table.table_name,
                     member_role_name=config.member_role_name,
+                    deleter_role_name=config.deleter_role_name if config.remediation_enabled else None,
                     organizations_role_arn=config.organizations_role_arn,
                     instance_regions=config.regions,
                     organization_instance_region=config.organization_instance_region,
@@ -174,7 +194,7 @@ class DetectFunction(Construct):
             },
             retry_attempts=2,
             max_event_age=Duration.hours(6),
-            on_failure=destinations.SqsDestination(dead_letter_queue),
+            on_failure=_DeadLetterDestination(dead_letter_queue),
         )
         self._grant(config, alert_topic, dead_letter_queue)
         # Its claims on events, and the deletion guard's items beside them (the claims of deletions,
@@ -191,21 +211,25 @@ class DetectFunction(Construct):
         return self.role.node.find_child("DefaultPolicy")
 
     def _grant(self, config: GuardrailConfig, alert_topic: AlertTopic, dead_letter_queue: sqs.IQueue) -> None:
-        member_role_arn = f"arn:{Aws.PARTITION}:iam::*:role/{config.member_role_name}"
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="AssumeMemberRoleInThisOrganization",
-                actions=["sts:AssumeRole"],
-                resources=[member_role_arn],
-                conditions={"StringEquals": {"aws:ResourceOrgID": config.organization_id}},
+        assumed = [("AssumeMemberRoleInThisOrganization", config.member_role_name)]
+        if config.remediation_enabled:
+            assumed.append(("AssumeDeleterRoleInThisOrganization", config.deleter_role_name))
+        for sid, role_name in assumed:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    actions=["sts:AssumeRole"],
+                    # The role in every account: the condition narrows it to this organization.
+                    resources=[f"arn:{Aws.PARTITION}:iam::*:role/{role_name}"],
+                    conditions={"StringEquals": {"aws:ResourceOrgID": config.organization_id}},
+                )
             )
-        )
-        acknowledge(
-            self._policy(),
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/{config.member_role_name}]",
-            "The member role exists in every member account, which join and leave the organization over "
-            "time; the aws:ResourceOrgID condition limits the statement to roles inside this organization",
-        )
+            acknowledge(
+                self._policy(),
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/{role_name}]",
+                "The role exists in every member account, which join and leave the organization over "
+                "time; the aws:ResourceOrgID condition limits the statement to roles inside this organization",
+            )
         wildcard_reasons = [
             "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions"
         ]
@@ -237,6 +261,12 @@ class DetectFunction(Construct):
                 resources=[alert_topic.key.key_arn],
             )
         )
-        dead_letter_queue.grant_send_messages(self.role)
+        # The function's own dead letters (rejected events) and Lambda's on-failure records: Lambda
+        # sends those with the function's role. SQS-managed encryption: no key to grant.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SendDeadLetters", actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn]
+            )
+        )
         self.log_group.grant_write(self.role)
         acknowledge_runtime(self.function)

@@ -13,8 +13,9 @@ elsewhere.
   Attached to the central account itself, so that it holds whatever OU the account is in.
 - `guard.member_accounts`: in every account under the StackSets' targets, every principal but the
   StackSets execution role (`guard.stackset_execution_role_patterns`, `stacksets-exec-*` for
-  service-managed StackSets) is denied changing or deleting the member role and the forwarding role
-  (IAM's role writes, and passing them), the forwarding rule (delete, disable, put, targets) and its
+  service-managed StackSets) is denied changing or deleting the member role, the deleter role (its
+  name is protected even where `remediation_enabled` is off, so that no other role takes it) and the
+  forwarding role (IAM's role writes, and passing them), the forwarding rule (delete, disable, put, targets) and its
   dead-letter queue (delete, change its attributes, its policy included). Attached to the StackSets'
   targets (`GuardrailConfig.deployment_targets`), where those resources are.
 
@@ -122,7 +123,9 @@ def member_account_statements(config: GuardrailConfig) -> list[dict[str, Any]]:
             "Sid": "ProtectGuardrailMemberRoles",
             "Effect": "Deny",
             "Action": [*ROLE_WRITE_ACTIONS, PASS_ROLE_ACTION],
-            "Resource": _role_arns("*", config.member_role_name, config.forwarding_role_name),
+            "Resource": _role_arns(
+                "*", config.member_role_name, config.deleter_role_name, config.forwarding_role_name
+            ),
             "Condition": _except(deployers),
         },
         {

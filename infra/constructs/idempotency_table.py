@@ -18,8 +18,9 @@ DELIVERY_KEY_PREFIX = "delivery#"
 class IdempotencyTable(Construct):
     """On-demand, encrypted, with point-in-time recovery; records expire by themselves (TTL).
 
-    It holds only claims on event ids and alert summaries, and which channels each alert went out
-    on, so it is destroyed with the stack.
+    Besides claims on event ids and which channels each alert went out on, it holds the deletion
+    guard: the claims of deletions and the hourly cap. A new, empty table would let a retry delete
+    again and reset the cap, so it is retained when the stack is deleted or the table replaced.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -34,7 +35,7 @@ class IdempotencyTable(Construct):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=TTL_ATTRIBUTE,
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN,
         )
 
     def grant_claims(self, grantee: iam.IGrantable) -> None:

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from guardrail.patterns import INSTANCE_EVENT_PATTERN
+from guardrail.patterns import CENTRAL_EVENT_PATTERN, INSTANCE_EVENT_PATTERN
 from infra.constructs.monitoring import WatchedRule
 
 # The pattern is defined with its matcher in the function's package, so that `guardrail replay`
@@ -23,10 +23,11 @@ TARGET_MAX_EVENT_AGE = Duration.hours(24)
 
 
 def _event_pattern() -> events.EventPattern:
+    """The central rule's: the forwarded instance calls, and `guardrail doctor`'s test event."""
     return events.EventPattern(
-        source=INSTANCE_EVENT_PATTERN["source"],
-        detail_type=INSTANCE_EVENT_PATTERN["detail-type"],
-        detail=INSTANCE_EVENT_PATTERN["detail"],
+        source=CENTRAL_EVENT_PATTERN["source"],
+        detail_type=CENTRAL_EVENT_PATTERN["detail-type"],
+        detail=CENTRAL_EVENT_PATTERN["detail"],
     )
 
 
@@ -44,7 +45,10 @@ class InstanceEventRules(Construct):
     Only the forwarding role, in an account of this organization, may put events on the central
     bus (`forwarding_role_arns`, every account's role by its fixed name; `aws:PrincipalArn` is the
     role's ARN for its sessions), so neither an outsider nor another principal of the organization
-    can feed the guardrail forged events.
+    can feed the guardrail forged events. Within the central account, a principal allowed
+    `events:PutEvents` on the bus by its own policy may put events too: `guardrail doctor
+    --send-test-event` puts its test event so (source `TEST_SOURCE`, which this rule alone accepts
+    and the function judges as a test, acting on nothing).
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""The roles the central functions (detect, and the sweep's worker) assume in other accounts."""
+"""The role the central functions (detect, and the sweep's worker) assume in other accounts to read."""
 
 from __future__ import annotations
 
@@ -17,8 +17,13 @@ from infra.constructs.event_forwarding import (
 )
 from infra.nag import acknowledge
 
-INSTANCE_READ_ACTIONS: Final = ("sso:DescribeInstance", "sso:ListTagsForResource", "sso:ListApplications")
-INSTANCE_DELETE_ACTION: Final = "sso:DeleteInstance"
+# What is read of an instance, on its ARN (the one resource type the Service Authorization Reference
+# lists for these actions).
+INSTANCE_READ_ACTIONS: Final = ("sso:DescribeInstance", "sso:ListTagsForResource")
+# Reads the Service Authorization Reference lists with no resource type: only `Resource: "*"` grants
+# them (on an instance ARN they grant nothing). ListApplications takes an InstanceArn parameter, but
+# is authorized on no resource.
+UNSCOPED_READ_ACTIONS: Final = ("sso:ListInstances", "sso:ListApplications")
 # What the sweep reads of an account's forwarding, in each Region: the rule and its target, and
 # how many events wait in its dead-letter queue (the URL by name too).
 FORWARDING_RULE_READ_ACTIONS: Final = ("events:DescribeRule", "events:ListTargetsByRule")
@@ -32,6 +37,11 @@ def central_role_arn(config: GuardrailConfig, role_name: str) -> str:
 
 def detect_function_role_arn(config: GuardrailConfig) -> str:
     return central_role_arn(config, config.detect_role_name)
+
+
+def role_in_every_account(role_name: str) -> str:
+    """A role of this name in every account (the assuming statements narrow it to the organization)."""
+    return f"arn:{Aws.PARTITION}:iam::*:role/{role_name}"
 
 
 def central_roles_principal(config: GuardrailConfig, *role_names: str) -> iam.IPrincipal:
@@ -55,7 +65,7 @@ def member_role_principal(config: GuardrailConfig, *, swept: bool = True) -> iam
 
 def member_role_arns(config: GuardrailConfig) -> str:
     """The member role in every account (the assuming statements narrow it to the organization)."""
-    return f"arn:{Aws.PARTITION}:iam::*:role/{config.member_role_name}"
+    return role_in_every_account(config.member_role_name)
 
 
 def instance_arns() -> str:
@@ -64,7 +74,8 @@ def instance_arns() -> str:
 
 
 class MemberRole(Construct):
-    """The role that lets the detect function and the sweep's worker read an account's instances.
+    """The role that lets the detect function and the sweep's worker read an account's instances;
+    it only reads (deleting is the deleter role's, `infra.constructs.deleter_role`).
 
     `swept` is false in the management account, which the sweep never reads (its planner leaves it
     out: it holds the organization instance, which the planner reads through the Organizations
@@ -73,10 +84,6 @@ class MemberRole(Construct):
     Where it is `swept`, the sweep also checks the account's forwarding: it may read the forwarding
     rule and its targets, and the attributes (depth) of the forwarding dead-letter queue, in any
     Region of the account, and nothing else of EventBridge or SQS.
-
-    `allow_delete` adds sso:DeleteInstance, which only the owning account can call, so remediation
-    has to go through this role. It is never granted in the management account, whose instance is
-    the organization instance.
     """
 
     def __init__(
@@ -85,12 +92,13 @@ class MemberRole(Construct):
         construct_id: str,
         *,
         config: GuardrailConfig,
-        allow_delete: bool,
         swept: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         statements = [
-            iam.PolicyStatement(sid="ListInstances", actions=["sso:ListInstances"], resources=["*"]),
+            iam.PolicyStatement(
+                sid="ListInstancesAndApplications", actions=list(UNSCOPED_READ_ACTIONS), resources=["*"]
+            ),
             iam.PolicyStatement(
                 sid="ReadInstances", actions=list(INSTANCE_READ_ACTIONS), resources=[instance_arns()]
             ),
@@ -115,26 +123,19 @@ class MemberRole(Construct):
                     resources=[forwarding_dead_letter_queue_arns()],
                 ),
             ]
-        if allow_delete:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="DeleteInstances", actions=[INSTANCE_DELETE_ACTION], resources=[instance_arns()]
-                )
-            )
         self.role = iam.Role(
             self,
             "Role",
             role_name=config.member_role_name,
-            description="Lets the IAM Identity Center account-instance guardrail read "
-            + ("and delete " if allow_delete else "")
-            + "this account's instances",
+            description="Lets the IAM Identity Center account-instance guardrail read this account's instances",
             assumed_by=member_role_principal(config, swept=swept),
             inline_policies={"IdentityCenterInstances": iam.PolicyDocument(statements=statements)},
         )
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "sso:ListInstances supports no resource-level permissions; it is read-only",
+            "sso:ListInstances and sso:ListApplications support no resource-level permissions (the Service "
+            "Authorization Reference lists no resource type for them); both only read",
         )
         acknowledge(
             self.role,

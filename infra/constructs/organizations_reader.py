@@ -38,7 +38,7 @@ class OrganizationsReaderRole(Construct):
     Each read is granted on this organization's resources of the types the Service Authorization
     Reference lists for it (accounts, OUs, the root, SCPs: their ARNs hold the management account
     and the organization id); `*` only for the actions that support no resource (DescribeOrganization,
-    ListAccounts, ListRoots, ListPolicies, sso:ListInstances).
+    ListRoots, ListPolicies, sso:ListInstances).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: GuardrailConfig) -> None:

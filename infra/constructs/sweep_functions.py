@@ -17,6 +17,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
 from guardrail.environment import SweepPlannerEnvironment, SweepSummaryEnvironment, SweepWorkerEnvironment
+from guardrail.sweep.blind_spots import KNOWN_KEY as KNOWN_BLIND_SPOTS_KEY
+from guardrail.sweep.report.history import HISTORY_KEY
+from guardrail.sweep.report.store import REPORT_NAME
 from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME
 from infra.config import SWEEP_WORKER_TIMEOUT_SECONDS, GuardrailConfig
 from infra.constructs.alert_channels import AlertChannels
@@ -130,7 +133,8 @@ class SweepFunctions(Construct):
       account's forwarding rule and its dead-letter queue, by the names the templates give them),
       keeps the inventory, alerts on the alert topic and the configured `channels` (recording its
       deliveries when there are several; it makes no idempotency claims);
-    - summary: reads what the map wrote, writes the summary and publishes it.
+    - summary: reads what the map wrote and the run's snapshot, writes the summary and the report
+      (and the runs' history its chart draws), and publishes the summary.
 
     The planner's and the worker's roles have the configured names, because the Organizations
     reader role and the member role in other accounts trust exactly those ARNs.
@@ -308,12 +312,24 @@ class SweepFunctions(Construct):
                 map_results,
                 run_objects(bucket_arn, "batches/*"),
                 run_objects(bucket_arn, "summary.published"),
+                # The report: the organization's tree, and the earlier runs' counts for its chart.
+                run_objects(bucket_arn, "snapshot.json"),
+                f"{bucket_arn}/{HISTORY_KEY}",
             ],
         )
         summary.allow(
             "WriteSummary",
             ["s3:PutObject"],
-            [run_objects(bucket_arn, "summary.json"), run_objects(bucket_arn, "summary.published")],
+            [
+                run_objects(bucket_arn, "summary.json"),
+                run_objects(bucket_arn, "summary.published"),
+                run_objects(bucket_arn, REPORT_NAME),
+                f"{bucket_arn}/{HISTORY_KEY}",
+            ],
+        )
+        # The blind spots the last run knew of, which each run compares its own with (and replaces).
+        summary.allow(
+            "KeepKnownBlindSpots", ["s3:GetObject", "s3:PutObject"], [f"{bucket_arn}/{KNOWN_BLIND_SPOTS_KEY}"]
         )
         # Without it, S3 answers HeadObject on the not yet written `summary.published` with 403
         # rather than 404, and the summary could not tell "not published yet" from a refusal.
@@ -326,7 +342,13 @@ class SweepFunctions(Construct):
             "run time; the summary reads the manifest and the result files the map's output names",
         )
         self._acknowledge_objects(
-            summary, reports, "runs/*/batches/*", "runs/*/summary.published", "runs/*/summary.json"
+            summary,
+            reports,
+            "runs/*/batches/*",
+            "runs/*/summary.published",
+            "runs/*/summary.json",
+            "runs/*/snapshot.json",
+            f"runs/*/{REPORT_NAME}",
         )
         acknowledge(summary.default_policy, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
         self._grant_alerts(summary, alert_topic)

@@ -38,11 +38,12 @@ class UndeliveredAlert(RuntimeError):
 
 
 def notice_id(body: dict[str, Any]) -> str:
-    """What identifies one alert across retries: the event's id, or the sweep run and instance."""
-    if body.get("event_id"):
-        return str(body["event_id"])
-    trigger = body.get("trigger") or {}
-    return f"sweep:{trigger.get('run_id')}:{body.get('instance_arn') or body.get('account_id')}"
+    """What identifies one alert across retries: its `alert_id`, which every alert carries (the
+    event's id, the sweep run and instance, a deletion's firing, the cap's hour, a run's summary)."""
+    identifier = body.get("alert_id")
+    if not identifier:
+        raise ValueError("an alert without an alert_id cannot be delivered exactly once")
+    return str(identifier)
 
 
 class Deliverer:

@@ -77,6 +77,8 @@ class DetectEnvironment(FunctionEnvironment, frozen=True, kw_only=True):
     instance_regions: tuple[str, ...]
     organizations_role_arn: str | None = None
     organization_instance_region: str | None = None
+    # The role in each member account that deletes instances (only with remediation_enabled).
+    deleter_role_name: str | None = None
     # Relative to the function's code root (LAMBDA_TASK_ROOT), where the asset ships it.
     policy_path: str = "policy.json"
     partition: str = "aws"

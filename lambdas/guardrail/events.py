@@ -26,6 +26,7 @@ from msgspec import Meta, field
 
 from guardrail.core.facts import Actor, ApiCall, Operation, Outcome
 from guardrail.core.strict import ConversionError, convert
+from guardrail.patterns import TEST_SOURCE
 
 EVENT_SOURCE = "sso.amazonaws.com"
 DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -47,10 +48,20 @@ class InvalidEvent(ValueError):
     """An event the guardrail cannot process; it goes to the dead-letter queue with this reason."""
 
 
+class Delegate(msgspec.Struct, frozen=True):
+    """`userIdentity.invokedByDelegate`: the product provider that acted with IAM temporary
+    delegated access, by its account (outside the customer's organization)."""
+
+    account_id: str | None = field(default=None, name="accountId")
+
+
 class UserIdentity(msgspec.Struct, frozen=True):
     type: str | None = None
     arn: str | None = None
     account_id: str | None = field(default=None, name="accountId")
+    # The AWS service that made the call on the caller's behalf (a CloudFormation stack's resource).
+    invoked_by: str | None = field(default=None, name="invokedBy")
+    invoked_by_delegate: Delegate | None = field(default=None, name="invokedByDelegate")
 
 
 InstanceArn = Annotated[str, Meta(pattern=INSTANCE_ARN_PATTERN)]
@@ -186,5 +197,34 @@ def parse_api_call(event: Any) -> ApiCall:
             account_id=_text(identity.account_id),
             source_ip=_text(detail.source_ip_address),
             user_agent=_text(detail.user_agent),
+            invoked_by=_text(identity.invoked_by),
+            invoked_by_delegate=_text((identity.invoked_by_delegate or Delegate()).account_id),
         ),
     )
+
+
+# `guardrail doctor --send-test-event`: the synthetic instance its test event creates. Real instance
+# ids are hexadecimal, so no real instance has this one: a test event never names a real instance,
+# and its alert (a Security Hub finding included) never updates one of a real instance.
+TEST_INSTANCE_ID = "ssoins-doctor-test-0000"
+TEST_INSTANCE_ARN_PATTERN = rf"^arn:aws(-[a-z]{{1,5}}){{0,3}}:sso:::instance/{TEST_INSTANCE_ID}$"
+
+
+def is_test_event(event: Any) -> bool:
+    """Whether `event` is the doctor's test event: its source says so, a source EventBridge refuses
+    to anyone claiming an AWS service (`aws.*`) and that no forwarding rule matches."""
+    return isinstance(event, dict) and event.get("source") == TEST_SOURCE
+
+
+def parse_test_event(event: Any) -> ApiCall:
+    """The test event as the `ApiCall` it stands for, or `InvalidEvent`: it is parsed as a real one
+    is, and must be a CreateInstance of the synthetic instance."""
+    call = parse_api_call(event)
+    arn = call.instance_arn
+    synthetic = arn is not None and re.fullmatch(TEST_INSTANCE_ARN_PATTERN, arn) is not None
+    if call.operation is not Operation.CREATE or not synthetic:
+        raise InvalidEvent(
+            f"source {TEST_SOURCE}: a test event must be a CreateInstance of the synthetic instance "
+            f"{TEST_INSTANCE_ID}, not {call.operation.value} of {_clip(repr(arn), 128)}"
+        )
+    return call

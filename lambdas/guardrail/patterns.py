@@ -40,6 +40,16 @@ INSTANCE_EVENT_PATTERN: Final[dict[str, Any]] = {
     },
 }
 
+# The source of the synthetic instance event `guardrail doctor --send-test-event` puts on the
+# central bus (EventBridge refuses `aws.*` sources from PutEvents). Only the central rule accepts it,
+# never a forwarding rule, and the detect function judges such an event as a test: it acts on nothing.
+TEST_SOURCE: Final = "identity-center-guardrail.test"
+# The central bus rule's pattern: the instance calls forwarded by every account, and the test event.
+CENTRAL_EVENT_PATTERN: Final[dict[str, Any]] = {
+    **INSTANCE_EVENT_PATTERN,
+    "source": [*INSTANCE_EVENT_PATTERN["source"], TEST_SOURCE],
+}
+
 _EXACT = (str, int, float, bool, type(None))
 _FILTERS = frozenset({"prefix", "wildcard"})
 
@@ -143,3 +153,4 @@ def detail_fields(pattern: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 check_pattern(INSTANCE_EVENT_PATTERN)
+check_pattern(CENTRAL_EVENT_PATTERN)

@@ -117,8 +117,11 @@ def test_create_is_refused_in_the_management_account(bare_environment: EmulatedE
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"Name": "x" * 256}, "Name"),
+        ({"Name": "x" * 33}, "Name"),
         ({"Name": "has spaces"}, "Name"),
+        ({"Name": "é"}, "Name"),
+        ({"Tags": [{"Key": "owner", "Value": "<!channel>"}]}, "letters"),
+        ({"Tags": [{"Key": "line\nbreak", "Value": "v"}]}, "letters"),
         ({"Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(76)]}, "75"),
         ({"Tags": [{"Key": "aws:reserved", "Value": "v"}]}, "aws:"),
     ],
@@ -136,10 +139,12 @@ def test_invalid_create_input_is_a_validation_error(
     assert bare_environment.identity_center.instances() == []
 
 
-def test_name_of_255_characters_and_75_tags_are_accepted(bare_environment: EmulatedEnvironment) -> None:
-    tags = [{"Key": f"k{i}", "Value": "v"} for i in range(75)]
+def test_name_of_32_characters_and_75_tags_are_accepted(bare_environment: EmulatedEnvironment) -> None:
+    # The worst tags AWS allows: any letter, number or separator (a line separator too) and _.:/=+-@.
+    tags = [{"Key": f"k{i}", "Value": "v"} for i in range(74)]
+    tags.append({"Key": "note", "Value": "x\u2028_it_ @here https://example.com"})
 
-    arn = admin_sso(SANDBOX_ACCOUNT_ID, "us-east-1").create_instance(Name="x" * 255, Tags=tags)["InstanceArn"]
+    arn = admin_sso(SANDBOX_ACCOUNT_ID, "us-east-1").create_instance(Name="x" * 32, Tags=tags)["InstanceArn"]
 
     (record,) = bare_environment.identity_center.instances()
     assert record.instance_arn == arn

@@ -12,6 +12,7 @@ from tests.infra.support import (
     EXAMPLE_POLICY,
     SANDBOX_OU,
     VARIANT_DEPLOYMENT_ROLE_PATTERNS,
+    VARIANT_REPORTS_READERS,
     VARIANT_RESERVED_CONCURRENCY,
     VARIANT_SWEEP,
     WORKLOADS_OU,
@@ -56,7 +57,8 @@ def synthesized_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
     the example's running exemption of 555555555555). Only the Regions the policy allows are
     watched, which `cdk synth` warns about. The sweep is configured in every setting
     (`VARIANT_SWEEP`), its schedule off. Both optional alert channels, chat and Security Hub CSPM,
-    are on. The detect function reserves 25 concurrent executions. The protection SCP guards both
+    are on. The detect function reserves 25 concurrent executions, and one administrator role pattern
+    may read the reports (`VARIANT_REPORTS_READERS`). The protection SCP guards both
     the central account (its deployment role named by two patterns) and the member accounts.
     """
     folder = tmp_path_factory.mktemp("variant")
@@ -74,6 +76,7 @@ def synthesized_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
         chat={"enabled": True},
         security_hub={"enabled": True},
         detect_reserved_concurrency=VARIANT_RESERVED_CONCURRENCY,
+        reports_readers=list(VARIANT_REPORTS_READERS),
         guard={
             "central_account": True,
             "member_accounts": True,

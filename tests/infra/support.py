@@ -49,6 +49,10 @@ VARIANT_SWEEP: dict[str, Any] = {
 # The variant configuration's detect function concurrency and the deployment roles its guard excepts.
 VARIANT_RESERVED_CONCURRENCY = 25
 VARIANT_DEPLOYMENT_ROLE_PATTERNS = ("cdk-*-cfn-exec-role-*", "GuardrailDeployer")
+# The variant configuration's administrators who may read the reports bucket.
+VARIANT_REPORTS_READERS = (
+    "arn:aws:iam::222222222222:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_SecurityAudit_*",
+)
 # The delegated-administrator configuration's names for the sweep's roles.
 CUSTOM_PLANNER_ROLE_NAME = "GuardrailPlannerOfSweeps"
 CUSTOM_WORKER_ROLE_NAME = "GuardrailWorkerOfSweeps"
@@ -314,7 +318,12 @@ def deletion_statements(s: Synthesized) -> list[Document]:
         {
             "Sid": "ScheduleDeletions",
             "Effect": "Allow",
-            "Action": ["scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"],
+            "Action": [
+                "scheduler:CreateSchedule",
+                "scheduler:DeleteSchedule",
+                "scheduler:GetSchedule",
+                "scheduler:UpdateSchedule",
+            ],
             "Resource": f"arn:aws:scheduler:us-east-1:222222222222:schedule/<{deletion_group_id(s)}>/guardrail-delete-*",
         },
         {

@@ -54,9 +54,21 @@ def test_every_function_runs_the_one_asset_bundled_once(synthesized: Synthesized
 
 
 def test_asset_contains_the_package_the_policy_and_msgspec_only(synthesized: Synthesized) -> None:
+    """And Jinja2 with MarkupSafe, for the sweep's report (`guardrail.sweep.report`)."""
     folder = _asset_dir(synthesized)
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["guardrail", "msgspec", f"msgspec-{version('msgspec')}.dist-info", POLICY_FILE_NAME]
+    assert names == sorted(
+        [
+            "guardrail",
+            "msgspec",
+            f"msgspec-{version('msgspec')}.dist-info",
+            "jinja2",
+            f"jinja2-{version('jinja2')}.dist-info",
+            "markupsafe",
+            f"markupsafe-{version('markupsafe')}.dist-info",
+            POLICY_FILE_NAME,
+        ]
+    )
     assert (folder / "guardrail" / "__init__.py").is_file()
     assert (folder / "msgspec" / "__init__.py").is_file()
 

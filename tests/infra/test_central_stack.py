@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import App, Stack
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match
 
 from guardrail.adapters.alerts import SnsAlertPublisher
@@ -16,6 +18,9 @@ from guardrail.adapters.deliveries import DeliveryLog
 from guardrail.adapters.securityhub import SecurityHubPublisher
 from guardrail.core.channels.securityhub import Importer
 from guardrail.environment import DetectEnvironment
+from guardrail.patterns import TEST_SOURCE
+from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
+from infra.bundling import LAMBDA_PLATFORM, LambdaPlatform
 from infra.config import known_regions
 from infra.constructs.alert_channels import (
     ALERTS_CHANNEL,
@@ -83,7 +88,8 @@ def test_one_rule_on_the_central_bus_and_none_on_the_default_bus(synthesized: Sy
     account's default bus would deliver its events in this Region a second time."""
     bus_id = synthesized.logical_id("AWS::Events::EventBus")
     (rule,) = [r["Properties"] for r in synthesized.resources("AWS::Events::Rule").values()]
-    assert rule["EventPattern"] == INSTANCE_EVENT_PATTERN
+    # The forwarded instance calls, and `guardrail doctor`'s test event (its source, no AWS one).
+    assert rule["EventPattern"] == {**INSTANCE_EVENT_PATTERN, "source": ["aws.sso", TEST_SOURCE]}
     assert rule["EventBusName"] == _ref(bus_id)
     assert rule["State"] == "ENABLED"
 
@@ -170,6 +176,8 @@ def test_function_environment_is_the_handler_contract(fixture: str, request: pyt
             "IDEMPOTENCY_TABLE_NAME": _ref(s.resource_of("AWS::DynamoDB::Table", "IdempotencyTable")[0]),
             "INVENTORY_TABLE_NAME": _ref(s.resource_of("AWS::DynamoDB::Table", "InventoryTable")[0]),
             "MEMBER_ROLE_NAME": "IdentityCenterGuardrailMemberRole",
+            # Only where it exists: with remediation_enabled (the variant).
+            "DELETER_ROLE_NAME": "IdentityCenterGuardrailDeleterRole" if s.config.remediation_enabled else "",
             "ORGANIZATIONS_ROLE_ARN": "arn:aws:iam::111111111111:role/IdentityCenterGuardrailOrganizationsReader",
             "INSTANCE_REGIONS": ",".join(s.config.regions),
             "ORGANIZATION_INSTANCE_REGION": "us-east-1",
@@ -226,16 +234,118 @@ def test_the_powertools_version_is_the_requirements_pin(tmp_path: Path) -> None:
         powertools_version(pinned)
 
 
-@pytest.mark.parametrize(("fixture", "concurrency"), [("synthesized", 10), ("synthesized_variant", 25)])
-def test_detect_function_has_the_configured_reserved_concurrency(
-    fixture: str, concurrency: int, request: pytest.FixtureRequest
+@pytest.mark.parametrize(("fixture", "concurrency"), [("synthesized", None), ("synthesized_variant", 25)])
+def test_detect_function_has_the_configured_reserved_concurrency_and_none_by_default(
+    fixture: str, concurrency: int | None, request: pytest.FixtureRequest
 ) -> None:
-    """It bounds what a flood of events costs; the sweep's functions have none reserved."""
+    """Configured, it bounds what a flood of events costs; by default none is reserved, so that the
+    stack deploys in an account whose concurrency quota is still low. The sweep's functions never
+    reserve any."""
     s: Synthesized = request.getfixturevalue(fixture)
     assert s.config.detect_reserved_concurrency == concurrency
-    assert s.function(DETECT_HANDLER)["ReservedConcurrentExecutions"] == concurrency
+    assert s.function(DETECT_HANDLER).get("ReservedConcurrentExecutions") == concurrency
     for handler in (PLANNER_HANDLER, WORKER_HANDLER, SUMMARY_HANDLER):
         assert "ReservedConcurrentExecutions" not in s.function(handler)
+
+
+# AWS's scheme for the layer's public parameters (Powertools for AWS Lambda (Python) documentation,
+# "Lambda Layer", SSM Parameter Store): /aws/service/powertools/python/<arch>/<runtime>/<version>,
+# the runtime with its dot and the version as released (or `latest`).
+POWERTOOLS_PARAMETER_SCHEME = re.compile(
+    r"^/aws/service/powertools/python/(arm64|x86_64)/python3\.(1[0-9])/(\d+\.\d+\.\d+|latest)$"
+)
+
+
+@pytest.mark.parametrize("architecture", [lambda_.Architecture.ARM_64, lambda_.Architecture.X86_64])
+def test_the_powertools_parameter_follows_aws_published_scheme(architecture: lambda_.Architecture) -> None:
+    """A name off the scheme resolves to nothing at deploy time; README: check it exists first."""
+    platform = LambdaPlatform(lambda_.Runtime.PYTHON_3_13, architecture)
+    name = powertools_layer_parameter(platform)
+    match = POWERTOOLS_PARAMETER_SCHEME.match(name)
+    assert match is not None, name
+    assert match.groups() == (architecture.name, "13", powertools_version())
+    assert powertools_layer_parameter(LAMBDA_PLATFORM) == (
+        f"/aws/service/powertools/python/arm64/python3.13/{powertools_version()}"
+    )
+    assert not POWERTOOLS_PARAMETER_SCHEME.match("/aws/service/powertools/python/arm64/python313/3.37.0")
+    assert not POWERTOOLS_PARAMETER_SCHEME.match("/aws/service/powertools/python/aarch64/python3.13/3.37.0")
+
+
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_central_and_management_stacks_have_termination_protection(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    """Deleting either would remove the StackSets (whichever holds them), the SCPs or the reader role."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    protected = {stack.stack_name for stack in s.assembly.stacks if stack.termination_protection}
+    assert {CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME} <= protected
+
+
+def test_tables_of_the_deletion_guard_the_cap_and_the_inventory_are_retained(
+    synthesized: Synthesized,
+) -> None:
+    """Deleted or replaced, a new empty table would forget which deletions were made (a retry could
+    delete again), reset the hourly cap and lose when each instance was first seen."""
+    tables = synthesized.resources("AWS::DynamoDB::Table")
+    assert len(tables) == 2
+    for table in tables.values():
+        assert table["DeletionPolicy"] == "Retain"
+        assert table["UpdateReplacePolicy"] == "Retain"
+
+
+def _bucket_policy(s: Synthesized) -> list[Document]:
+    return [
+        readable(statement)
+        for statement in s.only("AWS::S3::BucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_reports_are_readable_only_by_the_sweeps_roles_and_named_administrators(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    s: Synthesized = request.getfixturevalue(fixture)
+    bucket = s.resource_of("AWS::S3::Bucket", "ReportsBucket")[0]
+    planner, worker, summary = (s.role_id(h) for h in (PLANNER_HANDLER, WORKER_HANDLER, SUMMARY_HANDLER))
+    machine = s.resource_of("AWS::IAM::Role", "SweepStateMachineRole")[0]
+    by_sid = {statement.get("Sid"): statement for statement in _bucket_policy(s)}
+    objects = [f"<{bucket}.Arn>", f"<{bucket}.Arn>/*"]
+    assert by_sid["ReadOnlyBySweepAndAdministrators"] == {
+        "Sid": "ReadOnlyBySweepAndAdministrators",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": ["s3:GetObject*", "s3:ListBucket*"],
+        "Resource": objects,
+        "Condition": {
+            "ArnNotLike": {
+                "aws:PrincipalArn": [
+                    f"<{worker}.Arn>",
+                    f"<{summary}.Arn>",
+                    f"<{machine}.Arn>",
+                    *s.config.reports_readers,
+                ]
+            }
+        },
+    }
+    assert by_sid["WriteOnlyBySweep"] == {
+        "Sid": "WriteOnlyBySweep",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject*", "s3:PutObject*"],
+        "Resource": objects,
+        "Condition": {
+            "ArnNotLike": {
+                "aws:PrincipalArn": [
+                    f"<{planner}.Arn>",
+                    f"<{worker}.Arn>",
+                    f"<{summary}.Arn>",
+                    f"<{machine}.Arn>",
+                ]
+            }
+        },
+    }
+    # Besides, only TLS: nothing else in the policy.
+    assert set(by_sid) == {"ReadOnlyBySweepAndAdministrators", "WriteOnlyBySweep", None}
 
 
 def test_async_invocations_retry_twice_then_go_to_the_dead_letter_queue(synthesized: Synthesized) -> None:
@@ -465,9 +575,11 @@ def _detect_statements(s: Synthesized) -> list[Document]:
     log_group = s.function(DETECT_HANDLER)["LoggingConfig"]["LogGroup"]["Ref"]
     return [
         {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"},
+        # The function's rejected events, and Lambda's on-failure records (sent with this role).
         {
+            "Sid": "SendDeadLetters",
             "Effect": "Allow",
-            "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+            "Action": "sqs:SendMessage",
             "Resource": f"<{s.logical_id('AWS::SQS::Queue')}.Arn>",
         },
         {
@@ -477,6 +589,20 @@ def _detect_statements(s: Synthesized) -> list[Document]:
             "Resource": "arn:aws:iam::*:role/IdentityCenterGuardrailMemberRole",
             "Condition": {"StringEquals": {"aws:ResourceOrgID": "o-exampleorg1"}},
         },
+        # Deleting goes through the deleter role, which exists with remediation_enabled only.
+        *(
+            [
+                {
+                    "Sid": "AssumeDeleterRoleInThisOrganization",
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Resource": "arn:aws:iam::*:role/IdentityCenterGuardrailDeleterRole",
+                    "Condition": {"StringEquals": {"aws:ResourceOrgID": "o-exampleorg1"}},
+                }
+            ]
+            if s.config.remediation_enabled
+            else []
+        ),
         {
             "Sid": "AssumeOrganizationsReader",
             "Effect": "Allow",

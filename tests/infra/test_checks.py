@@ -207,7 +207,12 @@ def test_acknowledged_findings_are_the_reviewed_ones_each_with_a_reason(synthesi
             [
                 wildcard,
                 *objects(
-                    "map-results/*", "runs/*/batches/*", "runs/*/summary.json", "runs/*/summary.published"
+                    "map-results/*",
+                    "runs/*/batches/*",
+                    "runs/*/summary.json",
+                    "runs/*/summary.published",
+                    "runs/*/snapshot.json",
+                    "runs/*/report.html",
                 ),
             ]
         ),

@@ -112,7 +112,10 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.stackset_call_as == "DELEGATED_ADMIN"
     assert config.remediation_enabled is False
     assert config.scp.enabled is False
-    assert config.detect_reserved_concurrency == 10
+    # None reserved: a reservation can fail the deployment in an account whose quota is still low.
+    assert config.detect_reserved_concurrency is None
+    assert config.deleter_role_name == "IdentityCenterGuardrailDeleterRole"
+    assert config.reports_readers == ()
     assert config.guard == GuardConfig(
         central_account=False,
         member_accounts=False,
@@ -328,6 +331,11 @@ def test_management_forwarding_is_in_the_watched_regions_it_has_enabled(tmp_path
         ({"detect_reserved_concurrency": 0}, "detect_reserved_concurrency"),
         ({"detect_reserved_concurrency": 901}, "detect_reserved_concurrency"),
         ({"detect_reserved_concurrency": "ten"}, "detect_reserved_concurrency"),
+        ({"deleter_role_name": "IdentityCenterGuardrailMemberRole"}, "deleter_role_name"),
+        ({"deleter_role_name": "bad name"}, "deleter_role_name"),
+        ({"reports_readers": ["arn:aws:iam::333333333333:role/Auditor"]}, "reports_readers"),
+        ({"reports_readers": ["arn:aws:s3:::bucket"]}, "reports_readers[0]"),
+        ({"reports_readers": "arn:aws:iam::222222222222:role/Auditor"}, "reports_readers"),
         ({"guard": {"central_account": "yes"}}, "guard.central_account"),
         ({"guard": {"members": True}}, "guard.members"),
         (
@@ -540,10 +548,29 @@ def test_bad_reserved_concurrency_says_why(tmp_path: Path) -> None:
         load_config(_config_file(tmp_path, detect_reserved_concurrency=0))
 
 
+def test_reports_readers_must_be_in_the_central_account(tmp_path: Path) -> None:
+    readers = ["arn:aws:iam::222222222222:role/Auditor", "arn:aws:iam::333333333333:user/someone"]
+    with pytest.raises(
+        ConfigError,
+        match=r"reports_readers: \['arn:aws:iam::333333333333:user/someone'\] are not in the central account",
+    ):
+        load_config(_config_file(tmp_path, reports_readers=readers))
+    config = load_config(
+        _config_file(tmp_path, reports_readers=[*readers[:1], "arn:aws:iam::222222222222:role/a*"])
+    )
+    assert config.reports_readers == (
+        "arn:aws:iam::222222222222:role/Auditor",
+        "arn:aws:iam::222222222222:role/a*",
+    )
+
+
 def test_example_configuration_documents_the_reserved_concurrency_and_the_guard_at_their_defaults() -> None:
     config = load_config(EXAMPLE_CONFIG)
-    assert config.detect_reserved_concurrency == 10
+    assert config.detect_reserved_concurrency is None
     assert config.guard == GuardConfig()
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    assert "# detect_reserved_concurrency: 10" in text
+    assert "aws lambda get-account-settings" in text
+    assert "# deleter_role_name: IdentityCenterGuardrailDeleterRole" in text
     assert "# deployment_role_patterns: [cdk-*-cfn-exec-role-*]" in text
     assert "# stackset_execution_role_patterns: [stacksets-exec-*]" in text

@@ -13,7 +13,7 @@ from typing import Any, cast
 import msgspec
 import pytest
 
-from guardrail.adapters.schedules import NAME_PREFIX, schedule_name
+from guardrail.deletion.schedules import NAME_PREFIX, schedule_name
 from guardrail.environment import DetectEnvironment, SweepWorkerEnvironment
 from infra.constructs.deletion_schedules import SCHEDULE_GROUP_NAME
 from infra.constructs.detect_function import FUNCTION_NAME

@@ -45,7 +45,7 @@ INSTANCE_SAMPLES = sorted(
 def test_samples_are_where_the_tests_expect_them() -> None:
     names = sorted(p.name for p in SAMPLE_EVENTS.glob("*.json"))
     assert "not-an-instance-event-permission-set.json" in names
-    assert len(INSTANCE_SAMPLES) == 7
+    assert len(INSTANCE_SAMPLES) == 9
     operations = {load_event(name)["detail"]["eventName"] for name in INSTANCE_SAMPLES}
     assert operations == {"CreateInstance", "DeleteInstance", "UpdateInstance"}
 

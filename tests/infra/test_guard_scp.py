@@ -99,6 +99,8 @@ MEMBER_STATEMENTS: list[Document] = [
         "Action": [*ROLE_WRITES, "iam:PassRole"],
         "Resource": [
             "arn:aws:iam::*:role/IdentityCenterGuardrailMemberRole",
+            # Protected by name even without remediation, so that no other role takes the name.
+            "arn:aws:iam::*:role/IdentityCenterGuardrailDeleterRole",
             "arn:aws:iam::*:role/IdentityCenterGuardrailEventForwarder",
         ],
         "Condition": STACKSETS_EXEC,
@@ -287,6 +289,7 @@ MEMBER_ADMIN = f"arn:aws:iam::{MEMBER}:role/AWSReservedSSO_AdministratorAccess_f
     ("action", "resource"),
     [
         ("iam:DeleteRole", f"arn:aws:iam::{MEMBER}:role/IdentityCenterGuardrailMemberRole"),
+        ("iam:UpdateAssumeRolePolicy", f"arn:aws:iam::{MEMBER}:role/IdentityCenterGuardrailDeleterRole"),
         ("iam:UpdateAssumeRolePolicy", f"arn:aws:iam::{MEMBER}:role/IdentityCenterGuardrailEventForwarder"),
         ("iam:PassRole", f"arn:aws:iam::{MEMBER}:role/IdentityCenterGuardrailEventForwarder"),
         (

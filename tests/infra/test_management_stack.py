@@ -171,7 +171,6 @@ def test_organizations_reader_reads_only_this_organizations_resources(synthesize
                 "Effect": "Allow",
                 "Action": [
                     "organizations:DescribeOrganization",
-                    "organizations:ListAccounts",
                     "organizations:ListPolicies",
                     "organizations:ListRoots",
                 ],
@@ -207,7 +206,6 @@ def test_organizations_reader_grants_every_read_the_functions_make_and_only_read
     }
     assert set(SWEEP_ORGANIZATIONS_READ_ACTIONS) == {
         "organizations:DescribeOrganization",
-        "organizations:ListAccounts",
         "organizations:ListRoots",
         "organizations:ListOrganizationalUnitsForParent",
         "organizations:ListAccountsForParent",
@@ -254,6 +252,9 @@ def test_management_member_role_never_deletes(fixture: str, request: pytest.Fixt
     s: Synthesized = request.getfixturevalue(fixture)
     role = role_named(s.management, "IdentityCenterGuardrailMemberRole")
     assert_trusts_only_the_detect_function(role, MANAGEMENT)
+    # Nor is there a deleter role in the management account.
+    names = {r["Properties"].get("RoleName") for r in resources(s.management, "AWS::IAM::Role").values()}
+    assert "IdentityCenterGuardrailDeleterRole" not in names
     assert granted(role) == {
         "sso:DescribeInstance",
         "sso:ListInstances",

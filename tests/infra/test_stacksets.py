@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from guardrail.patterns import TEST_SOURCE
 from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
 from infra.config import known_regions
 from infra.constructs.instance_event_rules import INSTANCE_EVENT_PATTERN
@@ -23,6 +24,7 @@ from tests.infra.support import (
     Synthesized,
     assert_forwarding_role,
     assert_statements,
+    assert_trusts_only_the_detect_function,
     assert_trusts_only_the_detect_function_and_the_sweep_worker,
     only,
     pseudo_parameters,
@@ -209,7 +211,8 @@ def test_forwarding_rule_matches_exactly_the_central_pattern(synthesized: Synthe
     central_rules = [
         r["Properties"]["EventPattern"] for r in synthesized.resources("AWS::Events::Rule").values()
     ]
-    assert central_rules == [rule["EventPattern"]]
+    # The central rule takes the forwarded calls and, besides, the doctor's test event (its source).
+    assert central_rules == [{**rule["EventPattern"], "source": ["aws.sso", TEST_SOURCE]}]
 
 
 def test_forwarding_rule_targets_the_central_bus_with_the_forwarding_role(
@@ -279,11 +282,28 @@ def _member_roles(s: Synthesized) -> Document:
     return s.member_template(ROLES_STACKSET_NAME)
 
 
-def test_roles_template_holds_exactly_the_member_and_forwarding_roles(synthesized: Synthesized) -> None:
-    template = _member_roles(synthesized)
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("synthesized", ["IdentityCenterGuardrailEventForwarder", "IdentityCenterGuardrailMemberRole"]),
+        # With remediation_enabled, and only then, the deleter role too.
+        (
+            "synthesized_variant",
+            [
+                "IdentityCenterGuardrailDeleterRole",
+                "IdentityCenterGuardrailEventForwarder",
+                "IdentityCenterGuardrailMemberRole",
+            ],
+        ),
+    ],
+)
+def test_roles_template_holds_exactly_the_member_and_forwarding_roles_and_the_deleter_role_when_deleting(
+    fixture: str, expected: list[str], request: pytest.FixtureRequest
+) -> None:
+    template = _member_roles(request.getfixturevalue(fixture))
     assert {r["Type"] for r in template["Resources"].values()} == {"AWS::IAM::Role"}
     names = sorted(r["Properties"]["RoleName"] for r in template["Resources"].values())
-    assert names == ["IdentityCenterGuardrailEventForwarder", "IdentityCenterGuardrailMemberRole"]
+    assert names == expected
     assert all("ManagedPolicyArns" not in r["Properties"] for r in template["Resources"].values())
 
 
@@ -299,15 +319,21 @@ def test_member_role_trusts_only_the_detect_function_and_the_sweep_worker(
     assert s.role(WORKER_HANDLER)["RoleName"] == SWEEP_WORKER_ROLE_ARN.rpartition("/")[2]
 
 
-def _member_role_statements(*, delete: bool) -> list[Document]:
+def _member_role_statements() -> list[Document]:
     """The member role's statements in the member account MEMBER (444444444444, any Region)."""
     account = MEMBER["AWS::AccountId"]
     return [
-        {"Sid": "ListInstances", "Effect": "Allow", "Action": "sso:ListInstances", "Resource": "*"},
+        # No resource type in the Service Authorization Reference: only "*" grants these two.
+        {
+            "Sid": "ListInstancesAndApplications",
+            "Effect": "Allow",
+            "Action": ["sso:ListApplications", "sso:ListInstances"],
+            "Resource": "*",
+        },
         {
             "Sid": "ReadInstances",
             "Effect": "Allow",
-            "Action": ["sso:DescribeInstance", "sso:ListTagsForResource", "sso:ListApplications"],
+            "Action": ["sso:DescribeInstance", "sso:ListTagsForResource"],
             "Resource": "arn:aws:sso:::instance/*",
         },
         {
@@ -329,31 +355,37 @@ def _member_role_statements(*, delete: bool) -> list[Document]:
             "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
             "Resource": f"arn:aws:sqs:*:{account}:IdentityCenterGuardrail-ForwardingDeadLetters",
         },
-        *(
-            [
-                {
-                    "Sid": "DeleteInstances",
-                    "Effect": "Allow",
-                    "Action": "sso:DeleteInstance",
-                    "Resource": "arn:aws:sso:::instance/*",
-                }
-            ]
-            if delete
-            else []
-        ),
     ]
 
 
-def test_member_role_reads_instances_and_forwarding_and_cannot_delete_by_default(
-    synthesized: Synthesized,
+@pytest.mark.parametrize("fixture", ["synthesized", "synthesized_variant"])
+def test_member_role_reads_instances_and_forwarding_and_never_deletes(
+    fixture: str, request: pytest.FixtureRequest
 ) -> None:
-    role = role_named(_member_roles(synthesized), "IdentityCenterGuardrailMemberRole")
-    assert_statements(resolve(role_statements(role), MEMBER), _member_role_statements(delete=False))
+    """Remediation or not: deleting is the deleter role's."""
+    role = role_named(_member_roles(request.getfixturevalue(fixture)), "IdentityCenterGuardrailMemberRole")
+    assert_statements(resolve(role_statements(role), MEMBER), _member_role_statements())
 
 
-def test_member_role_may_delete_instances_with_remediation_enabled(synthesized_variant: Synthesized) -> None:
-    role = role_named(_member_roles(synthesized_variant), "IdentityCenterGuardrailMemberRole")
-    assert_statements(resolve(role_statements(role), MEMBER), _member_role_statements(delete=True))
+def test_deleter_role_may_only_describe_and_delete_instances(synthesized_variant: Synthesized) -> None:
+    role = role_named(_member_roles(synthesized_variant), "IdentityCenterGuardrailDeleterRole")
+    assert_statements(
+        resolve(role_statements(role), MEMBER),
+        [
+            {
+                "Sid": "DeleteInstances",
+                "Effect": "Allow",
+                "Action": ["sso:DeleteInstance", "sso:DescribeInstance"],
+                "Resource": "arn:aws:sso:::instance/*",
+            }
+        ],
+    )
+
+
+def test_deleter_role_trusts_only_the_detect_function(synthesized_variant: Synthesized) -> None:
+    """The sweep's worker reads through the member role and may not assume this one."""
+    role = role_named(_member_roles(synthesized_variant), "IdentityCenterGuardrailDeleterRole")
+    assert_trusts_only_the_detect_function(role, MEMBER)
 
 
 def test_member_role_reads_the_forwarding_by_the_names_the_forwarding_template_gives(

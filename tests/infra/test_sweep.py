@@ -164,7 +164,8 @@ def test_reports_bucket_is_private_encrypted_tls_only_and_retained(synthesized: 
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     assert "VersioningConfiguration" not in bucket  # every object is written once, by one run
     assert resource["DeletionPolicy"] == "Retain"
-    (statement,) = synthesized.only("AWS::S3::BucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    # TLS only; who may read and write is tests/infra/test_central_stack.py's.
+    statement, *_ = synthesized.only("AWS::S3::BucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
     assert readable(statement) == {
         "Effect": "Deny",
         "Principal": {"AWS": "*"},
@@ -373,7 +374,6 @@ def test_planner_of_a_delegated_administrator_reads_organizations_itself(
                 "Effect": "Allow",
                 "Action": [
                     "organizations:DescribeOrganization",
-                    "organizations:ListAccounts",
                     "organizations:ListPolicies",
                     "organizations:ListRoots",
                 ],
@@ -460,13 +460,33 @@ def test_summary_may_read_the_results_write_the_summary_and_publish_it(
                 "Sid": "ReadMapResultsAndBatchReports",
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
-                "Resource": _objects(s, "map-results/*", "runs/*/batches/*", "runs/*/summary.published"),
+                "Resource": _objects(
+                    s,
+                    "map-results/*",
+                    "runs/*/batches/*",
+                    "runs/*/summary.published",
+                    "runs/*/snapshot.json",
+                    "history/runs.json",
+                ),
             },
             {
                 "Sid": "WriteSummary",
                 "Effect": "Allow",
                 "Action": "s3:PutObject",
-                "Resource": _objects(s, "runs/*/summary.json", "runs/*/summary.published"),
+                "Resource": _objects(
+                    s,
+                    "runs/*/summary.json",
+                    "runs/*/summary.published",
+                    "runs/*/report.html",
+                    "history/runs.json",
+                ),
+            },
+            # The blind spots the last run knew of: each run reads them and writes its own.
+            {
+                "Sid": "KeepKnownBlindSpots",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": _objects(s, "coverage/blind-spots.json"),
             },
             # So that HeadObject of the not yet written marker answers 404, not 403.
             {

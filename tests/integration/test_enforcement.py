@@ -9,120 +9,41 @@ runs them); events reach the handler only if the deployed rule pattern would del
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
-from typing import Any
-from unittest import mock
 
 import pytest
 from msgspec.structs import replace
 
-from emulator.environment import PROD_INSTANCE_ARN, SANDBOX_INSTANCE_ARN, EmulatedEnvironment
+from emulator.environment import PROD_INSTANCE_ARN, SANDBOX_INSTANCE_ARN
 from emulator.organization import administrator_client
 from emulator.scheduler import due_schedules, schedules
 from guardrail.core.channels.email import email_text
-from guardrail.core.policy import Enforcement, Exemption, Mode, Policy, RuleSettings, policy_data
+from guardrail.core.policy import Enforcement, Exemption, Mode, Policy, RuleSettings
 from guardrail.handlers import detect
-from guardrail.patterns import INSTANCE_EVENT_PATTERN, matches
-from guardrail_cli.emulated import LambdaContextStub, handler_environment
 from tests.builders import NOW, PROD, SANDBOX, sample, tag_event
-
-GRACE = timedelta(hours=24)
-DUE = NOW + GRACE
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, by: timedelta) -> None:
-        self.now += by
+from tests.integration.enforcing import (
+    DUE,
+    GRACE,
+    World,
+    enforcing,
+    enforcing_world,
+    tag_owner,
+    unapproved_instances,
+    untag_owner,
+)
 
 
 @pytest.fixture
 def policy(policy: Policy) -> Policy:
-    """Enforcing after a grace period of 24 hours: unapproved accounts and unjustified instances."""
-    rules = {
-        **policy.rules,
-        "account-not-approved": RuleSettings(action="remediate"),
-        "missing-justification": RuleSettings(action="remediate"),
-    }
-    return replace(policy, mode=Mode.ENFORCE, rules=rules, enforcement=Enforcement(grace_period_hours=24))
-
-
-class World:
-    """The emulated organization, the detect function's runtime on a clock the test moves, and
-    Scheduler's part: firing the schedules that are due."""
-
-    def __init__(self, env: EmulatedEnvironment, policy: Policy, policy_path: Path) -> None:
-        self.env = env
-        self.clock = Clock()
-        self._policy_path = policy_path
-        self.deploy(policy)
-
-    def deploy(self, policy: Policy) -> None:
-        """Ship a policy and start a fresh function with it, as a deployment does."""
-        self._policy_path.write_text(json.dumps(policy_data(policy)))
-        self.runtime = detect.build_runtime(clock=self.clock, sleep=lambda seconds: None)
-        self.runtime.once.register(LambdaContextStub())  # type: ignore[arg-type]
-
-    def deliver(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        """What the rules deliver, the function handles; None for what they do not deliver."""
-        if not matches(INSTANCE_EVENT_PATTERN, event):
-            return None
-        return detect.process(event, self.runtime)
-
-    def fire_due(self) -> list[dict[str, Any]]:
-        """Scheduler at the clock's time: each due schedule invokes the function with its input."""
-        due = due_schedules(self.env.scheduler_client(), self.env.deletion_schedule_group, self.clock())
-        return [detect.process(schedule.input, self.runtime) for schedule in due]
-
-    def pending(self) -> list[str]:
-        """The instances whose deletion is scheduled."""
-        found = schedules(self.env.scheduler_client(), self.env.deletion_schedule_group)
-        return [s.input["instance_arn"] for s in found]
-
-    def alerts(self) -> list[dict[str, Any]]:
-        return [alert["body"] for alert in self.env.received_alerts()]
-
-    def instances(self, account_id: str) -> list[str]:
-        return [i.instance_arn for i in self.env.identity_center.instances(account_id)]
-
-    def deletions(self) -> int:
-        return len([c for c in self.env.identity_center.calls if c.operation == "DeleteInstance"])
+    return enforcing(policy)
 
 
 @pytest.fixture
 def world(tmp_path: Path, policy: Policy) -> Iterator[World]:
-    with EmulatedEnvironment() as env:
-        policy_path = tmp_path / "policy.json"
-        policy_path.write_text(json.dumps(policy_data(policy)))
-        with mock.patch.dict(os.environ, handler_environment(env, policy_path)):
-            detect.runtime.cache_clear()
-            yield World(env, policy, policy_path)
-            detect.runtime.cache_clear()
-
-
-def untag_owner(world: World) -> dict[str, Any]:
-    """The sandbox instance's owner tag removed, and the CloudTrail event of it."""
-    administrator_client(SANDBOX, "sso-admin", region="us-east-1").untag_resource(
-        InstanceArn=SANDBOX_INSTANCE_ARN, ResourceArn=SANDBOX_INSTANCE_ARN, TagKeys=["owner"]
-    )
-    return tag_event("UntagResource", SANDBOX_INSTANCE_ARN, tag_keys=("owner",))
-
-
-def tag_owner(world: World, owner: str = "bob@example.com") -> dict[str, Any]:
-    administrator_client(SANDBOX, "sso-admin", region="us-east-1").tag_resource(
-        InstanceArn=SANDBOX_INSTANCE_ARN,
-        ResourceArn=SANDBOX_INSTANCE_ARN,
-        Tags=[{"Key": "owner", "Value": owner}],
-    )
-    return tag_event("TagResource", SANDBOX_INSTANCE_ARN, tags={"owner": owner})
+    with enforcing_world(tmp_path, policy) as built:
+        yield built
 
 
 # -- the grace period -----------------------------------------------------------------------------
@@ -134,7 +55,10 @@ def test_a_violation_is_deleted_only_after_its_grace_period_and_both_alerts_say_
     [first] = world.env.received_alerts()
     body = first["body"]
     assert body["action"] == "schedule-deletion"
-    assert body["deletion"] == {"state": "scheduled", "due": DUE.isoformat()}
+    assert {k: body["deletion"][k] for k in ("state", "due")} == {
+        "state": "scheduled",
+        "due": DUE.isoformat(),
+    }
     assert {f["rule"] for f in body["findings"]} >= {"account-not-approved"}
     email = email_text(body, first["subject"])
     assert f"Deletion scheduled for {DUE.isoformat()} (UTC)" in email
@@ -158,11 +82,34 @@ def test_a_violation_is_deleted_only_after_its_grace_period_and_both_alerts_say_
 
 
 def test_a_per_rule_grace_period_replaces_the_policys(world: World, policy: Policy) -> None:
-    rules = {**policy.rules, "account-not-approved": RuleSettings(action="remediate", grace_period_hours=2)}
+    rules = {
+        **policy.rules,
+        "account-not-approved": RuleSettings(action="remediate", grace_period_hours=2),
+        "missing-justification": RuleSettings(action="alert"),
+    }
     world.deploy(replace(policy, rules=rules))
     world.deliver(sample("create-instance-console-success"))
     [body] = world.alerts()
     assert body["deletion"]["due"] == (NOW + timedelta(hours=2)).isoformat()
+
+
+def test_with_several_rules_asking_the_deletion_is_due_at_the_latest_of_their_deadlines(
+    world: World, policy: Policy
+) -> None:
+    rules = {
+        **policy.rules,
+        "account-not-approved": RuleSettings(action="remediate", grace_period_hours=2),
+        "missing-justification": RuleSettings(action="remediate", grace_period_hours=48),
+    }
+    world.deploy(replace(policy, rules=rules))
+    world.deliver(sample("create-instance-console-success"))
+    [body] = world.alerts()
+    due = (NOW + timedelta(hours=48)).isoformat()
+    assert body["deletion"]["due"] == due
+    assert due in body["action_reason"]
+    world.clock.advance(timedelta(hours=2))
+    assert world.fire_due() == []
+    assert world.deletions() == 0
 
 
 def test_an_exemption_granted_during_the_grace_period_saves_the_instance(
@@ -199,7 +146,10 @@ def test_tags_fixed_during_the_grace_period_cancel_the_deletion_at_once(world: W
     world.deliver(tag_owner(world))
     [notice] = world.alerts()
     assert notice["verdict"] == "resolved"
-    assert notice["deletion"] == {"state": "cancelled", "due": DUE.isoformat()}
+    assert {k: notice["deletion"][k] for k in ("state", "due")} == {
+        "state": "cancelled",
+        "due": DUE.isoformat(),
+    }
     assert world.pending() == []
 
     world.clock.advance(GRACE)
@@ -325,20 +275,6 @@ def test_a_second_event_for_a_pending_deletion_keeps_the_one_schedule(world: Wor
 # -- the hourly cap -------------------------------------------------------------------------------
 
 
-def unapproved_instances(world: World, count: int) -> list[dict[str, Any]]:
-    """``count`` new accounts in an unapproved OU, each with an instance, and their creation events."""
-    events = []
-    for account in world.env.add_member_accounts(count, ou_path="Workloads/Prod"):
-        arn = world.env.identity_center.seed_instance(account, "eu-west-1", name=f"team-{account[-3:]}")
-        event = sample("create-instance-console-success")
-        event["account"] = event["detail"]["recipientAccountId"] = account
-        event["detail"]["userIdentity"]["accountId"] = account
-        event["detail"]["eventID"] = f"create-{account}"
-        event["detail"]["responseElements"]["instanceArn"] = arn
-        events.append(event)
-    return events
-
-
 def test_past_the_hourly_cap_nothing_more_is_deleted_and_one_critical_alert_says_so(
     world: World, policy: Policy
 ) -> None:
@@ -436,13 +372,14 @@ def test_due_input_that_is_malformed_lands_in_the_dead_letter_queue(world: World
     assert "deletion-due" in json.dumps(letter)
 
 
-def test_the_schedule_is_a_one_time_utc_schedule_that_deletes_itself(world: World) -> None:
+def test_the_schedule_is_a_one_time_utc_schedule_kept_until_the_function_removes_it(world: World) -> None:
     world.deliver(sample("create-instance-console-success"))
     client = world.env.scheduler_client()
     [summary] = client.list_schedules(GroupName=world.env.deletion_schedule_group)["Schedules"]
     schedule = client.get_schedule(Name=summary["Name"], GroupName=world.env.deletion_schedule_group)
     assert schedule["ScheduleExpression"] == f"at({DUE.astimezone(UTC):%Y-%m-%dT%H:%M:%S})"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
-    assert schedule["ActionAfterCompletion"] == "DELETE"
+    # Kept after it fires, so that the firing can be matched with it; the function removes it.
+    assert schedule["ActionAfterCompletion"] == "NONE"
     assert schedule["Target"]["Arn"] == world.env.detect_function_arn
     assert schedule["Target"]["RoleArn"] == world.env.deletion_scheduler_role_arn

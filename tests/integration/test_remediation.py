@@ -16,13 +16,14 @@ from msgspec.structs import replace
 from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
 from emulator.organization import MANAGEMENT_ACCOUNT_ID, administrator_client
 from emulator.wire import ACCESS_DENIED, LOST_ANSWER, AwsError, AwsWire
-from guardrail import remediate
 from guardrail.adapters.clients import AwsClients
 from guardrail.core.policy import Enforcement, Mode, Policy, RuleSettings, policy_data
+from guardrail.deletion import remediator as remediate
+from guardrail.deletion.guard import DeletionGuard
+from guardrail.deletion.remediator import BACKOFF, InstanceRemediator, RetryRemediation
 from guardrail.events import parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.handlers import detect
-from guardrail.remediate import BACKOFF, InstanceRemediator, RetryRemediation
 from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, sample
 
@@ -251,8 +252,11 @@ def test_an_account_moved_into_an_approved_ou_within_the_cache_window_keeps_its_
     assert ("organizations", "ListParents") in {(c.service, c.operation) for c in calls}
 
     # What was read refreshed the cache: the next event sees Sandbox without reading it again.
+    # (Another caller's attempt: the same one repeated would be held back as a series.)
+    another = new_delivery("create-instance-denied-by-scp")
+    another["detail"]["userIdentity"]["arn"] = "arn:aws:iam::444444444444:user/dave"
     with AwsWire() as wire, wire.recording() as calls:
-        detect.process(new_delivery("create-instance-denied-by-scp"), runtime)
+        detect.process(another, runtime)
     assert the_alert(env)["ou_path"] == "Sandbox"
     assert [c for c in calls if c.service == "organizations"] == []
 
@@ -291,8 +295,10 @@ def test_with_nothing_to_delete_a_warm_function_reads_nothing_from_organizations
 ) -> None:
     detect.process(sample("create-instance-denied-by-scp"), runtime)
     env.received_alerts()
+    another = new_delivery("create-instance-denied-by-scp")  # another caller's: news, not a repeat
+    another["detail"]["userIdentity"]["arn"] = "arn:aws:iam::444444444444:user/dave"
     with AwsWire() as wire, wire.recording() as calls:
-        detect.process(new_delivery("create-instance-denied-by-scp"), runtime)
+        detect.process(another, runtime)
     assert the_alert(env)["action"] != "delete-instance"
     assert [c for c in calls if c.service == "organizations"] == []
 
@@ -353,7 +359,10 @@ def test_a_passing_conflict_is_waited_out_within_the_invocation(
 
 @pytest.mark.parametrize(
     ("delete_immediately", "expected"),
-    [(True, "the instance no longer exists"), (False, "the instance is now DELETE_IN_PROGRESS")],
+    [
+        (True, "the instance no longer exists"),
+        (False, "the instance is now DELETE_IN_PROGRESS, not deleted by the guardrail"),
+    ],
 )
 def test_an_instance_deleted_by_its_owner_meanwhile_is_skipped(
     env: EmulatedEnvironment, delete_immediately: bool, expected: str
@@ -367,7 +376,8 @@ def test_an_instance_deleted_by_its_owner_meanwhile_is_skipped(
 
     env.identity_center.delete_immediately = delete_immediately
     administrator_client(PROD, "sso-admin", region="eu-west-1").delete_instance(InstanceArn=PROD_INSTANCE_ARN)
-    result = InstanceRemediator(gatherer.member_clients).delete(facts)
+    guard = DeletionGuard(AwsClients().client("dynamodb"), env.idempotency_table_name, max_per_hour=3)
+    result = InstanceRemediator(gatherer.member_clients, guard).delete(facts, holder="an event")
 
     assert (result.status, result.detail) == ("skipped", expected)
     deletes = [c for c in env.identity_center.calls if c.account == PROD and c.operation == "DeleteInstance"]
@@ -479,9 +489,9 @@ def test_too_little_time_to_delete_deletes_nothing_and_the_retry_does(
     runtime.budget.begin(lambda: left[0])
     delete = remediate.InstanceRemediator.delete
 
-    def late_delete(remediator: InstanceRemediator, facts: Any) -> Any:
+    def late_delete(remediator: InstanceRemediator, facts: Any, holder: str) -> Any:
         left[0] = 5.0  # both readings of the facts are in; what follows must fit in 5 s
-        return delete(remediator, facts)
+        return delete(remediator, facts, holder)
 
     monkeypatch.setattr(remediate.InstanceRemediator, "delete", late_delete)
     runtime.once.register(EndingContext())  # type: ignore[arg-type]

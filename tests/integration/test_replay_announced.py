@@ -88,7 +88,7 @@ def test_an_account_outside_the_organization_stays_unknown(world: EmulatedEnviro
     assert arns(world) == before
     assert notes == [
         "account 777777777777 is not in the emulated organization, so its facts are missing "
-        "(replay --live reads your own organization)"
+        "(replay --live or --org judges on your own organization)"
     ]
 
 
@@ -114,3 +114,73 @@ def test_an_event_the_function_rejects_changes_nothing(world: EmulatedEnvironmen
     event["detail"]["eventID"] = 7
     assert AnnouncedInstances(world).prepare(event) == []
     assert arns(world) == before
+
+
+def changed(operation: str, arn: str, account: str = "333333333333", **request: Any) -> dict[str, Any]:
+    """A successful call on an instance, as CloudTrail records it."""
+    params = (
+        {"resourceArn": arn, **request}
+        if operation in ("TagResource", "UntagResource")
+        else {"instanceArn": arn, **request}
+    )
+    record = sample_record(
+        "create-instance-console-success",
+        eventName=operation,
+        recipientAccountId=account,
+        awsRegion="us-east-1",
+        requestParameters=params,
+        responseElements=None,
+    )
+    return as_eventbridge(record)
+
+
+def tags_of(world: EmulatedEnvironment, arn: str) -> dict[str, str]:
+    return next(dict(r.tags) for r in world.identity_center.instances() if r.instance_arn == arn)
+
+
+def test_tag_changes_updates_and_deletions_are_applied(world: EmulatedEnvironment) -> None:
+    announced = AnnouncedInstances(world)
+    assert announced.prepare(changed("UntagResource", SANDBOX_INSTANCE_ARN, tagKeys=["owner"])) == []
+    assert "owner" not in tags_of(world, SANDBOX_INSTANCE_ARN)
+    tags = [{"key": "owner", "value": "carol@example.com"}, {"key": "expires", "value": "2027-01-31"}]
+    assert announced.prepare(changed("TagResource", SANDBOX_INSTANCE_ARN, tags=tags)) == []
+    assert tags_of(world, SANDBOX_INSTANCE_ARN) == {
+        "purpose": "trial",
+        "owner": "carol@example.com",
+        "expires": "2027-01-31",
+    }
+    assert announced.prepare(changed("UpdateInstance", SANDBOX_INSTANCE_ARN, name="renamed")) == []
+    assert (
+        next(r.name for r in world.identity_center.instances() if r.instance_arn == SANDBOX_INSTANCE_ARN)
+        == "renamed"
+    )
+    assert announced.prepare(changed("DeleteInstance", SANDBOX_INSTANCE_ARN)) == []
+    assert SANDBOX_INSTANCE_ARN not in arns(world)
+    # Deleting what is gone already changes nothing more, and says nothing.
+    assert announced.prepare(changed("DeleteInstance", SANDBOX_INSTANCE_ARN)) == []
+
+
+def test_a_failed_change_changes_nothing(world: EmulatedEnvironment) -> None:
+    event = changed("UntagResource", SANDBOX_INSTANCE_ARN, tagKeys=["owner"])
+    event["detail"]["errorCode"] = "AccessDenied"
+    assert AnnouncedInstances(world).prepare(event) == []
+    assert "owner" in tags_of(world, SANDBOX_INSTANCE_ARN)
+
+
+def test_a_change_to_an_instance_the_emulation_does_not_hold_says_its_facts_are_missing(
+    world: EmulatedEnvironment,
+) -> None:
+    notes = AnnouncedInstances(world).prepare(changed("TagResource", NEW, tags=[{"key": "a", "value": "b"}]))
+    assert notes == [
+        f"the emulation holds no instance {NEW} (its creation is not in the replayed events), so its facts are missing"
+    ]
+    assert NEW not in arns(world)
+
+
+def test_a_change_aws_would_refuse_is_refused_and_said(world: EmulatedEnvironment) -> None:
+    too_many = [{"key": f"k{i}", "value": "v"} for i in range(80)]
+    event = changed("TagResource", SANDBOX_INSTANCE_ARN)
+    event["detail"]["requestParameters"]["tags"] = too_many  # the record keeps what was asked
+    notes = AnnouncedInstances(world).prepare(event)
+    assert len(notes) == 1
+    assert notes[0].startswith(f"the emulation did not take the TagResource of {SANDBOX_INSTANCE_ARN} (")

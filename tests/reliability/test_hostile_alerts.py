@@ -10,6 +10,10 @@ attributes, in UTF-8.
 
 Deleting the organization instance, the act an insider could least afford to go unnoticed, must
 page as well: it is checked here end to end, on the facts the function really gathers for it.
+
+And whatever text a creator may give, at the worst AWS allows (line breaks in OU and application
+names, chat markup in an account name, U+2028 in a tag value), no channel shows a line, mention
+or link the guardrail did not write.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from moto.sns.exceptions import InvalidParameterValue
 from moto.sns.models import SNSBackend
 
 from emulator.environment import ORGANIZATION_INSTANCE_ARN, EmulatedEnvironment
-from emulator.organization import MANAGEMENT_ACCOUNT_ID, administrator_client
-from guardrail.core.alert import SNS_MESSAGE_LIMIT
+from emulator.organization import MANAGEMENT_ACCOUNT_ID, add_member_accounts, administrator_client
+from guardrail.core.alert import SNS_MESSAGE_LIMIT, Alert
 from guardrail.core.policy import Mode, policy_data
 from guardrail.core.policy_file import load_policy
 from guardrail.handlers import detect
@@ -187,3 +191,95 @@ def test_deleting_the_organization_instance_pages(world: EmulatedEnvironment, sn
     assert alert["attributes"]["severity"] == "high"
     assert json.loads(alert["attributes"]["rules"]) == ["org-instance-deleted"]
     assert alert["body"]["findings"][0]["facts"]["instance_arn"] == ORGANIZATION_INSTANCE_ARN
+
+
+# -- creator text, at the worst AWS allows, forges nothing in any channel -------------------------
+
+# Organizations takes any character in an OU name and printable ASCII in an account name;
+# Identity Center any character in an application name, and U+2028 in a tag value.
+HOSTILE_OU = "Ops\n*Deleted?* skipped\u2028<!here>"
+HOSTILE_ACCOUNT = "<!channel> *Deleted?* [x](https://e.example)"
+HOSTILE_APPLICATION = "Q\n*Deleted?* skipped <!channel> [click](https://evil.example)"
+HOSTILE_TAGS = {"purpose": "trial\u2028  Deletion: deleted", "owner": "@here"}
+
+
+def hostile_strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in hostile_strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in hostile_strings(item)]
+    return []
+
+
+def test_creator_text_at_its_worst_forges_no_line_mention_or_link(
+    world: EmulatedEnvironment, sns_limit: list[int], tmp_path: Path
+) -> None:
+    before = set(world.organization.member_account_ids)
+    world.organization = add_member_accounts(
+        world.organization, 1, ou_path=HOSTILE_OU, account_names=[HOSTILE_ACCOUNT]
+    )
+    [account] = [a for a in world.organization.member_account_ids if a not in before]
+    sso = administrator_client(account, "sso-admin", region="us-east-1")
+    arn = sso.create_instance(Name="team", Tags=[{"Key": k, "Value": v} for k, v in HOSTILE_TAGS.items()])[
+        "InstanceArn"
+    ]
+    world.identity_center.attach_application(arn, name=HOSTILE_APPLICATION)
+    event = fresh(
+        "create-instance-cli-trial-tagged",
+        recipientAccountId=account,
+        requestParameters={"name": "team"},
+        responseElements={"instanceArn": arn},
+        userAgent="cli\n*Deleted?* deleted <@U024BE7LH>",
+    )
+    data = policy_data(load_policy(EXAMPLE_POLICY))
+    data["mode"] = Mode.ENFORCE.value
+    data["enforcement"]["grace_period_hours"] = 0
+    data["rules"][REMEDIATE_RULE] = {"action": "remediate"}
+    enforcing = tmp_path / "enforce.json"
+    enforcing.write_text(json.dumps(data))
+    channels = {
+        "POLICY_PATH": str(enforcing),
+        "CHAT_TOPIC_ARN": world.chat_topic_arn,
+        "SECURITY_HUB_ACCOUNT_ID": world.central_account_id,
+    }
+    with mock.patch.dict("os.environ", channels):
+        detect.runtime.cache_clear()
+        try:
+            assert invoke_like_lambda(world, event).status == "succeeded"
+        finally:
+            detect.runtime.cache_clear()
+
+    [alert] = world.received_alerts()
+    body = alert["body"]
+    assert body["action_reason"].startswith("remediation withheld: the instance serves 1 application(s) (Q\n")
+    assert body["account_name"] == HOSTILE_ACCOUNT  # the JSON keeps what was recorded
+
+    email = Alert(alert["subject"], body, alert["attributes"]).email()
+    next_part = email.split("What happens next\n")[1].split("\n\n")[0].split("\n")
+    assert len(next_part) == 2
+    assert next_part[1] == "  Policy mode: enforce."
+    assert "*Deleted?* skipped <!channel>" in next_part[0]  # inline, where it cannot pass for a line
+    assert not [line for line in email.splitlines() if line.lstrip().startswith(("*Deleted?*", "Deletion:"))]
+    assert len(email.splitlines()) == email.count("\n")
+
+    [chat] = world.received_chat()
+    content = chat["content"]
+    shown = [content["title"], content["description"], *content["nextSteps"], chat["metadata"]["summary"]]
+    for text in shown:
+        assert "<" not in text
+        assert ">" not in text
+        assert "](" not in text
+        assert "://evil" not in text  # no link a client would make of it either
+    labels = {line.split("*")[1] for line in content["description"].splitlines() if line.startswith("*")}
+    assert labels == {"Account", "Instance", "Caller", "Action"}
+    assert "\u2039!channel\u203a" in content["title"]  # the account name, shown, inert
+
+    hub = boto3.client("securityhub", region_name="us-east-1").get_findings()["Findings"]
+    mine = [f for f in hub if f["Resources"][0]["Id"] == arn]
+    assert mine
+    for finding in mine:
+        for text in hostile_strings(finding):
+            assert "\n" not in text
+            assert "\u2028" not in text

@@ -71,7 +71,14 @@ def alert_for(the_facts: Facts, policy: Policy | None = None) -> Alert:
 def test_body_has_the_documented_keys_and_is_json() -> None:
     alert = alert_for(facts())
     assert set(alert.body) >= STABLE_KEYS
-    assert set(alert.body["actor"]) == {"arn", "type", "source_ip", "user_agent"}
+    assert set(alert.body["actor"]) == {
+        "arn",
+        "type",
+        "source_ip",
+        "user_agent",
+        "invoked_by",
+        "invoked_by_delegate",
+    }
     assert json.loads(alert.message())["event_id"] == "evt-1"
     assert alert.body["findings"][0]["rule"] == "account-not-approved"
     assert alert.body["findings"][0]["reason"]
@@ -165,13 +172,31 @@ def test_subject_headline_per_call(
     assert f"] {headline} in 333333333333 Sandbox Bob (us-east-1)" in alert_for(facts(call=the_call)).subject
 
 
-def test_the_subject_leads_with_the_most_severe_finding() -> None:
+def test_the_subject_and_the_body_lead_with_the_most_severe_finding() -> None:
     expired = facts(instance=instance(tags={"purpose": "trial", "owner": "bob", "expires": "2026-11-01"}))
     policy = Policy(approved=Approvals(accounts=(SANDBOX,)), allowed_regions=("eu-west-1",))
     alert = alert_for(expired, policy)
-    # Catalogue order puts region-not-allowed (medium) first; the subject names trial-expired (high).
-    assert [f["rule"] for f in alert.body["findings"]] == ["region-not-allowed", "trial-expired"]
+    # Catalogue order puts region-not-allowed (medium) first; trial-expired (high) leads.
+    assert [f["rule"] for f in alert.body["findings"]] == ["trial-expired", "region-not-allowed"]
     assert alert.subject.endswith("(us-east-1): trial-expired +1")
+
+
+def test_the_body_keeps_the_decisions_order_whatever_it_is() -> None:
+    """The body lists findings as the decision does: a body that sorted them itself (by rule, by
+    catalogue) would disagree with the subject and the other channels."""
+    the_facts = facts()
+    decision = decide(the_facts, Policy(), NOW)
+    findings = tuple(
+        Finding(rule, severity, "why", {})
+        for rule, severity in (
+            ("root-user", Severity.HIGH),
+            ("account-not-approved", Severity.HIGH),
+            ("scp-gap", Severity.MEDIUM),
+            ("attempt-denied", Severity.LOW),
+        )
+    )
+    body = build_alert(the_facts, dataclasses.replace(decision, findings=findings), mode="dry-run").body
+    assert [f["rule"] for f in body["findings"]] == [f.rule for f in findings]
 
 
 def test_subject_tail_per_verdict() -> None:
@@ -248,8 +273,9 @@ def test_other_calls_on_the_organization_instance_name_it() -> None:
     assert alert_for(in_management(Operation.UPDATE)).subject == (
         "[INFO] Organization instance updated in 111111111111 Management (us-east-1)"
     )
+    # A refused attempt on the organization instance is at least as visible as its deletion.
     assert alert_for(in_management(Operation.DELETE, Outcome.FAILED)).subject.startswith(
-        "[INFO] Blocked DeleteInstance in 111111111111"
+        "[HIGH] Blocked DeleteInstance in 111111111111"
     )
     # Without the organization the function cannot tell which instance it was: a person must check.
     unknown = alert_for(in_management(Operation.DELETE, organization=None)).subject

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,46 @@ def test_validate_of_an_unreadable_file_is_one_line(
     code, _, err = run(capsys, "validate", path)
     assert code == 2
     assert says in one_line_error(err, "validate")
+
+
+def test_validate_lists_the_valid_values_of_a_choice(tmp_path: Path, capsys: Capture) -> None:
+    code, _, err = run(capsys, "validate", write(tmp_path / "policy.yaml", "version: 1\nmode: enforced\n"))
+    assert code == 2
+    assert one_line_error(err, "validate").endswith(
+        "policy.yaml is invalid: mode: 'enforced' is not one of dry-run, enforce (did you mean enforce?)\n"
+    )
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path, capsys: Capture) -> None:
+    latin1 = "# r\u00e9vis\u00e9e\n".encode("latin-1")
+    policy = tmp_path / "policy.yaml"
+    policy.write_bytes(b"version: 1\n" + latin1)
+    event = tmp_path / "event.json"
+    event.write_bytes(CONSOLE_EVENT.read_bytes().replace(b'"version"', b'"note": "\xe9", "version"', 1))
+    facts = tmp_path / "facts.json"
+    facts.write_bytes(b'{"organization": null, "note": "\xe9"}')
+    config = tmp_path / "guardrail.yaml"
+    config.write_bytes(b"organization_id: o-exampleorg1\n" + latin1)
+    for argv, path, line in [
+        (("sweep", "--config", config), config, 2),
+        (("validate", policy), policy, 2),
+        (("evaluate", "--event", event), event, 2),
+        (("evaluate", "--event", CONSOLE_EVENT, "--facts", facts), facts, 1),
+        (("evaluate", "--event", CONSOLE_EVENT, "--policy", policy), policy, 2),
+    ]:
+        code, out, err = run(capsys, *argv)
+        assert (code, out) == (2, ""), argv
+        assert f"{path} is not UTF-8 text: byte 0xe9 on line {line} cannot be read" in one_line_error(
+            err, str(argv[0])
+        )
+
+
+def test_version_prints_the_version(capsys: Capture) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert capsys.readouterr().out == f"guardrail {project['version']}\n"
 
 
 # -- evaluate ------------------------------------------------------------------------------------
@@ -298,28 +340,49 @@ def test_diff_of_lists_names_what_is_missing_and_unexpected() -> None:
     assert diff({"verdict": "compliant"}, {"verdict": "compliant"}) == []
 
 
-@pytest.mark.parametrize(
-    ("files", "says"),
-    [
-        ({}, "no test cases (*.yaml) under"),
-        ({"case.yaml": "name: [unclosed\n"}, "case.yaml: while parsing"),
-        ({"case.yaml": "name: x\nevent: {}\nexpect: {verdict: fine}\n"}, "case.yaml: expect.verdict: "),
-        (
-            {"case.yaml": "name: x\nevent: {}\nexpect: {verdict: compliant, rules: [scp_gap]}\n"},
-            "expect.rules[0]: unknown rule id",
-        ),
-        ({"case.yaml": "name: x\nevent: none.json\nexpect: {verdict: compliant}\n"}, "cannot read event"),
-        ({"case.yaml": "name: x\nevent: {}\nexpect: {verdict: compliant}\n"}, "case.yaml: "),
-    ],
-)
-def test_test_with_broken_cases_is_a_one_line_error(
-    tmp_path: Path, capsys: Capture, files: dict[str, str], says: str
-) -> None:
-    for name, text in files.items():
-        write(tmp_path / name, text)
+def test_test_without_cases_is_a_one_line_error(tmp_path: Path, capsys: Capture) -> None:
     code, _, err = run(capsys, "test", tmp_path)
     assert code == 2
-    assert says in one_line_error(err, "test")
+    assert "no test cases (*.yaml) under" in one_line_error(err, "test")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("name: [unclosed\n", "case.yaml: while parsing"),
+        (
+            "name: x\nevent: {}\nexpect: {verdict: fine}\n",
+            "case.yaml: expect.verdict: 'fine' is not one of violation, compliant, info, incomplete",
+        ),
+        (
+            "name: x\nevent: {}\nexpect: {verdict: compliant, rules: [scp_gap]}\n",
+            "expect.rules[0]: unknown rule id",
+        ),
+        ("name: x\nevent: none.json\nexpect: {verdict: compliant}\n", "case.yaml: cannot read event"),
+        ("name: x\nevent: {}\nexpect: {verdict: compliant}\n", "case.yaml: "),
+        (
+            b"name: caf\xe9\nevent: {}\nexpect: {verdict: compliant}\n",
+            "case.yaml is not UTF-8 text: byte 0xe9",
+        ),
+    ],
+)
+def test_test_reports_every_case_when_one_cannot_be_run(
+    tmp_path: Path, capsys: Capture, text: str | bytes, says: str
+) -> None:
+    """The broken case is named with why, on one line; the others are still run and reported."""
+    copy_case(CASES / "scp-gap" / "near-miss-deny-without-condition.yaml", tmp_path / "a-good.yaml")
+    broken = tmp_path / "case.yaml"
+    broken.write_bytes(text) if isinstance(text, bytes) else broken.write_text(text)
+    copy_case(CASES / "root-user" / "near-miss-iam-user.yaml", tmp_path / "z-good.yaml", verdict="info")
+    code, out, err = run(capsys, "test", tmp_path)
+    assert code == 2
+    lines = out.splitlines()
+    assert lines[0].startswith(f"PASS {tmp_path / 'a-good.yaml'}: ")
+    assert lines[1].startswith(f"ERROR {broken}: ")
+    assert says in lines[1]
+    assert lines[2].startswith(f"FAIL {tmp_path / 'z-good.yaml'}: ")  # run after the broken one
+    assert lines[-1] == "1 passed, 1 failed, 1 not run"
+    assert one_line_error(err, "test") == "guardrail test: 1 of 3 cases could not be run (ERROR above)\n"
 
 
 def test_test_of_a_missing_directory(tmp_path: Path, capsys: Capture) -> None:
@@ -374,18 +437,27 @@ def test_an_emulated_sweep_prints_every_instance_the_unreadable_account_and_the_
     lines = out.splitlines()
     assert lines[0].startswith("sweep local-")
     assert "27 swept, 26 read, 1 not readable; 6 account instances" in lines[0]
-    table = "\n".join(lines[2:9])
+    assert (
+        lines[1]
+        == "accounts: 29 listed = 27 swept (26 read, 1 not readable) + 2 not swept (1 management account, 1 suspended)"
+    )
+    table = "\n".join(lines[3:11])
     for expected in (
-        "444444444444  analytics-team",
-        "account-not-approved, missing-justification",
+        "444444444444   Prod Analytics",
+        "analytics-team",
+        "violation (high)",
+        "not approved for account instances",
         "ap-southeast-2",
-        "region-not-allowed",
-        "second-instance",
+        "carol@example.com",
+        "already has another instance",
     ):
         assert expected in table
-    assert "666666666666 Legacy Tools: cannot assume the member role: AccessDenied" in out
-    assert "accounts not approved that no SCP denies sso:CreateInstance: 1 (222222222222)" in out
-    assert "accounts exempted: 555555555555" in out
+    assert re.search(r"666666666666 +Legacy Tools +cannot assume the member role: AccessDenied", out)
+    assert re.search(r"999000000001 +Retired +SUSPENDED +suspended", out)
+    assert re.search(
+        r"not approved, and no SCP denies sso:CreateInstance +222222222222 Security Tooling", out
+    )
+    assert re.search(r"exempted +555555555555 Data Science PoC", out)
 
 
 def test_an_emulated_sweep_as_json_is_one_document(capsys: Capture) -> None:
@@ -395,6 +467,15 @@ def test_an_emulated_sweep_as_json_is_one_document(capsys: Capture) -> None:
     assert summary["instances"] == 6
     assert summary["accounts_by_state"] == {"ACTIVE": 28, "SUSPENDED": 1}
     assert {row["verdict"] for row in summary["rows"]} == {"violation", "compliant"}
+
+
+@pytest.mark.parametrize(("days", "code"), [("-5", 2), ("-1", 2), ("3651", 2), ("100000000", 2)])
+def test_a_sweep_refuses_a_window_that_is_not_days_ahead(capsys: Capture, days: str, code: int) -> None:
+    returned, out, err = run(capsys, "sweep", "--emulated", "--ending-within-days", days)
+    assert (returned, out) == (code, "")
+    assert one_line_error(err, "sweep") == (
+        f"guardrail sweep: --ending-within-days must be 0 to 3650 (days from today), not {days}\n"
+    )
 
 
 def test_a_live_sweep_needs_a_readable_configuration(capsys: Capture, tmp_path: Path) -> None:

@@ -3,11 +3,21 @@ from datetime import date
 import pytest
 from msgspec.structs import replace
 
-from guardrail.core.catalogue import RULE_IDS
+from guardrail.core.catalogue import RULE_IDS, RULES_BY_ID
 from guardrail.core.decision import Action, Decision, Verdict, decide
 from guardrail.core.facts import Facts, MissingFact, Operation, Outcome
 from guardrail.core.policy import Approvals, Exemption, Mode, Policy, RuleSettings, Severity
-from tests.builders import INSTANCE_ARN, MANAGEMENT, NOW, PROD, SANDBOX, call, facts, instance
+from tests.builders import (
+    INSTANCE_ARN,
+    MANAGEMENT,
+    NOW,
+    PROD,
+    SANDBOX,
+    call,
+    facts,
+    instance,
+    sandbox_account,
+)
 
 SANDBOX_APPROVED = Policy(approved=Approvals(organizational_units=("Sandbox",)))
 
@@ -121,8 +131,15 @@ def test_deleting_the_organization_instance_is_never_remediated() -> None:
     assert decision.action_reason == "remediation withheld: no instance was created"
 
 
-def test_a_refused_deletion_of_the_organization_instance_stays_informational() -> None:
-    assert decide(org_deletion(Outcome.FAILED), Policy(), NOW).verdict is Verdict.INFO
+def test_a_refused_deletion_of_the_organization_instance_is_as_visible_as_an_attempt_in_the_management_account() -> (
+    None
+):
+    decision = decide(org_deletion(Outcome.FAILED), Policy(), NOW)
+    assert decision.verdict is Verdict.VIOLATION
+    assert [(f.rule, f.severity) for f in decision.findings] == [
+        ("org-instance-delete-attempt", Severity.HIGH)
+    ]
+    assert decision.severity.rank >= RULES_BY_ID["management-account-attempt"].severity.rank
 
 
 def test_a_deletion_in_an_unknown_organization_is_incomplete() -> None:
@@ -254,8 +271,9 @@ def test_remediation_of_a_proven_account_instance() -> None:
             "the instance is owned by None, not by 333333333333",
         ),
         (
+            # (The rules that read the instance wait for it to be ACTIVE: the next test.)
             facts(instance=instance(status="CREATE_IN_PROGRESS")),
-            (),
+            INSTANCE_RULES,
             "the instance is CREATE_IN_PROGRESS, not ACTIVE",
         ),
         (facts(instance=instance(status=None)), (), "the instance is None, not ACTIVE"),
@@ -269,6 +287,18 @@ def test_remediation_is_withheld_without_proof(
     assert decision.undetermined == ()
     assert decision.action is Action.ALERT
     assert decision.action_reason == f"remediation withheld: {blocker}"
+
+
+def test_an_instance_still_being_created_is_judged_once_it_is_active_and_never_deleted_meanwhile() -> None:
+    being_created = facts(instance=instance(status="CREATE_IN_PROGRESS", tags={}))
+    decision = decide(being_created, remediating(), NOW)
+    # Its tags cannot be read yet: the rules that read them wait, rather than find them missing.
+    assert "missing-justification" not in rules(decision)
+    assert {u.rule for u in decision.undetermined} >= {"missing-justification", "trial-expiry"}
+    assert decision.action is Action.ALERT
+    in_approved_ou = Policy(mode=Mode.ENFORCE, approved=Approvals(organizational_units=("Sandbox",)))
+    approved = decide(replace(being_created, account=sandbox_account()), in_approved_ou, NOW)
+    assert approved.verdict is Verdict.INCOMPLETE
 
 
 def test_the_management_accounts_own_instance_is_never_deleted() -> None:

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+from emulator import central as emulated_central
 from emulator import forwarding as emulated
+from guardrail.adapters.central import CLAIM_KEY_PREFIX, claim_key
+from guardrail.events import is_test_event, parse_test_event
+from guardrail.patterns import CENTRAL_EVENT_PATTERN, INSTANCE_EVENT_PATTERN, matches
 from guardrail_cli import doctor
-from guardrail_cli.doctor import Check, DoctorSettings, Problem, document, render
+from guardrail_cli.doctor import (
+    Check,
+    DoctorSettings,
+    Problem,
+    document,
+    render,
+    schedule_period,
+    synthetic_entry,
+)
 
 
 def test_the_names_the_doctor_and_the_emulation_hold_are_the_infras() -> None:
@@ -28,6 +46,87 @@ def test_the_names_the_doctor_and_the_emulation_hold_are_the_infras() -> None:
         ROLES_STACKSET_NAME,
         FORWARDING_STACKSET_NAME,
     )
+
+
+def test_the_sweep_schedule_the_doctor_and_the_emulation_hold_is_the_infras() -> None:
+    from infra.config import SweepConfig
+    from infra.constructs.sweep_schedule import SCHEDULE_NAME
+
+    assert doctor.SWEEP_SCHEDULE_NAME == emulated_central.SCHEDULE_NAME == SCHEDULE_NAME
+    assert SweepConfig().schedule == emulated_central.SCHEDULE_EXPRESSION
+
+
+@pytest.mark.parametrize(
+    ("expression", "period"),
+    [
+        ("cron(0 6 * * ? *)", timedelta(days=1)),
+        ("cron(0 */6 * * ? *)", timedelta(days=1)),
+        ("cron(0 6 ? * MON-FRI *)", timedelta(days=7)),
+        ("cron(0 6 1 * ? *)", timedelta(days=31)),
+        ("cron(0 6 1 JAN ? *)", timedelta(days=366)),
+        ("rate(12 hours)", timedelta(hours=12)),
+        ("rate(1 day)", timedelta(days=1)),
+        ("rate(30 minutes)", timedelta(minutes=30)),
+        ("rate(3 days)", timedelta(days=3)),
+        ("at(2026-12-01T06:00:00)", timedelta(days=1)),
+        ("", timedelta(days=1)),
+    ],
+)
+def test_what_recently_means_for_a_schedule(expression: str, period: timedelta) -> None:
+    assert schedule_period(expression) == period
+
+
+def test_the_claim_key_is_the_idempotency_utilitys() -> None:
+    """The doctor finds the function's record of its event where Powertools puts it."""
+    layer = DynamoDBPersistenceLayer(
+        table_name="t", boto3_client=boto3.client("dynamodb", region_name="us-east-1")
+    )
+    layer.configure(IdempotencyConfig(event_key_jmespath="event_id"), key_prefix=CLAIM_KEY_PREFIX)
+    for event_id in ("0f8fad5b-d9cb-469f-a165-70867728950e", 'an id with "quotes" and ünïcode'):
+        assert claim_key(event_id) == layer._get_hashed_idempotency_key({"event_id": event_id})
+
+
+SETTINGS = DoctorSettings(
+    central_account_id="222222222222",
+    central_region="eu-west-1",
+    central_bus_name="guardrail-bus",
+    member_role_name="Audit",
+    regions=("eu-west-1",),
+)
+
+
+def delivered(entry: dict[str, Any]) -> dict[str, Any]:
+    """The event EventBridge makes of a PutEvents entry of the central account, on the central bus."""
+    return {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "account": SETTINGS.central_account_id,
+        "time": "2026-12-01T06:00:00Z",
+        "region": SETTINGS.central_region,
+        "resources": [],
+        "detail": json.loads(entry["Detail"]),
+    }
+
+
+def test_the_test_event_reaches_the_central_rule_only_and_parses_as_a_test() -> None:
+    now = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    entry = synthetic_entry(SETTINGS, "evt-doctor-1", now, "arn:aws:sts::222222222222:assumed-role/Ops/alice")
+    assert entry["EventBusName"] == SETTINGS.central_bus_arn
+    assert not entry["Source"].startswith("aws.")  # EventBridge refuses those from PutEvents
+    event = delivered(entry)
+    assert matches(CENTRAL_EVENT_PATTERN, event)
+    assert not matches(INSTANCE_EVENT_PATTERN, event)  # no forwarding rule carries it
+    assert is_test_event(event)
+    call = parse_test_event(event)
+    assert (call.event_id, call.account_id, call.region) == ("evt-doctor-1", "222222222222", "eu-west-1")
+    assert call.instance_arn == "arn:aws:sso:::instance/ssoins-doctor-test-0000"
+    assert (call.actor.type, call.actor.arn) == (
+        "AssumedRole",
+        "arn:aws:sts::222222222222:assumed-role/Ops/alice",
+    )
+    assert call.event_time == now
 
 
 def test_the_central_bus_is_the_configurations() -> None:

@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 
 from guardrail.core.facts import Operation, Outcome
-from guardrail.events import InvalidEvent, event_id_of, parse_api_call
+from guardrail.events import MAX_TEXT, InvalidEvent, event_id_of, parse_api_call
 from tests.builders import sample
 
 
@@ -159,3 +159,50 @@ def test_event_id_prefers_cloudtrail_then_eventbridge() -> None:
     event["detail"] = "junk"
     assert event_id_of(event) == event["id"]
     assert event_id_of("junk") is None
+
+
+# -- who made the call on whose behalf ------------------------------------------------------------
+
+
+def test_the_service_that_called_on_the_callers_behalf_is_read() -> None:
+    event = sample("create-instance-from-cloudformation")
+    call = parse_api_call(event)
+    assert call.actor.invoked_by == "cloudformation.amazonaws.com"
+    assert call.actor.invoked_by_delegate is None
+    assert call.actor.arn == event["detail"]["userIdentity"]["arn"]
+
+
+def test_a_product_provider_acting_with_delegated_access_is_read() -> None:
+    call = parse_api_call(sample("create-instance-by-delegated-provider"))
+    assert call.actor.invoked_by_delegate == "888888888888"
+    assert call.actor.invoked_by is None
+
+
+def test_an_ordinary_call_names_neither() -> None:
+    call = parse_api_call(sample("create-instance-console-success"))
+    assert (call.actor.invoked_by, call.actor.invoked_by_delegate) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("invokedBy", 7, r"detail\.userIdentity\.invokedBy: Expected `str \| null`, got `int`"),
+        ("invokedByDelegate", "888888888888", r"detail\.userIdentity\.invokedByDelegate: Expected `object"),
+    ],
+)
+def test_an_actor_field_of_the_wrong_type_is_rejected(field: str, value: Any, says: str) -> None:
+    event = sample("create-instance-console-success")
+    event["detail"]["userIdentity"][field] = value
+    with pytest.raises(InvalidEvent, match=says):
+        parse_api_call(event)
+
+
+def test_a_huge_actor_field_is_clipped() -> None:
+    event = sample("create-instance-by-delegated-provider")
+    event["detail"]["userIdentity"]["invokedByDelegate"]["accountId"] = "8" * 10_000
+    event["detail"]["userIdentity"]["invokedBy"] = "x" * 10_000
+    actor = parse_api_call(event).actor
+    assert actor.invoked_by_delegate is not None
+    assert actor.invoked_by is not None
+    assert len(actor.invoked_by_delegate) <= MAX_TEXT
+    assert len(actor.invoked_by) <= MAX_TEXT

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from msgspec import to_builtins
 from msgspec.structs import replace
 
-from guardrail.core.catalogue import RULE_IDS
+from guardrail.core.catalogue import RULE_IDS, RULES_BY_ID
 from guardrail.core.dates import parse_day
 from guardrail.core.decision import Action, Decision, Verdict, decide
 from guardrail.core.facts import (
@@ -48,8 +48,9 @@ from guardrail.core.policy import (
     Severity,
     TagRequirements,
 )
-from guardrail.core.rules import Evaluation
+from guardrail.core.rules import Evaluation, about_organization_instance
 from guardrail.core.strict import convert
+from guardrail.core.triggers import traits
 
 MANAGEMENT = "111111111111"
 ACCOUNTS = (MANAGEMENT, "222222222222", "333333333333", "444444444444", "555555555555")
@@ -311,15 +312,20 @@ def test_verdict_invariants(s: Scenario) -> None:
             "org-instance-deleted",
         }
         assert decision.action is not Action.DELETE  # a sweep schedules a deletion, at most
-    if occasion not in {Occasion.CREATE_SUCCEEDED, Occasion.CREATE_FAILED, Occasion.SWEEP}:
-        # Only the deletion of the organization instance and the caller are judged; else info.
-        judged = {f.rule for f in decision.findings} | {x.rule for x in decision.suppressed}
-        judged |= {u.rule for u in decision.undetermined}
-        assert judged <= {"org-instance-deleted", "root-user"}
-        if not decision.findings and not decision.undetermined:
-            assert decision.verdict is Verdict.INFO
-            assert decision.action is Action.NONE
-            return
+    judged = {f.rule for f in decision.findings} | {x.rule for x in decision.suppressed}
+    judged |= {u.rule for u in decision.undetermined}
+    # Every rule judged judges the trigger's occasion.
+    assert all(occasion in RULES_BY_ID[rule].applies_to for rule in judged)
+    kind = traits(occasion)
+    organization_instance = kind.judges_state and about_organization_instance(s.facts) is True
+    if organization_instance:
+        # The organization instance is never judged by the rules about account instances.
+        assert not any(RULES_BY_ID[rule].judges_instance_state for rule in judged)
+    if (not kind.judges or organization_instance) and not decision.findings and not decision.undetermined:
+        # Only the calls themselves are judged; with nothing found it is recorded, as info.
+        assert decision.verdict is Verdict.INFO
+        assert decision.action is Action.NONE
+        return
     assert (decision.verdict is Verdict.VIOLATION) == bool(decision.findings)
     assert (decision.verdict is Verdict.INCOMPLETE) == (not decision.findings and bool(decision.undetermined))
     assert (decision.verdict is Verdict.COMPLIANT) == (not decision.findings and not decision.undetermined)
@@ -493,12 +499,22 @@ def test_a_name_that_looks_like_an_approved_id_or_path_never_approves(
     entries = set(names) | {"/".join(names[:k]) for k in range(1, len(names) + 1)}
     ids = {unit.id for unit in parents}
     # Entries as a policy can hold them, and none that is really the id of an OU on the chain.
-    writable = {e for e in entries if all(0 < len(name) <= 128 for name in e.split("/")) and e not in ids}
+    # (A name with blanks around it is refused in an entry: approved by id only.)
+    writable = {
+        e
+        for e in entries
+        if all(0 < len(name) <= 128 and name == name.strip() for name in e.split("/")) and e not in ids
+    }
     approving = approval_of(parents, tuple(sorted(writable)))
     # A genuine approval needs a prefix of names none of which holds '/' and whose first names are
     # not id-shaped (an entry shaped as an id matches ids only, and these ids were never listed).
     first = names[0] if names else None
-    genuine = first is not None and "/" not in first and not first.startswith(("ou-", "r-"))
+    genuine = (
+        first is not None
+        and "/" not in first
+        and not first.startswith(("ou-", "r-"))
+        and first == first.strip()
+    )
     assert (approving is not None) == genuine
     if approving is not None:
         assert approving.split("/") == names[: len(approving.split("/"))]

@@ -12,7 +12,16 @@ from typing import Any
 import pytest
 
 from guardrail.patterns import INSTANCE_EVENT_PATTERN, UnsupportedPattern
-from guardrail_cli.logs import Event, LogReader, Problem, as_eventbridge
+from guardrail_cli.logs import (
+    LAKE_CSV_ADVICE,
+    Event,
+    LogReader,
+    Problem,
+    as_event,
+    as_eventbridge,
+    needles,
+    required_values,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "events"
 
@@ -305,7 +314,7 @@ def test_missing_paths_and_folders_without_logs(tmp_path: Path) -> None:
     assert events == []
     assert problems == [
         f"{tmp_path / 'absent.json'}: no such file or folder",
-        f"{tmp_path / 'empty'}: no CloudTrail logs (*.json, *.json.gz) in this folder",
+        f"{tmp_path / 'empty'}: no CloudTrail logs (*.json, *.json.gz, *.jsonl) in this folder",
     ]
 
 
@@ -325,3 +334,129 @@ def test_a_folder_that_cannot_be_listed_is_named(tmp_path: Path, monkeypatch: py
     events, problems, _ = read(tmp_path)
     assert len(events) == 1
     assert problems == [f"{tmp_path / 'b'}: cannot list this folder: Permission denied"]
+
+
+# -- JSON Lines, documents one after another, CloudTrail Lake ------------------------------------------
+
+
+def test_json_lines_are_read_one_record_a_line(tmp_path: Path) -> None:
+    """As `jq -c '.Records[]'` and log exports write them: blank lines are nothing, a bad line is
+    named by its number, and the other lines are still read."""
+    lines = [
+        json.dumps(other_record()),
+        json.dumps(sample_record()),
+        "",
+        "{not json",
+        json.dumps(sample_record("delete-instance")),
+        json.dumps(json.loads((SAMPLES / "update-instance.json").read_text())),  # an EventBridge event
+    ]
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    events, problems, reader = read(path)
+    assert [(e.position, e.event["detail"]["eventName"]) for e in events] == [
+        ("line 2", "CreateInstance"),
+        ("line 5", "DeleteInstance"),
+        ("line 6", "UpdateInstance"),
+    ]
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{path}: line 4: not JSON")
+    assert (reader.tally.records, reader.tally.matched) == (4, 3)
+
+
+def test_lookup_events_outputs_one_after_another_are_each_read(tmp_path: Path) -> None:
+    """`aws cloudtrail lookup-events >> events.json`, page after page: pretty-printed documents."""
+    pages = [
+        {"Events": [{"CloudTrailEvent": json.dumps(sample_record())}], "NextToken": "t"},
+        {"Events": [{"CloudTrailEvent": json.dumps(sample_record("delete-instance"))}]},
+    ]
+    path = tmp_path / "events.json"
+    path.write_text("\n".join(json.dumps(page, indent=4) for page in pages) + "\n")
+    events, problems, _ = read(path)
+    assert problems == []
+    assert [e.position for e in events] == ["document 1: Events[0]", "document 2: Events[0]"]
+    assert [e.event["detail"]["eventName"] for e in events] == ["CreateInstance", "DeleteInstance"]
+
+
+def test_a_broken_document_after_good_ones_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "events.json"
+    good = json.dumps({"Events": [{"CloudTrailEvent": json.dumps(sample_record())}]}, indent=2)
+    path.write_text(good + "\n{\n  oops\n")
+    events, problems, _ = read(path)
+    assert len(events) == 1
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{path}: document 2: not JSON (")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "eventVersion,userIdentity,eventTime,eventSource,eventName,awsRegion",
+        '"eventid","eventname","eventsource"',
+    ],
+)
+def test_a_cloudtrail_lake_csv_export_is_refused_with_what_to_run_instead(
+    tmp_path: Path, header: str
+) -> None:
+    row = '1.11,"{type=IAMUser, arn=arn:aws:iam::1:user/bob}",2026-11-02T09:14:03Z,sso.amazonaws.com,CreateInstance,eu-west-1'
+    message = _problem_of(tmp_path, "lake.csv", f"{header}\n{row}\n".encode())
+    assert message == LAKE_CSV_ADVICE
+    assert "aws cloudtrail lookup-events" in message
+    assert "aws s3 sync" in message
+
+
+def test_a_lake_export_in_a_folder_is_refused_not_passed_over(tmp_path: Path) -> None:
+    (tmp_path / "results.csv").write_text("eventTime,eventSource,eventName\n")
+    events, problems, _ = read(tmp_path)
+    assert events == []
+    assert problems == [f"{tmp_path / 'results.csv'}: {LAKE_CSV_ADVICE}"]
+
+
+# -- looking before parsing ------------------------------------------------------------------------------
+
+
+def test_what_a_record_must_hold_comes_from_the_deployed_pattern() -> None:
+    required = required_values(INSTANCE_EVENT_PATTERN)
+    assert required == {
+        "eventSource": frozenset({"sso.amazonaws.com"}),
+        "eventName": frozenset(
+            {"CreateInstance", "DeleteInstance", "UpdateInstance", "TagResource", "UntagResource"}
+        ),
+    }
+    assert needles(required) == (b"sso.amazonaws.com",)
+    # A value JSON writers may escape (here a slash) is not searched for in bytes.
+    assert needles({"eventSource": frozenset({"a/b"})}) == ()
+
+
+def test_a_file_without_the_event_source_is_counted_unparsed_but_checked_whole(tmp_path: Path) -> None:
+    records = [other_record(), other_record("ec2", "RunInstances"), other_record("kms", "Decrypt")]
+    events, problems, reader = read(write(tmp_path / "a.json.gz", {"Records": records}, zipped=True))
+    assert (events, problems) == ([], [])
+    assert (reader.tally.records, reader.tally.matched) == (3, 0)
+    # Without the event source, but not whole: still named, never counted as read.
+    data = json.dumps({"Records": records}).encode()
+    assert (
+        _problem_of(tmp_path, "cut.json", data[:-30]) == "truncated: the JSON ends before the document does"
+    )
+
+
+def test_a_record_with_the_source_elsewhere_in_its_bytes_is_still_judged_by_the_pattern(
+    tmp_path: Path,
+) -> None:
+    """The search only picks files and records to look at: a record naming sso.amazonaws.com in
+    another field, or an sso call of another name, is read and not matched."""
+    records = [
+        other_record(requestParameters={"endpoint": "sso.amazonaws.com"}),
+        sample_record(eventName="ListInstances"),
+        sample_record(),
+    ]
+    events, _, reader = read(write(tmp_path / "log.json", {"Records": records}))
+    assert [e.position for e in events] == ["Records[2]"]
+    assert reader.tally.records == 3
+
+
+def test_a_raw_cloudtrail_record_is_wrapped_and_an_event_kept() -> None:
+    record = sample_record()
+    assert as_event(record) == as_eventbridge(record)
+    event = json.loads((SAMPLES / "update-instance.json").read_text())
+    assert as_event(event) is event
+    assert as_event([1]) == [1]

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from guardrail.core.catalogue import RULE_IDS, RULES, RULES_BY_ID
+from guardrail.core.decision import decide
 from guardrail.core.facts import (
     AccountFacts,
+    Actor,
     Facts,
     Occasion,
     Operation,
@@ -43,6 +45,7 @@ CATALOGUE = {
     "account-not-approved",
     "management-account-attempt",
     "org-instance-deleted",
+    "org-instance-delete-attempt",
     "region-not-allowed",
     "missing-justification",
     "trial-expiry",
@@ -53,6 +56,7 @@ CATALOGUE = {
     "attempt-denied",
     "root-user",
     "exemption-expired",
+    "delegated-access",
 }
 
 
@@ -430,7 +434,12 @@ def test_second_instance_leaves_the_management_account_to_its_own_rule() -> None
 
 
 def scps(*documents: str) -> tuple[ServiceControlPolicy, ...]:
-    return tuple(
+    """The documents attached to the root, beside FullAWSAccess at every level above the Sandbox account."""
+    full = tuple(
+        ServiceControlPolicy(policy_id="p-FullAWSAccess", target_id=target, document=ALLOW_ALL_SCP)
+        for target in ("r-ab12", "ou-ab12-sandbox", SANDBOX)
+    )
+    return full + tuple(
         ServiceControlPolicy(policy_id=f"p-{index}", target_id="r-ab12", document=document)
         for index, document in enumerate(documents)
     )
@@ -440,10 +449,14 @@ def test_scp_gap_fires_for_an_unapproved_account_without_a_deny() -> None:
     hit = check("scp-gap", facts(service_control_policies=scps(ALLOW_ALL_SCP, "{}")))
     assert hit is not None
     assert hit.facts == {
-        "scps_checked": ["p-0", "p-1"],
-        "doubts": ["p-1 was not read: its Statement is missing or neither an object nor a list"],
+        "scps_checked": ["p-FullAWSAccess", "p-0", "p-1"],
+        "certain": False,
+        "doubts": [
+            "p-1 at root r-ab12 was not read (it may deny or allow): its Statement is missing or neither an "
+            "object nor a list"
+        ],
     }
-    assert "none of the 2 SCPs in force on it certainly denies" in hit.reason
+    assert "none of the 3 SCPs in force on it certainly denies" in hit.reason
 
 
 def test_scp_gap_says_which_statement_it_could_not_evaluate() -> None:
@@ -456,7 +469,10 @@ def test_scp_gap_says_which_statement_it_could_not_evaluate() -> None:
     }
     hit = check("scp-gap", facts(service_control_policies=scps(json.dumps({"Statement": [statement]}))))
     assert hit is not None
-    note = "p-0 statement 'DenyOutsideEurope' was not counted: condition key aws:RequestedRegion cannot be evaluated"
+    note = (
+        "p-0 statement 'DenyOutsideEurope' at root r-ab12 may deny it but was not counted: condition key "
+        "aws:RequestedRegion cannot be evaluated"
+    )
     assert hit.facts["doubts"][0].startswith(note)
     assert note in hit.reason
 
@@ -509,6 +525,49 @@ def test_attempt_denied_reports_the_error() -> None:
     assert hit is not None
     assert hit.reason == "CreateInstance failed with an error: explicit deny in an SCP"
     assert hit.facts == {"error_code": None, "error_message": "explicit deny in an SCP"}
+
+
+# -- root-user -----------------------------------------------------------------------------------
+
+ROOT = Actor(arn=f"arn:aws:iam::{SANDBOX}:root", type="Root", account_id=SANDBOX, source_ip="203.0.113.9")
+EVERY_CALL = [(operation, outcome) for operation in Operation for outcome in Outcome]
+
+
+def call_by(actor: Actor, operation: Operation, outcome: Outcome) -> Facts:
+    """A call on the Sandbox account's own instance (a failed CreateInstance names none)."""
+    failed = outcome is Outcome.FAILED
+    the_call = call(
+        operation=operation,
+        outcome=outcome,
+        actor=actor,
+        error_code="AccessDenied" if failed else None,
+        instance_arn=None if failed and operation is Operation.CREATE else INSTANCE_ARN,
+    )
+    return facts(call=the_call)
+
+
+@pytest.mark.parametrize(("operation", "outcome"), EVERY_CALL, ids=lambda value: str(value))
+def test_root_user_fires_on_every_instance_call_succeeded_or_failed(
+    operation: Operation, outcome: Outcome
+) -> None:
+    the_facts = call_by(ROOT, operation, outcome)
+    hit = check("root-user", the_facts)
+    assert hit is not None
+    failed = " (it failed: AccessDenied)" if outcome is Outcome.FAILED else ""
+    assert hit.reason == f"{operation.value} was called by the root user of account {SANDBOX}{failed}"
+    assert hit.facts == {"actor_arn": ROOT.arn, "source_ip": "203.0.113.9", "user_agent": None}
+    # Through the decision too: the rule judges this occasion, and its finding is reported.
+    decision = decide(the_facts, Policy(approved=Approvals(accounts=(SANDBOX,))), NOW)
+    assert "root-user" in [finding.rule for finding in decision.findings]
+
+
+@pytest.mark.parametrize(("operation", "outcome"), EVERY_CALL, ids=lambda value: str(value))
+@pytest.mark.parametrize("actor_type", ["IAMUser", "AssumedRole", "AWSService", None])
+def test_root_user_is_quiet_for_any_other_caller(
+    operation: Operation, outcome: Outcome, actor_type: str | None
+) -> None:
+    actor = Actor(arn=f"arn:aws:iam::{SANDBOX}:user/root", type=actor_type, account_id=SANDBOX)
+    assert check("root-user", call_by(actor, operation, outcome)) is None
 
 
 # -- exemption-expired ---------------------------------------------------------------------------
@@ -578,7 +637,7 @@ def test_a_sweep_is_judged_by_exactly_the_instance_state_rules() -> None:
     # ... which judge a successful CreateInstance too, with the rules about the call.
     assert set(INSTANCE_STATE_RULES) <= set(judging(Occasion.CREATE_SUCCEEDED))
     call_only = set(judging(Occasion.CREATE_SUCCEEDED)) - set(INSTANCE_STATE_RULES)
-    assert call_only == {"management-account-attempt", "root-user"}
+    assert call_only == {"management-account-attempt", "root-user", "delegated-access"}
 
 
 def test_applies_to_matches_the_call_kinds() -> None:
@@ -587,5 +646,54 @@ def test_applies_to_matches_the_call_kinds() -> None:
     assert Occasion.CREATE_FAILED not in RULES_BY_ID["account-not-approved"].applies_to
     # On a DeleteInstance only the deletion of the organization instance and the caller are judged;
     # on an UpdateInstance only the caller.
-    assert judging(Occasion.DELETE_SUCCEEDED) == ["org-instance-deleted", "root-user"]
-    assert judging(Occasion.UPDATE_SUCCEEDED) == judging(Occasion.UPDATE_FAILED) == ["root-user"]
+    assert judging(Occasion.DELETE_SUCCEEDED) == ["org-instance-deleted", "root-user", "delegated-access"]
+    assert (
+        judging(Occasion.UPDATE_SUCCEEDED)
+        == judging(Occasion.UPDATE_FAILED)
+        == [
+            "root-user",
+            "delegated-access",
+        ]
+    )
+
+
+# -- org-instance-delete-attempt ---------------------------------------------------------------------
+
+
+ORGANIZATION_INSTANCE_ARN = "arn:aws:sso:::instance/ssoins-00000000000000aa"
+
+
+def failed_delete(account_id: str, instance_arn: str, **more: Any) -> Facts:
+    the_call = call(
+        account_id=account_id,
+        operation=Operation.DELETE,
+        outcome=Outcome.FAILED,
+        instance_arn=instance_arn,
+        error_code="AccessDeniedException",
+    )
+    return facts(call=the_call, instance=None, **more)
+
+
+def test_a_failed_delete_of_the_organization_instance_fires_wherever_it_was_tried() -> None:
+    listed = (
+        instance(instance_arn=ORGANIZATION_INSTANCE_ARN, owner_account_id=MANAGEMENT, region="us-east-1"),
+    )
+    in_management = check("org-instance-delete-attempt", failed_delete(MANAGEMENT, ORGANIZATION_INSTANCE_ARN))
+    assert in_management is not None
+    assert "the management account" in in_management.reason
+    from_member = check(
+        "org-instance-delete-attempt",
+        failed_delete(SANDBOX, ORGANIZATION_INSTANCE_ARN, organization_instances=listed),
+    )
+    assert from_member is not None
+    assert "member account 333333333333" in from_member.reason
+    other = failed_delete(SANDBOX, INSTANCE_ARN, organization_instances=listed)
+    assert check("org-instance-delete-attempt", other) is None
+
+
+def test_whether_a_member_accounts_failed_delete_was_the_organization_instance_needs_them_read() -> None:
+    with pytest.raises(Undetermined) as missing:
+        check(
+            "org-instance-delete-attempt", failed_delete(SANDBOX, INSTANCE_ARN, organization_instances=None)
+        )
+    assert missing.value.fact == "organization_instances"

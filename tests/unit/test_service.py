@@ -1,15 +1,22 @@
-"""The service's deletion path: a deletion decided on cached facts is decided again on fresh ones."""
+"""The service's deletion path: a deletion decided on cached facts is decided again on fresh ones.
+
+The deletion lifecycle's ports are played by in-memory fakes: schedules kept in a dict, and a
+remediator that records what it was asked to delete.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import msgspec
 
 from guardrail.core.alert import Alert
+from guardrail.core.deletion import Attempt, PendingDeletion, RemediationResult
 from guardrail.core.facts import ApiCall, Facts, MissingFact, Subject, Trigger
 from guardrail.core.policy import Approvals, Mode, Policy, RuleSettings
-from guardrail.service import Guardrail, RemediationResult
+from guardrail.deletion.lifecycle import Deletions
+from guardrail.service import Guardrail
 from tests.builders import NOW, PROD, call, facts, instance, prod_account, sandbox_account
 
 ENFORCING = Policy(
@@ -52,12 +59,29 @@ class Gatherer:
 class Remediator:
     deleted: list[Facts] = field(default_factory=list)
 
-    def delete(self, facts: Facts) -> RemediationResult:
+    def delete(self, facts: Facts, holder: str) -> RemediationResult:
         self.deleted.append(facts)
-        return RemediationResult("deleted", "DeleteInstance accepted")
+        return RemediationResult(Attempt.DELETED, "DeleteInstance accepted")
 
-    def made_earlier(self, facts: Facts) -> RemediationResult | None:
+    def made_earlier(self, facts: Facts, holder: str | None = None) -> RemediationResult | None:
         return None  # no earlier attempt in these tests: tests/integration/test_remediation.py has them
+
+    def cap_unsaid(self, now: datetime) -> None:
+        return None
+
+
+@dataclass
+class Schedules:
+    kept: dict[str, PendingDeletion] = field(default_factory=dict)
+
+    def get(self, instance_arn: str) -> PendingDeletion | None:
+        return self.kept.get(instance_arn)
+
+    def put(self, pending: PendingDeletion) -> None:
+        self.kept[pending.instance_arn] = pending
+
+    def remove(self, instance_arn: str) -> bool:
+        return self.kept.pop(instance_arn, None) is not None
 
 
 @dataclass
@@ -78,8 +102,8 @@ def handle(
         publisher,
         policy,
         clock=lambda: NOW,
-        remediator=remediator,
         confirmer=gatherer if confirm else None,
+        deletions=Deletions(policy, Schedules(), remediator),
     )
     assert cached.call is not None
     alert = guardrail.handle(cached.call)

@@ -20,5 +20,5 @@ class ChatPublisher:
     def deliver(self, alert: Alert) -> None:
         self._client.publish(
             TopicArn=self._topic_arn,
-            Message=json.dumps(chat_notification(alert.body, alert.subject), ensure_ascii=False),
+            Message=json.dumps(chat_notification(alert.body, alert.subject, alert.text), ensure_ascii=False),
         )

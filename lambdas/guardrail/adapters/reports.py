@@ -17,8 +17,8 @@ class ReportStore:
         self._client = client
         self.bucket = bucket
 
-    def put(self, key: str, body: bytes) -> None:
-        self._client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+    def put(self, key: str, body: bytes, content_type: str = "application/json") -> None:
+        self._client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 
     def get(self, key: str, bucket: str | None = None) -> bytes:
         data: bytes = self._client.get_object(Bucket=bucket or self.bucket, Key=key)["Body"].read()

@@ -36,6 +36,8 @@ SHORT_TEXT = 256
 # The last resort shortens even kept texts (reasons, the instance ARN) to this many characters.
 KEPT_TEXT = 1_024
 MARKER = "...[truncated]"
+# What the subject of a test alert (`guardrail doctor --send-test-event`) starts with.
+TEST_PREFIX = "[TEST] "
 
 # Characters JSON allows raw but UTF-8 cannot encode (lone surrogates), or SQS refuses to carry.
 _UNENCODABLE = re.compile(r"[\ud800-\udfff\ufffe\uffff]")
@@ -196,37 +198,54 @@ def _shortened(text: str, room: int) -> str:
 
 
 def subject(
-    facts: Facts, decision: Decision, history: History | None = None, resolution: Resolution | None = None
+    facts: Facts,
+    decision: Decision,
+    history: History | None = None,
+    resolution: Resolution | None = None,
+    *,
+    test: bool = False,
+    held_before: int = 0,
 ) -> str:
     """One line under SNS's 100 characters. Kept whole: the verdict tag, the account id, the
-    Region, the lead rule and the count of the others; the account name is shortened first, and
-    only if that is not enough, the headline."""
+    Region, the lead rule and the count of the others, and for a repeated failed call the calls of
+    its series held back before it (`+N since`); the account name is shortened first, and only if
+    that is not enough, the headline."""
     if resolution is not None:
         lead, more = (resolution.rules[0], len(resolution.rules) - 1) if resolution.rules else ("", 0)
         tail = f": {lead}" + (f" +{more}" if more else "") if lead else ""
         headline = _RESOLVED_HEADLINES.get(resolution.why, "Violation ended")
-        return _subject_line("RESOLVED", headline, facts, tail)
+        return _subject_line("RESOLVED", headline, facts, tail, TEST_PREFIX if test else "")
     tag = {
         Verdict.VIOLATION: decision.severity.value.upper(),
         Verdict.COMPLIANT: "OK",
         Verdict.INFO: "INFO",
         Verdict.INCOMPLETE: "CHECK",
     }[decision.verdict]
-    return _subject_line(tag, _headline(facts, history), facts, _tail(decision))
+    tail = _tail(decision) + (f" (+{held_before} since)" if held_before else "")
+    return _subject_line(tag, _headline(facts, history), facts, tail, TEST_PREFIX if test else "")
 
 
-def _subject_line(tag: str, headline: str, facts: Facts, tail: str) -> str:
+def _subject_line(tag: str, headline: str, facts: Facts, tail: str, prefix: str = "") -> str:
     where = facts.subject
     name = _ascii(facts.account.name) if facts.account and facts.account.name else ""
     headline = _ascii(headline)
-    kept = f"[{tag}] " + f" in {where.account_id}" + f" ({_ascii(where.region)})" + tail
+    kept = f"{prefix}[{tag}] " + f" in {where.account_id}" + f" ({_ascii(where.region)})" + tail
     room = SUBJECT_LIMIT - len(kept) - len(headline)
     name = _shortened(name, room - 1)
     if not name:
         headline = _shortened(headline, SUBJECT_LIMIT - len(kept))
-    return (
-        f"[{tag}] {headline} in {where.account_id}{' ' + name if name else ''} ({_ascii(where.region)}){tail}"
-    )
+    return f"{prefix}[{tag}] {headline} in {where.account_id}{' ' + name if name else ''} ({_ascii(where.region)}){tail}"
+
+
+def alert_id(facts: Facts) -> str:
+    """What identifies the alert of one look at one subject, the same across retries: the event's
+    id, the sweep run and instance, or the pending deletion's firing (instance and due time)."""
+    trigger, where = facts.trigger, facts.subject
+    if isinstance(trigger, Observation):
+        return f"sweep:{trigger.run_id}:{where.instance_arn or where.account_id}"
+    if isinstance(trigger, GraceEnded):
+        return f"deletion-due:{where.instance_arn}:{trigger.deadline.isoformat()}"
+    return trigger.event_id
 
 
 def _trigger(facts: Facts) -> dict[str, Any]:
@@ -270,6 +289,8 @@ def _call_keys(facts: Facts) -> dict[str, Any]:
             "type": call.actor.type,
             "source_ip": call.actor.source_ip,
             "user_agent": call.actor.user_agent,
+            "invoked_by": call.actor.invoked_by,
+            "invoked_by_delegate": call.actor.invoked_by_delegate,
         },
         "outcome": call.outcome.value,
         "error_code": call.error_code,
@@ -296,13 +317,19 @@ def build_alert(
     history: History | None = None,
     resolution: Resolution | None = None,
     deletion: dict[str, Any] | None = None,
+    test: bool = False,
+    series: dict[str, Any] | None = None,
 ) -> Alert:
     """`remediation` is what happened when the action was `delete-instance`: status and detail;
+    `series`, for a repeated failed call, how many of its series were held back before it;
     `history` what the inventory knew before, for a sweep's alert; `resolution` makes the alert
-    the notice that a violation ended (its `verdict` is then `resolved`)."""
+    the notice that a violation ended (its `verdict` is then `resolved`); `test` marks the alert of
+    `guardrail doctor`'s test event: `[TEST] ` before the subject, `test: true` in the body and a
+    `test` attribute (a subscription filter policy can leave such alerts out)."""
     where, account = facts.subject, facts.account
     body: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
+        "alert_id": alert_id(facts),
         **_call_keys(facts),
         "trigger": _trigger(facts),
         "account_id": where.account_id,
@@ -336,6 +363,7 @@ def build_alert(
         "mode": mode,
         "remediation": remediation,
         "deletion": deletion,
+        "series": series,
         "truncated": [],
     }
     attributes: dict[str, str | list[str]] = {
@@ -347,7 +375,13 @@ def build_alert(
     }
     if facts.call is not None:
         attributes["event_name"] = facts.call.operation.value
-    return fitted(Alert(subject(facts, decision, history, resolution), body, attributes))
+    if test:
+        body["test"] = True
+        attributes["test"] = "true"
+    held = int((series or {}).get("held_before") or 0)
+    return fitted(
+        Alert(subject(facts, decision, history, resolution, test=test, held_before=held), body, attributes)
+    )
 
 
 def fitted(alert: Alert) -> Alert:
@@ -531,6 +565,7 @@ def cap_alert(facts: Facts, cap: int, now: datetime) -> Alert:
     where = facts.subject
     body: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
+        "alert_id": f"deletion-cap:{hour}",
         "kind": "deletion-cap",
         "verdict": "violation",
         "severity": "critical",
@@ -557,5 +592,49 @@ def cap_alert(facts: Facts, cap: int, now: datetime) -> Alert:
         f"policy allows (enforcement.max_deletions_per_hour). It deletes nothing more this hour and keeps "
         f"alerting; the deletion of {where.instance_arn} in {where.account_id} ({where.region}) was withheld.\n"
         "Check why so many instances are being deleted before raising the cap.\n"
+    )
+    return fitted(Alert(subject[:SUBJECT_LIMIT], body, attributes, text))
+
+
+def postponed_alert(facts: Facts, deletion: dict[str, Any]) -> Alert:
+    """The one high alert that a due deletion keeps being postponed: the reads that fail (or the
+    refusal) in the account name what keeps the guardrail from deciding, so a person can look; an
+    owner who can make a read fail at the deadline must not postpone enforcement unseen."""
+    where, account = facts.subject, facts.account
+    failing = [f"{m.fact}: {m.reason}" for m in facts.missing]
+    name = f" {account.name}" if account and account.name else ""
+    body: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "alert_id": f"deletion-postponed:{where.instance_arn}:{deletion.get('postponements')}",
+        "kind": "deletion-postponed",
+        "verdict": "incomplete",
+        "severity": "high",
+        "account_id": where.account_id,
+        "account_name": account.name if account else None,
+        "region": where.region,
+        "instance_arn": where.instance_arn,
+        "deletion": deletion,
+        "missing_facts": [{"fact": m.fact, "reason": m.reason} for m in facts.missing],
+        "action": "schedule-deletion",
+        "action_reason": f"the deletion is postponed to {deletion.get('due')}: {deletion.get('reason')}",
+    }
+    attributes: dict[str, str | list[str]] = {
+        "severity": "high",
+        "verdict": "incomplete",
+        "account_id": where.account_id,
+        "trigger": "deletion-postponed",
+        "rules": sorted(deletion.get("rules") or []),
+    }
+    subject = _ascii(
+        f"[HIGH] Deletion postponed {deletion.get('postponements')} times in {where.account_id}{name} "
+        f"({where.region})"
+    )
+    reads = "\n".join(f"  {line}" for line in failing) or f"  {deletion.get('reason')}"
+    text = (
+        f"{subject}\n\nThe deletion of {where.instance_arn} in {where.account_id} ({where.region}) was due, and "
+        f"has been postponed {deletion.get('postponements')} times in a row: what it needs to decide cannot be "
+        f"read, or the account refused it:\n{reads}\n"
+        f"It is tried again at {deletion.get('due')} UTC, and kept until it is carried out or cancelled. Check "
+        "the guardrail's roles in that account, and who changed them.\n"
     )
     return fitted(Alert(subject[:SUBJECT_LIMIT], body, attributes, text))

@@ -18,6 +18,7 @@ from guardrail.core.rules import (
     ANY_CALL,
     CREATE_CALLS,
     FAILED_CREATE,
+    FAILED_DELETE,
     INSTANCE_STATE,
     INSTANCE_STATE_AND_ATTEMPTS,
     SUCCEEDED_DELETE,
@@ -28,7 +29,7 @@ from guardrail.core.rules import (
     Undetermined,
     about_organization_instance,
 )
-from guardrail.core.scp import read_create_instance_denial
+from guardrail.core.scp import read_create_instance
 
 CATALOGUE = Catalogue()
 rule = CATALOGUE.rule
@@ -96,6 +97,37 @@ def _organization_instance_deleted(e: Evaluation) -> Hit | None:
         f"in the management account {subject.account_id}: Identity Center access ends for the whole "
         "organization",
         {"account_id": subject.account_id, "instance_arn": subject.instance_arn},
+    )
+
+
+@rule(
+    "org-instance-delete-attempt",
+    severity=Severity.HIGH,
+    applies_to=FAILED_DELETE,
+    summary="A DeleteInstance of the organization instance was attempted and failed.",
+    constraint="The organization instance is the organization's workforce access: an attempt to delete it "
+    "is an attempt on the most important identity resource of the organization, whatever stopped it.",
+    fix="Find out who made the call and why, and limit who may call sso:DeleteInstance in the management "
+    "account.",
+)
+def _organization_instance_delete_attempt(e: Evaluation) -> Hit | None:
+    """In the management account (whose only instance is the organization instance), or, anywhere,
+    on the ARN of the organization instance (member accounts see it listed)."""
+    subject = e.subject
+    in_management = subject.account_id == e.organization().management_account_id
+    if not in_management and subject.instance_arn not in {i.instance_arn for i in e.organization_instances()}:
+        return None
+    call = e.call()
+    where = "the management account" if in_management else "member account"
+    return Hit(
+        f"DeleteInstance of the organization instance {subject.instance_arn or '(ARN not recorded)'} was "
+        f"attempted in {where} {subject.account_id} and failed with "
+        f"{call.error_code or 'an error'}",
+        {
+            "account_id": subject.account_id,
+            "instance_arn": subject.instance_arn,
+            "error_code": call.error_code,
+        },
     )
 
 
@@ -280,9 +312,12 @@ def _second_instance(e: Evaluation) -> Hit | None:
     "scp-gap",
     severity=Severity.MEDIUM,
     applies_to=INSTANCE_STATE_AND_ATTEMPTS,
-    summary="The account is not approved, yet no SCP on it or its ancestors denies sso:CreateInstance.",
-    constraint="AWS's preventive control for account instances is an SCP denying sso:CreateInstance.",
-    fix="Attach the guardrail's SCP (or your own) to the account's OU or the root.",
+    summary="The account is not approved, yet the SCPs from the root to it do not certainly deny "
+    "sso:CreateInstance (by a Deny, or by a level that allows nothing covering it).",
+    constraint="AWS's preventive control for account instances is an SCP: a Deny of sso:CreateInstance, or "
+    "allow-lists that leave it out at one level.",
+    fix="Attach the guardrail's SCP (or your own) to the account's OU or the root. A statement the finding "
+    "names as a doubt is read as not denying.",
 )
 def _scp_gap(e: Evaluation) -> Hit | None:
     if e.approval() is not None:
@@ -291,24 +326,34 @@ def _scp_gap(e: Evaluation) -> Hit | None:
     if account_id == e.organization().management_account_id:
         return None  # SCPs never apply to the management account: nothing to close there
     policies = e.service_control_policies()
-    reading = read_create_instance_denial(
-        ((p.policy_id, p.document) for p in policies),
+    account = e.facts.account
+    levels = (*(unit.id for unit in account.parents), account_id) if account and account.parents else None
+    reading = read_create_instance(
+        ((p.policy_id, p.target_id, p.document) for p in policies),
         account_id,
+        levels,
         e.org_path(),
         partition_of(e.subject.region),
     )
     if reading.denied:
         return None
-    # A statement that might deny but could not be read is not counted: the finding says which.
-    doubts = (
-        f"; not counted, as they could not be evaluated: {' | '.join(reading.doubts)}"
-        if reading.doubts
-        else ""
-    )
+    checked = list(dict.fromkeys(p.policy_id for p in policies))
+    if reading.doubts:
+        # Whatever might deny (or keep a level from allowing) but could not be told is not counted.
+        why = (
+            f"yet none of the {len(checked)} SCPs in force on it certainly denies sso:CreateInstance; "
+            f"what could not be told is read as not denying: {' | '.join(reading.doubts)}"
+        )
+    elif checked:
+        why = (
+            f"yet none of the {len(checked)} SCPs in force on it denies sso:CreateInstance: every level from "
+            "the root to the account allows it, and no Deny applies"
+        )
+    else:
+        why = "and no SCP is attached from the root to it (SCPs are not enabled): nothing denies it"
     return Hit(
-        f"Account {account_id} is not approved, yet none of the {len(policies)} SCPs in force on it "
-        f"certainly denies sso:CreateInstance{doubts}",
-        {"scps_checked": [p.policy_id for p in policies], "doubts": list(reading.doubts)},
+        f"Account {account_id} is not approved, {why}",
+        {"scps_checked": checked, "certain": not reading.doubts, "doubts": list(reading.doubts)},
     )
 
 
@@ -373,6 +418,29 @@ def _exemption_expired(e: Evaluation) -> Hit | None:
     return Hit(
         f"An exemption covering this account or instance has expired: {tickets}",
         {"exemptions": [{"ticket": x.ticket, "expires": x.expires.isoformat()} for x in expired]},
+    )
+
+
+@rule(
+    "delegated-access",
+    severity=Severity.HIGH,
+    applies_to=ANY_CALL,
+    summary="A product provider made the instance call with IAM temporary delegated access.",
+    constraint="Temporary delegation lets a provider's account, outside the organization, act in the "
+    "account: an identity change made that way is the provider's, not the account team's.",
+    fix="Find out which product the provider's account belongs to and what delegation the account "
+    "approved; revoke it if unexpected, or list the provider in the policy's trusted_providers.",
+)
+def _delegated_access(e: Evaluation) -> Hit | None:
+    call = e.call()
+    provider = call.actor.invoked_by_delegate
+    if provider is None or provider in e.policy.trusted_providers:
+        return None
+    outcome = "" if call.outcome is Outcome.SUCCEEDED else f" (it failed: {call.error_code or 'an error'})"
+    return Hit(
+        f"{call.operation.value} was made by the product provider account {provider} with IAM temporary "
+        f"delegated access{outcome}; the policy's trusted_providers does not list it",
+        {"provider_account_id": provider, "actor_arn": call.actor.arn},
     )
 
 

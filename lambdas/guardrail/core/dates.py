@@ -2,8 +2,9 @@
 
 Every date decision (is an exemption still running, has a trial expired, how long is a trial) is
 made on the UTC date of the instants involved, whatever offset they were written with: the same
-instant must never give opposite answers in Tokyo and in Honolulu. A time without an offset is
-taken as UTC.
+instant must never give opposite answers in Tokyo and in Honolulu. An instant handed over as a
+`datetime` without an offset (`guardrail evaluate --now`, a time in a facts file) is taken as UTC;
+a timestamp written by people without an offset is not (below).
 
 A date written by people (a trial's expiry tag) is read in one grammar:
 
@@ -11,8 +12,9 @@ A date written by people (a trial's expiry tag) is read in one grammar:
 * or an RFC 3339 timestamp with an offset (`2026-11-20T00:00:00Z`, `2026-11-20T09:00:00+09:00`),
   read as its UTC date.
 
-Surrounding spaces are ignored. Everything else (`20261120`, `2026-W47-5`, `20 Nov 2026`, a
-timestamp without an offset) is refused with the reason, never guessed.
+Surrounding spaces are ignored. Everything else (`20261120`, `2026-W47-5`, `20 Nov 2026`) is
+refused with the reason, never guessed; so is a timestamp without an offset: the same text names
+another day in Tokyo and in Honolulu, and the tag does not say where it was written.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ account instance owned by the account the call was made in; otherwise the guardr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -16,7 +16,8 @@ from guardrail.core.catalogue import RULES
 from guardrail.core.dates import utc_date
 from guardrail.core.facts import Facts, InstanceStatus, Occasion, Subject
 from guardrail.core.policy import Exemption, Mode, Policy, Severity
-from guardrail.core.rules import Evaluation, Undetermined
+from guardrail.core.rules import Evaluation, Undetermined, about_organization_instance
+from guardrail.core.triggers import traits
 
 
 class Verdict(StrEnum):
@@ -58,6 +59,14 @@ class UndeterminedRule:
 
 
 @dataclass(frozen=True)
+class Demand:
+    """A rule that asks for the instance's deletion, and the grace period its policy gives."""
+
+    rule: str
+    grace_hours: int
+
+
+@dataclass(frozen=True)
 class Decision:
     verdict: Verdict
     severity: Severity
@@ -66,12 +75,17 @@ class Decision:
     undetermined: tuple[UndeterminedRule, ...]
     action: Action
     action_reason: str
-    # When a scheduled (or, in dry-run, a would-be) deletion is due; None when none is.
+    # When a deletion would be due if none were pending yet (the latest grace period among the
+    # demands); None when none is asked for. The pending deletion's own due time, which may be
+    # earlier (kept deadlines), is the deletion lifecycle's (`guardrail.core.deletion`).
     delete_after: datetime | None = None
-
-
-# Occasions whose clean result is `compliant`: an instance, or an attempt at one, was judged.
-_JUDGING_AN_INSTANCE = frozenset({Occasion.CREATE_SUCCEEDED, Occasion.CREATE_FAILED, Occasion.SWEEP})
+    # The rules that ask for a deletion the facts allow, in enforce or dry-run mode; empty when
+    # none is asked for, or it is withheld.
+    demands: tuple[Demand, ...] = ()
+    # Why a deletion asked for is withheld, and whether that is the policy's own choice (an
+    # instance serving applications: nothing will delete it) rather than something not known.
+    withheld: str | None = None
+    barred: bool = False
 
 
 def exemption_for(rule_id: str, subject: Subject, policy: Policy, now: datetime) -> Exemption | None:
@@ -89,25 +103,27 @@ def exemption_for(rule_id: str, subject: Subject, policy: Policy, now: datetime)
     return None
 
 
-# Occasions on which an instance may be (scheduled to be) deleted: it exists and was judged whole.
-_REMEDIABLE = frozenset(
-    {
-        Occasion.CREATE_SUCCEEDED,
-        Occasion.TAG_SUCCEEDED,
-        Occasion.UNTAG_SUCCEEDED,
-        Occasion.SWEEP,
-        Occasion.GRACE_ENDED,
-    }
-)
-# Of those, the ones that never delete on the spot: a sweep (many instances at once, found rather
-# than announced) only schedules, even without a grace period.
-_SCHEDULE_ONLY = frozenset({Occasion.SWEEP})
+def _remediation_blocker(facts: Facts, policy: Policy) -> tuple[str, bool] | None:
+    """Why deleting the subject's instance would not be safe, or None when ownership is proven;
+    with whether it is the policy's own choice (nothing will delete it) rather than a gap."""
+    reason = _unproven(facts)
+    if reason is not None:
+        return reason, False
+    applications = facts.applications or ()
+    if applications and not policy.enforcement.delete_instances_with_applications:
+        names = ", ".join(a.name or a.application_arn for a in applications[:5])
+        return (
+            f"the instance serves {len(applications)} application(s) ({names}), which deleting it "
+            "would break; the policy deletes no such instance (enforcement.delete_instances_with_applications)",
+            True,
+        )
+    return None
 
 
-def _remediation_blocker(facts: Facts, policy: Policy) -> str | None:
-    """Why deleting the subject's instance would not be safe, or None when ownership is proven."""
+def _unproven(facts: Facts) -> str | None:
+    """What keeps the guardrail from proving the instance is an account instance it may delete."""
     subject, instance = facts.subject, facts.instance
-    if facts.trigger.occasion not in _REMEDIABLE or subject.instance_arn is None:
+    if not traits(facts.trigger.occasion).judges_state or subject.instance_arn is None:
         return "no instance was created"
     if facts.missing:
         # Even when no enabled rule needed them, a failed look-up means the picture is partial.
@@ -126,53 +142,66 @@ def _remediation_blocker(facts: Facts, policy: Policy) -> str | None:
         return f"the instance is {instance.status}, not ACTIVE"
     if facts.applications is None:
         return "the applications attached to the instance could not be read"
-    if facts.applications and not policy.enforcement.delete_instances_with_applications:
-        names = ", ".join(a.name or a.application_arn for a in facts.applications[:5])
-        return (
-            f"the instance serves {len(facts.applications)} application(s) ({names}), which deleting it "
-            "would break; the policy deletes no such instance (enforcement.delete_instances_with_applications)"
-        )
     return None
 
 
 def _action(
     facts: Facts, policy: Policy, findings: tuple[Finding, ...], complete: bool, now: datetime
-) -> tuple[Action, str, datetime | None]:
+) -> Decision:
+    """The action part of the decision (its verdict fields are filled in by `decide`)."""
+
+    def action(kind: Action, reason: str, **more: Any) -> Decision:
+        return Decision(Verdict.VIOLATION, Severity.INFO, (), (), (), kind, reason, **more)
+
     if not findings:
-        return Action.NONE, "nothing to act on", None
+        return action(Action.NONE, "nothing to act on")
     wanting = sorted(f.rule for f in findings if policy.settings(f.rule).action == "remediate")
     if not wanting:
-        return Action.ALERT, "the policy asks only for an alert", None
-    blocker = _remediation_blocker(facts, policy) if complete else "some rules lacked the facts they need"
-    if blocker is not None:
-        return Action.ALERT, f"remediation withheld: {blocker}", None
+        return action(Action.ALERT, "the policy asks only for an alert")
+    if not complete:
+        return action(
+            Action.ALERT, "remediation withheld: some rules lacked the facts they need", withheld="facts"
+        )
+    blocked = _remediation_blocker(facts, policy)
+    if blocked is not None:
+        blocker, barred = blocked
+        return action(Action.ALERT, f"remediation withheld: {blocker}", withheld=blocker, barred=barred)
+    demands = tuple(Demand(rule, policy.grace_period_hours(rule)) for rule in wanting)
     asking = ", ".join(wanting)
-    occasion = facts.trigger.occasion
-    # The earliest any of them allows; when the grace period is over, the deletion is due now.
-    hours = (
-        0 if occasion is Occasion.GRACE_ENDED else min(policy.grace_period_hours(rule) for rule in wanting)
-    )
+    kind = traits(facts.trigger.occasion)
+    # The latest deadline among them; at the end of a grace period the lifecycle knows the deadlines.
+    hours = 0 if facts.trigger.occasion is Occasion.GRACE_ENDED else max(d.grace_hours for d in demands)
     due = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(UTC) + timedelta(hours=hours)
-    later = hours > 0 or occasion in _SCHEDULE_ONLY
+    later = hours > 0 or not kind.deletes_on_spot
     when = f" after a grace period of {hours} h, at {due.isoformat()}" if later else ""
     if policy.mode is Mode.DRY_RUN:
-        return Action.WOULD_DELETE, f"dry-run: {asking} ask for remediation{when}", due
+        return action(
+            Action.WOULD_DELETE,
+            f"dry-run: {asking} ask for remediation{when}",
+            delete_after=due,
+            demands=demands,
+        )
     if later:
-        return (
+        return action(
             Action.SCHEDULE_DELETE,
             f"{asking} ask for remediation: the instance will be deleted{when}",
-            due,
+            delete_after=due,
+            demands=demands,
         )
-    return Action.DELETE, f"{asking} ask for remediation", due
+    return action(Action.DELETE, f"{asking} ask for remediation", delete_after=due, demands=demands)
 
 
 def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
     """Evaluate every rule that judges the trigger's occasion against the facts.
 
-    A DeleteInstance or UpdateInstance that no rule faults is `info`, recorded for the audit trail;
-    one a rule does fault (deleting the organization instance) is decided like a CreateInstance.
+    A trigger that judges nothing (a DeleteInstance or UpdateInstance, a failed tag change) and
+    that no rule faults is `info`, recorded for the audit trail; one a rule does fault (deleting
+    the organization instance) is decided like a CreateInstance. The organization instance is
+    never judged by the rules about account instances: looked at as an instance, it is `info`.
     """
     occasion = facts.trigger.occasion
+    kind = traits(occasion)
+    organization_instance = kind.judges_state and about_organization_instance(facts) is True
     evaluation = Evaluation(facts, policy, now)
     findings: list[Finding] = []
     suppressed: list[Suppression] = []
@@ -180,6 +209,8 @@ def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
     for rule in RULES:
         settings = policy.settings(rule.id)
         if not settings.enabled or occasion not in rule.applies_to:
+            continue
+        if organization_instance and rule.judges_instance_state:
             continue
         try:
             hit = rule.check(evaluation)
@@ -196,25 +227,33 @@ def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
             continue
         findings.append(Finding(rule.id, settings.severity or rule.severity, hit.reason, hit.facts))
 
-    found = tuple(findings)
+    # The most severe first; among equals, catalogue order (the sort is stable): every channel keeps it.
+    found = tuple(sorted(findings, key=lambda f: f.severity.rank, reverse=True))
     if found:
         verdict = Verdict.VIOLATION
         severity = max((f.severity for f in found), key=lambda s: s.rank)
     elif undetermined:
         verdict, severity = Verdict.INCOMPLETE, Severity.MEDIUM
-    elif occasion not in _JUDGING_AN_INSTANCE:
-        return Decision(
-            Verdict.INFO,
-            Severity.INFO,
-            (),
-            tuple(suppressed),
-            (),
-            Action.NONE,
-            f"{facts.call.operation.value if facts.call else occasion.value} is recorded for the audit trail",
-        )
-    else:
+    elif kind.judges and not organization_instance:
         verdict, severity = Verdict.COMPLIANT, Severity.INFO
-    action, reason, due = _action(facts, policy, found, not undetermined, now)
+    else:
+        what = facts.call.operation.value if facts.call else occasion.value
+        reason = (
+            "the organization instance: the rules about account instances do not judge it"
+            if organization_instance
+            else f"{what} is recorded for the audit trail"
+        )
+        return Decision(Verdict.INFO, Severity.INFO, (), tuple(suppressed), (), Action.NONE, reason)
+    planned = _action(facts, policy, found, not undetermined, now)
     if verdict is Verdict.INCOMPLETE:
-        action, reason, due = Action.ALERT, "facts are missing: a person must check", None
-    return Decision(verdict, severity, found, tuple(suppressed), tuple(undetermined), action, reason, due)
+        planned = replace(
+            planned, action=Action.ALERT, action_reason="facts are missing: a person must check"
+        )
+    return replace(
+        planned,
+        verdict=verdict,
+        severity=severity,
+        findings=found,
+        suppressed=tuple(suppressed),
+        undetermined=tuple(undetermined),
+    )

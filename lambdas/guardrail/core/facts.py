@@ -48,13 +48,21 @@ class Outcome(StrEnum):
 
 
 class Actor(_Frozen, frozen=True):
-    """Who made the call, as CloudTrail recorded it."""
+    """Who made the call, as CloudTrail recorded it.
+
+    `invoked_by` is the AWS service that made the call on the caller's behalf
+    (`userIdentity.invokedBy`, e.g. `cloudformation.amazonaws.com` for a resource of a stack);
+    `invoked_by_delegate` the account of a product provider that made it with IAM temporary
+    delegated access (`userIdentity.invokedByDelegate.accountId`), outside the organization.
+    """
 
     arn: str | None = None
     type: str | None = None
     account_id: str | None = None
     source_ip: str | None = None
     user_agent: str | None = None
+    invoked_by: str | None = None
+    invoked_by_delegate: str | None = None
 
 
 class Occasion(StrEnum):
@@ -227,6 +235,9 @@ class MissingFact(_Frozen, frozen=True):
 
     fact: str
     reason: str
+    # The AWS error code that made it missing, when AWS answered with one: `ResourceNotFoundException`
+    # for the instance means it is gone, not unknown.
+    code: str | None = None
 
 
 class Facts(_Frozen, frozen=True):
@@ -247,6 +258,13 @@ class Facts(_Frozen, frozen=True):
     # SCPs in force on the account: attached to it, to each OU above it, and to the root.
     service_control_policies: tuple[ServiceControlPolicy, ...] | None = None
     missing: tuple[MissingFact, ...] = ()
+
+    @property
+    def instance_gone(self) -> bool:
+        """Whether AWS said the subject's instance does not exist (rather than failing to say)."""
+        return self.instance is None and any(
+            m.fact == "instance" and m.code == "ResourceNotFoundException" for m in self.missing
+        )
 
     @property
     def call(self) -> ApiCall | None:

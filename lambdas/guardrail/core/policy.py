@@ -8,6 +8,7 @@ reads either). Unknown keys are errors so that a typo never silently weakens the
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -50,6 +51,9 @@ Region = Annotated[str, Meta(min_length=1)]  # checked against IDENTITY_CENTER_R
 OrgTarget = Annotated[str, Meta(min_length=1)]
 # Organizations allows OU names of 1 to 128 characters.
 MAX_OU_NAME = 128
+# The sso-admin service model's pattern of an instance ARN (it holds neither account nor Region):
+# the only ARNs an event or a listing gives, so the only ones an exemption can match.
+INSTANCE_ARN_PATTERN = r"^arn:aws(-[a-z]{1,5}){0,3}:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$"
 # Rule ids are checked against the catalogue when a policy file is read (`policy_file`): the
 # catalogue is built on these types, so they cannot know it.
 RuleId = str
@@ -81,6 +85,13 @@ class Approvals(_Strict, frozen=True):
 
     def __post_init__(self) -> None:
         for index, entry in enumerate(self.organizational_units):
+            # Names and ids are compared exactly: blanks around one would silently approve nothing.
+            for name in (entry,) if is_id_entry(entry.strip()) else path_segments(entry):
+                if name != name.strip():
+                    raise ValueError(
+                        f"organizational_units[{index}]: {entry!r} has blanks around {name!r}, so it would "
+                        f"approve nothing: remove them, or approve an OU whose name has them by its id (ou-…)"
+                    )
             if is_id_entry(entry):
                 continue
             segments = path_segments(entry)
@@ -137,6 +148,14 @@ class Exemption(_Strict, frozen=True):
     def __post_init__(self) -> None:
         if (self.account_id is None) == (self.instance_arn is None):
             raise ValueError("an exemption names exactly one of account_id or instance_arn")
+        for field, says in (("ticket", "the ticket that approved it"), ("reason", "why it was granted")):
+            if not getattr(self, field).strip():
+                raise ValueError(f"{field}: missing: only blanks; an exemption names {says}")
+        if self.instance_arn is not None and not re.fullmatch(INSTANCE_ARN_PATTERN, self.instance_arn):
+            raise ValueError(
+                f"instance_arn: {self.instance_arn!r} is not an IAM Identity Center instance ARN "
+                "(arn:<partition>:sso:::instance/ssoins-<16 characters>), so the exemption would never apply"
+            )
 
 
 class RuleSettings(_Strict, frozen=True):
@@ -186,6 +205,21 @@ class Enforcement(_Strict, frozen=True):
     ] = False
 
 
+class Alerting(_Strict, frozen=True):
+    """How alerts about repeated calls are grouped."""
+
+    repeat_window_minutes: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=1440,
+            description="Failed calls that repeat (the same caller, account, call, error and findings) "
+            "within this many minutes of the one that alerted are counted and said once, on the series' "
+            "next alert, instead of alerting each; 0 alerts every one.",
+        ),
+    ] = 60
+
+
 class Policy(_Strict, frozen=True):
     """Where IAM Identity Center account instances are allowed and what an allowed one must look like."""
 
@@ -216,6 +250,13 @@ class Policy(_Strict, frozen=True):
         tuple[Exemption, ...],
         Meta(description="Time-boxed, ticketed exceptions for one account or one instance."),
     ] = ()
+    trusted_providers: Annotated[
+        tuple[AccountId, ...],
+        Meta(
+            description="Accounts of product providers trusted to make instance calls with IAM temporary "
+            "delegated access (`userIdentity.invokedByDelegate`): `delegated-access` does not fire for them."
+        ),
+    ] = ()
     enforcement: Annotated[
         Enforcement, Meta(description="How deletion is carried out when rules ask for it in enforce mode.")
     ] = msgspec.field(default_factory=Enforcement)
@@ -223,6 +264,9 @@ class Policy(_Strict, frozen=True):
         dict[RuleId, RuleSettings],
         Meta(description="Per-rule overrides, keyed by rule id; rules not listed keep their defaults."),
     ] = msgspec.field(default_factory=dict)
+    alerting: Annotated[Alerting, Meta(description="How alerts about repeated failed calls are grouped.")] = (
+        msgspec.field(default_factory=Alerting)
+    )
 
     def __post_init__(self) -> None:
         for index, region in enumerate(self.allowed_regions or ()):

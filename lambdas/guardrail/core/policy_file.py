@@ -11,9 +11,9 @@ from typing import Any
 import msgspec
 
 from guardrail.core.catalogue import RULE_IDS, RULES
-from guardrail.core.policy import Policy, RuleSettings
+from guardrail.core.policy import INSTANCE_ARN_PATTERN, Policy, RuleSettings
 from guardrail.core.regions import IDENTITY_CENTER_REGIONS
-from guardrail.core.strict import ConversionError, convert, read_yaml
+from guardrail.core.strict import ConversionError, convert, read_utf8, read_yaml
 
 
 class PolicyError(ValueError):
@@ -56,6 +56,10 @@ def _check_rule_settings(data: Any) -> None:
             raise error.within(f"rules.{rule_id}") from None
 
 
+# No blank at the start or end of the entry, nor beside a `/` (around a name of a path).
+_NO_BLANKS_AROUND = r"^(?!\s)(?![\s\S]*\s$)(?![\s\S]*(\s/|/\s))"
+
+
 def json_schema() -> dict[str, Any]:
     """The policy file's JSON Schema, for editors (validation and completion) and reviewers."""
     # Through JSON and back, so that defaults are plain JSON values (lists, not tuples).
@@ -63,6 +67,13 @@ def json_schema() -> dict[str, Any]:
     rule_ids = {"enum": [rule.id for rule in RULES]}
     definitions["Exemption"]["properties"]["rules"]["items"] |= rule_ids
     definitions["Exemption"]["oneOf"] = [{"required": ["account_id"]}, {"required": ["instance_arn"]}]
+    # What the models' own checks refuse, for editors to flag too: blanks for a ticket or a reason,
+    # an instance ARN that is not one, blanks around an OU name (or id).
+    exemption = definitions["Exemption"]["properties"]
+    for text in ("ticket", "reason"):
+        exemption[text] |= {"pattern": r"\S"}
+    exemption["instance_arn"]["anyOf"][0] |= {"pattern": INSTANCE_ARN_PATTERN}
+    definitions["Approvals"]["properties"]["organizational_units"]["items"] |= {"pattern": _NO_BLANKS_AROUND}
     policy = definitions.pop("Policy")  # at the top, where editors look for the document's keys
     policy["properties"]["rules"]["propertyNames"] = rule_ids
     regions = policy["properties"]["allowed_regions"]["anyOf"][0]
@@ -74,9 +85,11 @@ def load_policy(path: str | Path) -> Policy:
     """Read a policy from YAML (for people) or JSON (as shipped to the function)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(path)
     except OSError as error:
         raise PolicyError(f"cannot read policy {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise PolicyError(str(error)) from None
     if path.suffix == ".json":
         try:
             data = json.loads(text)

@@ -25,12 +25,14 @@ from guardrail.core.facts import (
     ApplicationFacts,
     Facts,
     InstanceFacts,
+    InstanceStatus,
     Occasion,
     OrganizationFacts,
     ServiceControlPolicy,
     Subject,
 )
 from guardrail.core.policy import Policy, Severity
+from guardrail.core.triggers import occasions
 
 
 class Undetermined(Exception):
@@ -84,9 +86,12 @@ class Evaluation:
         return self.facts.account
 
     def instance(self) -> InstanceFacts:
-        if self.facts.instance is None:
+        """The instance as it is. One not ACTIVE (still being created, failed, being deleted) is
+        judged once it is: its tags cannot be read before, and what it will be is not known."""
+        instance = self.facts.instance
+        if instance is None or (instance.status is not None and instance.status != InstanceStatus.ACTIVE):
             raise Undetermined("instance")
-        return self.facts.instance
+        return instance
 
     def account_instances(self) -> tuple[InstanceFacts, ...]:
         if self.facts.account_instances is None:
@@ -145,27 +150,24 @@ class Rule:
     fix: str
     check: RuleCheck
 
+    @property
+    def judges_instance_state(self) -> bool:
+        """Whether it judges what an account instance is (it judges sweeps and grace ends, not
+        only calls): such rules never judge the organization instance."""
+        return bool(self.applies_to & occasions(judges_state=True, api_call=False))
+
 
 # What an instance is, judged whenever it is looked at: created, retagged, listed by a sweep, or
-# when the grace period of its deletion ends.
-INSTANCE_STATE = frozenset(
-    {
-        Occasion.CREATE_SUCCEEDED,
-        Occasion.TAG_SUCCEEDED,
-        Occasion.UNTAG_SUCCEEDED,
-        Occasion.SWEEP,
-        Occasion.GRACE_ENDED,
-    }
-)
+# when the grace period of its deletion ends (`guardrail.core.triggers` says which triggers do).
+INSTANCE_STATE = occasions(judges_state=True)
 # The same, and a CreateInstance that failed (its account and Region are still the subject's).
-INSTANCE_STATE_AND_ATTEMPTS = INSTANCE_STATE | {Occasion.CREATE_FAILED}
+INSTANCE_STATE_AND_ATTEMPTS = INSTANCE_STATE | occasions(judges_attempt=True)
 # Calls only.
 CREATE_CALLS = frozenset({Occasion.CREATE_SUCCEEDED, Occasion.CREATE_FAILED})
 FAILED_CREATE = frozenset({Occasion.CREATE_FAILED})
 SUCCEEDED_DELETE = frozenset({Occasion.DELETE_SUCCEEDED})
-ANY_CALL = frozenset(
-    occasion for occasion in Occasion if occasion not in (Occasion.SWEEP, Occasion.GRACE_ENDED)
-)
+FAILED_DELETE = frozenset({Occasion.DELETE_FAILED})
+ANY_CALL = occasions(api_call=True)
 
 
 class Catalogue:

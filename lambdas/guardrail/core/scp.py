@@ -1,12 +1,21 @@
 """Do the service control policies in force on an account certainly deny `sso:CreateInstance`?
 
-A pure reading of SCP documents, deliberately cautious: a statement counts as denying only when its
-Effect is exactly `Deny` and its action, its resource and every condition certainly apply to a
-CreateInstance call made in the account. Whatever cannot be told (an unknown condition key or
+A pure reading of SCP documents, as AWS evaluates them ("SCP evaluation", AWS Organizations User
+Guide): an action is allowed only if an SCP at *every* level from the root, through each OU, to the
+account allows it, and an explicit Deny at any level denies it. So the call is denied either by a
+Deny or by omission, at a level none of whose statements allows it (an allow-list that replaced
+`FullAWSAccess` and leaves `sso:CreateInstance` out). Since September 2025 SCPs take the whole IAM
+language, Allow statements included (conditions, `NotAction`, `Resource`, `NotResource`).
+
+The reading is deliberately cautious, so that the guardrail errs towards reporting a gap: a
+statement counts as denying (or as allowing) only when its Effect is exactly `Deny` (or `Allow`) and
+its action, its resource and every condition certainly apply to a CreateInstance call made in the
+account. A Deny that may apply is not counted as denying; an Allow that may apply keeps its level
+from being counted as denying by omission. Whatever cannot be told (an unknown condition key or
 operator, a Resource that may or may not cover the new instance, a malformed statement, a document
-that is not JSON) leaves the statement uncounted, so that the guardrail errs towards reporting a
-gap, and adds a note saying which policy and statement and why. A statement that certainly does
-not apply (an Allow, another action, a condition that excepts the account) gets no note.
+that is not JSON, a level with no SCP listed) adds a note saying which policy, statement and level,
+and why. A statement that certainly does not apply (another action, a condition that excepts the
+account) gets no note.
 
 What IAM evaluates, and where it says so:
 
@@ -44,8 +53,10 @@ keys are present in every such call. Policy variables (`${...}`, under Version 2
 resolved: a value holding one is a doubt. A statement without Resource or NotResource applies to
 every resource.
 
-Notes read `<policy id> statement '<Sid>' was not counted: <why>`, or `<policy id> Statement[<n>]`
-(n from 0) for a statement without a Sid, and `<policy id> was not read: <why>` for a document.
+Notes of the Deny side alone read `<policy id> statement '<Sid>' was not counted: <why>`, or
+`<policy id> Statement[<n>]` (n from 0) for a statement without a Sid, and `<policy id> was not read:
+<why>` for a document; the reading by level adds the level (`at root r-…`, `at OU ou-…`, `at account
+…`) and says which way the statement may go.
 """
 
 from __future__ import annotations
@@ -289,11 +300,14 @@ def _judge_elements(statement: Mapping[Any, Any]) -> _Judgement:
     return _TRUE
 
 
-def _judge_effect(statement: Mapping[Any, Any]) -> _Judgement:
+_Effect = Literal["Deny", "Allow"]
+
+
+def _judge_effect(statement: Mapping[Any, Any], wanted: _Effect) -> _Judgement:
     effect = statement.get("Effect")
-    if effect == "Deny":
+    if effect == wanted:
         return _TRUE
-    if effect == "Allow":
+    if effect in ("Deny", "Allow"):
         return _FALSE
     if "Effect" not in statement:
         return _unknown("it has no Effect")
@@ -407,13 +421,13 @@ def _judge_condition(statement: Mapping[Any, Any], call: _Call) -> _Judgement:
     return _all(clauses())
 
 
-def _judge_statement(statement: Any, call: _Call) -> _Judgement:
-    """Whether the statement denies the call: cheap parts first, as a certain False ends it."""
+def _judge_statement(statement: Any, call: _Call, effect: _Effect) -> _Judgement:
+    """Whether the statement denies (or allows) the call: cheap parts first, as a certain False ends it."""
     if not isinstance(statement, Mapping):
         return _unknown(f"it is not a JSON object: {_show(statement, quote=True)}")
 
     def parts() -> Iterator[_Judgement]:  # lazily: _all stops at the first certain False
-        yield _judge_effect(statement)
+        yield _judge_effect(statement, effect)
         yield _judge_action(statement)
         yield _judge_elements(statement)
         yield _judge_condition(statement, call)
@@ -455,11 +469,25 @@ def _label(default: str, statement: Any) -> str:
     return f"statement {_show(sid, 60)!r}" if isinstance(sid, str) and sid else default
 
 
-def _read_policy(policy_id: str, document: Any, call: _Call) -> tuple[bool, list[str]]:
-    """Whether one policy certainly denies the call, and its notes."""
+_Doubt = tuple[str, tuple[str, ...]]  # a statement's label, and why it cannot be told
+
+
+@dataclass(frozen=True, slots=True)
+class _PolicyJudgement:
+    """One document read both ways: whether it certainly denies, certainly allows, and the doubts."""
+
+    problem: str = ""
+    """Why the document was not read at all; then it may deny and may allow."""
+    denies: bool = False
+    deny_doubts: tuple[_Doubt, ...] = ()
+    allows: bool = False
+    allow_doubts: tuple[_Doubt, ...] = ()
+
+
+def _judge_policy(document: Any, call: _Call) -> _PolicyJudgement:
     policy, problem = _parse(document)
     if policy is None:
-        return False, [f"{policy_id} was not read: {problem}"]
+        return _PolicyJudgement(problem=problem)
     call = replace(call, variables=policy.get("Version") == "2012-10-17")
     statements = policy.get("Statement")
     if isinstance(statements, Mapping):
@@ -467,16 +495,19 @@ def _read_policy(policy_id: str, document: Any, call: _Call) -> tuple[bool, list
     elif isinstance(statements, list):
         labelled = [(f"Statement[{index}]", statement) for index, statement in enumerate(statements)]
     else:
-        return False, [f"{policy_id} was not read: its Statement is missing or neither an object nor a list"]
-    denies, notes = False, []
+        return _PolicyJudgement(problem="its Statement is missing or neither an object nor a list")
+    denies = allows = False
+    deny_doubts: list[_Doubt] = []
+    allow_doubts: list[_Doubt] = []
     for default, statement in labelled:
-        judgement = _judge_statement(statement, call)
-        if judgement.holds:
-            denies = True
-        elif judgement.holds is None:
-            label = _label(default, statement)
-            notes.append(f"{policy_id} {label} was not counted: {'; '.join(judgement.doubts)}")
-    return denies, notes
+        deny = _judge_statement(statement, call, "Deny")
+        allow = _judge_statement(statement, call, "Allow")
+        denies, allows = denies or bool(deny.holds), allows or bool(allow.holds)
+        if deny.holds is None:
+            deny_doubts.append((_label(default, statement), deny.doubts))
+        if allow.holds is None:
+            allow_doubts.append((_label(default, statement), allow.doubts))
+    return _PolicyJudgement("", denies, tuple(deny_doubts), allows, tuple(allow_doubts))
 
 
 def read_create_instance_denial(
@@ -485,21 +516,151 @@ def read_create_instance_denial(
     org_path: str | None = None,
     partition: str = "aws",
 ) -> DenialReading:
-    """Read the SCPs in force on `account_id` for a CreateInstance call made there.
+    """Read the Deny side alone of SCPs in force on `account_id`, for a CreateInstance call made there.
 
     `policies` are `(policy_id, document)` pairs, the document as JSON text or parsed. `org_path` is
     the account's `aws:PrincipalOrgPaths` value (`o-…/r-…/ou-…/`), when known; `partition` is the
-    ARN partition of the account (`aws`, `aws-cn`, `aws-us-gov`, …).
+    ARN partition of the account (`aws`, `aws-cn`, `aws-us-gov`, …). What the Allow side says, level
+    by level, is `read_create_instance`'s.
     """
     call = _Call(account_id=account_id, org_path=org_path, partition=partition)
     denied_by: dict[str, None] = {}
     doubts: dict[str, None] = {}
     for policy_id, document in policies:
-        denies, notes = _read_policy(str(policy_id), document, call)
-        if denies:
+        judgement = _judge_policy(document, call)
+        if judgement.problem:
+            doubts[f"{policy_id} was not read: {judgement.problem}"] = None
+        if judgement.denies:
             denied_by[str(policy_id)] = None
-        doubts.update(dict.fromkeys(notes))
+        for label, why in judgement.deny_doubts:
+            doubts[f"{policy_id} {label} was not counted: {'; '.join(why)}"] = None
     return DenialReading(denied_by=tuple(denied_by), doubts=tuple(doubts))
+
+
+# --- reading the levels: the root, each OU down, the account ---------------------------------------------
+
+Outcome = Literal["denied", "not denied", "undetermined"]
+
+
+@dataclass(frozen=True)
+class ScpReading:
+    """What the SCPs in force on an account say of `sso:CreateInstance`, read as AWS evaluates them.
+
+    Denied when a Deny certainly applies at any level, or when a level holds no statement that may
+    allow the call (AWS allows an action only if every level from the root to the account allows
+    it). Not denied, certainly, when every level certainly allows it and no Deny may apply, with
+    nothing left unread. Anything else is undetermined, and `doubts` says why.
+    """
+
+    denied_by: tuple[str, ...]
+    """Ids of the policies whose Deny certainly applies, in the order given."""
+    closed_levels: tuple[str, ...]
+    """The levels (target ids) where nothing may allow the call: it is denied there by omission."""
+    doubts: tuple[str, ...]
+    """Every statement, document or level that kept the reading from being certain, and why; empty
+    when the call is certainly not denied."""
+
+    @property
+    def denied(self) -> bool:
+        return bool(self.denied_by or self.closed_levels)
+
+    @property
+    def outcome(self) -> Outcome:
+        return "denied" if self.denied else "undetermined" if self.doubts else "not denied"
+
+
+def _level_name(target: str, account_id: str) -> str:
+    if target == account_id:
+        return f"account {target}"
+    if target.startswith("r-"):
+        return f"root {target}"
+    if target.startswith("ou-"):
+        return f"OU {target}"
+    return f"target {target}"
+
+
+def read_create_instance(
+    policies: Iterable[tuple[str, str, str | Mapping[str, Any]]],
+    account_id: str,
+    levels: Sequence[str] | None = None,
+    org_path: str | None = None,
+    partition: str = "aws",
+) -> ScpReading:
+    """Read the SCPs in force on `account_id`, level by level, for a CreateInstance call made there.
+
+    `policies` are `(policy_id, target_id, document)` triples: each SCP attached to the account, to
+    one of its OUs or to the root, with the target it is attached to. `levels` are the target ids
+    from the root down to the account itself, when known; a level with no SCP listed is a doubt (AWS
+    keeps at least one on every level while SCPs are enabled), unless none is listed anywhere: then
+    SCPs are not in force (disabling them detaches every SCP) and deny nothing. `org_path` and
+    `partition` are as for `read_create_instance_denial`.
+
+    Notes name the policy, its statement and its level: `<policy id> statement '<Sid>' at OU ou-… may
+    deny it but was not counted: <why>`, `… may allow it, so that level was not counted as denying:
+    <why>`.
+    """
+    attached = [(str(policy_id), str(target), document) for policy_id, target, document in policies]
+    if not attached:
+        return ScpReading(denied_by=(), closed_levels=(), doubts=())  # SCPs are not in force
+    call = _Call(account_id=account_id, org_path=org_path, partition=partition)
+    chain = list(dict.fromkeys(levels if levels is not None else (target for _, target, _ in attached)))
+    at_level: dict[str, list[tuple[str, Any]]] = {target: [] for target in chain}
+    outside: dict[str, None] = {}
+    for policy_id, target, document in attached:
+        if target in at_level:
+            at_level[target].append((policy_id, document))
+        else:
+            outside[
+                f"{policy_id} is attached to {target}, which is not the account, one of its OUs or the "
+                "root: it was not read"
+            ] = None
+    judged: dict[tuple[str, str], _PolicyJudgement] = {}  # one policy is often attached at many levels
+    denied_by: dict[str, None] = {}
+    closed: list[str] = []
+    doubts: dict[str, None] = {}
+    for target in chain:
+        level = _level_name(target, account_id)
+        if not at_level[target]:
+            doubts[
+                f"no SCP is listed at {level}, though AWS keeps at least one on every level while SCPs are "
+                "enabled: what it allows is not known"
+            ] = None
+            continue
+        allows, may_allow = False, []
+        for policy_id, document in at_level[target]:
+            key = (policy_id, document) if isinstance(document, str) else None
+            judgement = judged.get(key) if key else None
+            if judgement is None:
+                judgement = _judge_policy(document, call)
+                if key:
+                    judged[key] = judgement
+            if judgement.problem:
+                note = f"{policy_id} at {level} was not read (it may deny or allow): {judgement.problem}"
+                doubts[note] = None
+                may_allow.append(note)
+                continue
+            if judgement.denies:
+                denied_by[policy_id] = None
+            for label, why in judgement.deny_doubts:
+                doubts[
+                    f"{policy_id} {label} at {level} may deny it but was not counted: {'; '.join(why)}"
+                ] = None
+            allows = allows or judgement.allows
+            may_allow += [
+                f"{policy_id} {label} at {level} may allow it, so that level was not counted as denying: "
+                f"{'; '.join(why)}"
+                for label, why in judgement.allow_doubts
+            ]
+        if allows:
+            continue
+        if may_allow:
+            doubts.update(dict.fromkeys(may_allow))
+        else:
+            closed.append(target)
+    doubts.update(outside)
+    if levels is None:
+        doubts["the account's OUs are not known, so a level with no SCP listed may be missing"] = None
+    return ScpReading(denied_by=tuple(denied_by), closed_levels=tuple(closed), doubts=tuple(doubts))
 
 
 def denies_create_instance(

@@ -24,9 +24,9 @@ class Submit(Protocol):
 class Missing(Exception):
     """Carries a missing fact out of a branch of the gathering."""
 
-    def __init__(self, fact: str, reason: str) -> None:
+    def __init__(self, fact: str, reason: str, code: str | None = None) -> None:
         super().__init__(reason)
-        self.fact = MissingFact(fact=fact, reason=reason)
+        self.fact = MissingFact(fact=fact, reason=reason, code=code)
 
 
 def reason(error: BaseException) -> str:
@@ -59,6 +59,6 @@ class Deadline:
         except FutureTimeout:
             raise Missing(fact, f"not gathered within {self._seconds:g} s") from None
         except Missing as gap:
-            raise Missing(fact, gap.fact.reason) from None
+            raise Missing(fact, gap.fact.reason, gap.fact.code) from None
         except Exception as error:  # any failure of a read is a missing fact, not a crash
-            raise Missing(fact, reason(error)) from error
+            raise Missing(fact, reason(error), error_code(error)) from error

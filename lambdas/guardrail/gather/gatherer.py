@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 
 from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.identity_center import InstanceReader
-from guardrail.core.facts import ApiCall, Facts, MissingFact, Occasion, Subject, Trigger
+from guardrail.core.facts import ApiCall, Facts, MissingFact, Subject, Trigger
+from guardrail.core.triggers import traits
 from guardrail.gather.cache import FreshReads, Reads, TtlCache
 from guardrail.gather.deadline import Deadline, Missing
 from guardrail.gather.member import MemberSide
@@ -32,13 +33,10 @@ from guardrail.gather.sessions import Sessions
 
 T = TypeVar("T")
 
-# The occasions that judge an instance, or an attempt at one: they need the SCPs, the organization
-# instances and the member side. A delete or update needs only the organization and the account.
-# The occasions on which the instance itself is described, tagged and its applications read.
-DESCRIBED = frozenset(
-    {Occasion.CREATE_SUCCEEDED, Occasion.TAG_SUCCEEDED, Occasion.UNTAG_SUCCEEDED, Occasion.GRACE_ENDED}
-)
-JUDGED = DESCRIBED | {Occasion.CREATE_FAILED}
+# What each trigger needs (`guardrail.core.triggers`): one that judges an instance, or an attempt at
+# one, needs the SCPs, the organization instances and the member side; one that describes the
+# instance, its description, tags and applications. A delete or update needs only the organization
+# and the account (and a failed delete, the organization instances).
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ class FactGatherer:
         of them on a cold start). A duplicate delivery wastes a few reads; a failed read is not
         cached, and `gather` makes it again.
         """
-        judged = call.occasion in JUDGED
+        judged = traits(call.occasion).judges
         self.organization.prefetch(call.account_id, judged=judged)
         if judged:
             self.submit(lambda: self.member_clients(call.account_id))
@@ -140,17 +138,20 @@ class FactGatherer:
 
     def _gather(self, subject: Subject, trigger: Trigger, reads: Reads, deadline_seconds: float) -> Facts:
         deadline = Deadline(deadline_seconds, self._clock)
-        judged = trigger.occasion in JUDGED
-        describes = trigger.occasion in DESCRIBED and subject.instance_arn is not None
+        kind = traits(trigger.occasion)
+        judged = kind.judges
+        describes = kind.describes_instance and subject.instance_arn is not None
         wanted = ["account_instances", *(["instance", "applications"] if describes else [])]
         member = self._branches.submit(self._member_side, subject, describes, deadline) if judged else None
-        gathered = self.organization.read(subject.account_id, deadline, reads, judged=judged)
+        gathered = self.organization.read(
+            subject.account_id, deadline, reads, judged=judged, instances=kind.reads_organization_instances
+        )
         if member is not None:
             try:
                 gathered.update(deadline.result("account_instances", member))
             except Missing as gap:
                 gathered.missing += [MissingFact(fact=f, reason=gap.fact.reason) for f in wanted]
-        if trigger.occasion in DESCRIBED and not subject.instance_arn:
+        if kind.describes_instance and not subject.instance_arn:
             gathered.missing.append(MissingFact(fact="instance", reason="the event carries no instance ARN"))
         return Facts(subject=subject, trigger=trigger, missing=tuple(gathered.missing), **gathered.found)
 

@@ -4,10 +4,15 @@ account's instances, and one instance's description, tags and applications.
 Nothing here is cached: every gathering, fresh or not, reads the member side anew.
 
 The account's instances are listed with one `ListInstances(RegionScope=ALL_REGIONS)` where the
-loaded service model knows the parameter, else with one `ListInstances` per watched Region,
-concurrently. Per Region, the account's enabled Regions are read alongside (`ListRegions`): a
-listing that fails in a Region the account has not enabled means no instance there, not a
-missing fact, since nobody can create an instance in a Region the account has not enabled.
+loaded service model knows the parameter, else with one `ListInstances` per Region: the watched
+Regions at once, beside the account's enabled Regions (`ListRegions`), then every other Region the
+account has enabled where Identity Center is available. One instance per account holds across all
+Regions, so an instance outside the watched Regions must be found too: watching is about where
+events are forwarded from, not where an instance can be. A listing that fails in a Region the
+account has not enabled means no instance there, not a missing fact, since nobody can create an
+instance in a Region the account has not enabled. When the enabled Regions cannot be read, the
+listing is complete only if every Region of the partition was listed; otherwise it is a missing
+fact naming the Regions that were listed, never an account read in full.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from guardrail.adapters.account import ACCOUNT_REGION, enabled_regions
 from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.identity_center import InstanceReader, lists_all_regions
 from guardrail.core.facts import ApplicationFacts, InstanceFacts, InstanceStatus
+from guardrail.core.regions import IDENTITY_CENTER_REGIONS, partition_of
 from guardrail.gather.deadline import Deadline, Missing, Submit
 
 # A wait for an instance to settle is made only if this much of the deadline is left after it,
@@ -45,8 +51,9 @@ class MemberSide:
     # -- the account's instances ----------------------------------------------------------------------
     def list_instances(self, clients: AwsClients, near: str, deadline: Deadline) -> tuple[InstanceFacts, ...]:
         """Every instance the account owns or sees, in every Region; `Missing` when a Region the
-        account has enabled could not be read. `near` is a Region the account has enabled, where
-        the one-call listing is made."""
+        account has enabled could not be listed, or when which Regions it has enabled is unknown
+        and some Region was not listed. `near` is a Region the account has enabled, where the
+        one-call listing is made."""
         client = clients.client("sso-admin", near)
         if lists_all_regions(client):
             reader = InstanceReader(client, near)
@@ -59,6 +66,15 @@ class MemberSide:
             return self._submit(lambda: InstanceReader(clients.client("sso-admin", region), region).list())
 
         listings = {region: listing_of(region) for region in dict.fromkeys((near, *self._regions))}
+        usable: frozenset[str] | None
+        regions_unknown = ""
+        try:
+            usable = deadline.result("account_instances", enabled)
+        except Missing as gap:
+            usable, regions_unknown = None, gap.fact.reason
+        else:
+            for region in sorted((usable & IDENTITY_CENTER_REGIONS) - listings.keys()):
+                listings[region] = listing_of(region)
         instances: list[InstanceFacts] = []
         failures: dict[str, str] = {}
         for region, future in listings.items():
@@ -67,15 +83,20 @@ class MemberSide:
                 instances.extend(listed)
             except Missing as gap:
                 failures[region] = gap.fact.reason
-        if failures:
-            try:
-                usable = deadline.result("account_instances", enabled)
-            except Missing as gap:
-                usable = None
-                failures["(enabled Regions)"] = gap.fact.reason
-            unread = {r: why for r, why in failures.items() if usable is None or r in usable}
-            if unread:
-                raise Missing("account_instances", "; ".join(f"{r}: {why}" for r, why in unread.items()))
+        unread = "; ".join(f"{r}: {why}" for r, why in failures.items() if usable is None or r in usable)
+        if usable is None:
+            read = set(listings) - set(failures)
+            partition = {r for r in IDENTITY_CENTER_REGIONS if partition_of(r) == partition_of(near)}
+            if unread or not partition <= read:
+                raise Missing(
+                    "account_instances",
+                    f"listed only in {', '.join(sorted(read)) or 'no Region'}: the Regions the account has "
+                    f"enabled could not be read (ListRegions: {regions_unknown})"
+                    + (f"; not listed: {unread}" if unread else "")
+                    + "; an instance in another Region would be missed",
+                )
+        elif unread:
+            raise Missing("account_instances", unread)
         return tuple(instances)
 
     # -- one instance ---------------------------------------------------------------------------------

@@ -183,9 +183,13 @@ class OrganizationSide:
         if judged:
             self._scps_of(account_id, self.cache)
 
-    def read(self, account_id: str, deadline: Deadline, reads: Reads, *, judged: bool) -> Gathered:
+    def read(
+        self, account_id: str, deadline: Deadline, reads: Reads, *, judged: bool, instances: bool = False
+    ) -> Gathered:
         """The organization and the account; when the subject is `judged` (an instance or an
-        attempt at one), also the SCPs in force on the account and the organization instances."""
+        attempt at one), also the SCPs in force on the account and the organization instances;
+        those alone with `instances` (a failed DeleteInstance: was it the organization instance?)."""
+        instances = instances or judged
         gathered = Gathered()
         found, missing = gathered.found, gathered.missing
         # Everything that needs only the account id starts now; the rest once the chain is known.
@@ -194,7 +198,7 @@ class OrganizationSide:
         region = self._organization_instance_region
         org_instances = (
             self._cached(("org-instances", region), lambda: self._instances_seen_by_org(region), reads)
-            if judged and region
+            if instances and region
             else None
         )
         if judged and isinstance(reads, FreshReads):
@@ -214,6 +218,8 @@ class OrganizationSide:
             found["organization"] = deadline.result("organization", organization)
         except Missing as gap:
             missing.append(gap.fact)
+        if instances:
+            self._organization_instances(found, missing, org_instances, deadline)
         if not judged:
             return gathered
 
@@ -229,6 +235,16 @@ class OrganizationSide:
                 MissingFact(fact="service_control_policies", reason="needs account, which is missing")
             )
 
+        return gathered
+
+    def _organization_instances(
+        self,
+        found: dict[str, Any],
+        missing: list[MissingFact],
+        org_instances: Future[Any] | None,
+        deadline: Deadline,
+    ) -> None:
+        """The organization instances, as the management account lists them, or why they are missing."""
         if org_instances is None:
             missing.append(
                 MissingFact(
@@ -251,4 +267,3 @@ class OrganizationSide:
                 )
             except Missing as gap:
                 missing.append(gap.fact)
-        return gathered

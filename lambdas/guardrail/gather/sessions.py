@@ -26,9 +26,11 @@ class Sessions:
         organizations_role_arn: str | None,
         partition: str,
         clock: Callable[[], float] = time.monotonic,
+        deleter_role_name: str | None = None,
     ) -> None:
         self._clients = clients
         self._member_role_name = member_role_name
+        self._deleter_role_name = deleter_role_name
         self._organizations_role_arn = organizations_role_arn
         self._partition = partition
         self._cache = TtlCache(SESSION_SECONDS, clock)
@@ -46,4 +48,11 @@ class Sessions:
         if self._member_role_name is None:
             raise RuntimeError("no member role is configured for these sessions")
         role = f"arn:{self._partition}:iam::{account_id}:role/{self._member_role_name}"
+        return self._cache.get(("role", role), lambda: self._clients.assume(role, SESSION_NAME))
+
+    def deleter(self, account_id: str) -> AwsClients:
+        """Clients that may delete (and describe) instances in a member account: its deleter role."""
+        if self._deleter_role_name is None:
+            raise RuntimeError("no deleter role is configured: remediation_enabled is off")
+        role = f"arn:{self._partition}:iam::{account_id}:role/{self._deleter_role_name}"
         return self._cache.get(("role", role), lambda: self._clients.assume(role, SESSION_NAME))

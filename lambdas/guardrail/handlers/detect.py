@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import msgspec
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,21 +22,31 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from guardrail.adapters.alerts import SqsDeadLetters
 from guardrail.adapters.budget import CallBudget
 from guardrail.adapters.clients import AwsClients
-from guardrail.adapters.deletion_guard import DeletionGuard
 from guardrail.adapters.idempotency import OncePerEvent
 from guardrail.adapters.inventory import InventoryTable
-from guardrail.adapters.schedules import DELETION_DUE
-from guardrail.core.facts import ApiCall, GraceEnded, Subject
+from guardrail.adapters.series import SeriesTable
+from guardrail.core.facts import ApiCall
+from guardrail.core.policy import Policy
 from guardrail.core.policy_file import load_policy
 from guardrail.core.strict import ConversionError, convert
+from guardrail.deletion.guard import DeletionGuard
+from guardrail.deletion.lifecycle import Deletions, deletion_schedules
+from guardrail.deletion.remediator import InstanceRemediator
+from guardrail.deletion.schedules import DELETION_DUE, DeletionDue
 from guardrail.delivery import build_deliverer
-from guardrail.enforcement import pending_deletions
 from guardrail.environment import DetectEnvironment
 from guardrail.event_inventory import EventInventory
-from guardrail.events import INSTANCE_ARN_PATTERN, REGION_PATTERN, InvalidEvent, event_id_of, parse_api_call
+from guardrail.events import (
+    InvalidEvent,
+    event_id_of,
+    is_test_event,
+    parse_api_call,
+    parse_test_event,
+)
 from guardrail.gather import FactGatherer, GatherSettings
-from guardrail.remediate import InstanceRemediator
-from guardrail.service import Guardrail, utc_now
+from guardrail.gather.sessions import Sessions
+from guardrail.service import FiringRefused, Guardrail, utc_now
+from guardrail.synthetic import SyntheticEvents
 
 logger = Logger()
 metrics = Metrics()
@@ -65,6 +74,8 @@ class Runtime:
     guard: DeletionGuard | None = None
     # Refuses AWS call attempts that could outlive the invocation.
     budget: CallBudget | None = None
+    # `guardrail doctor --send-test-event`'s events, claimed once each; built on the first one.
+    test_events: Callable[[], OncePerEvent] | None = None
 
 
 def build_runtime(
@@ -91,6 +102,13 @@ def build_runtime(
         partition=environment.partition,
     )
     gatherer = FactGatherer(clients, settings, sleep=sleep)
+    deleting = Sessions(
+        clients,
+        member_role_name=None,
+        organizations_role_arn=None,
+        partition=environment.partition,
+        deleter_role_name=environment.deleter_role_name,
+    )
     guard = DeletionGuard(
         clients.client("dynamodb"),
         environment.idempotency_table_name,
@@ -106,15 +124,20 @@ def build_runtime(
         ),
         policy,
         clock,
-        remediator=InstanceRemediator(gatherer.member_clients, guard=guard, sleep=sleep, clock=clock),
         confirmer=gatherer,  # a deletion is confirmed on facts read fresh, the cache bypassed
-        deletions=pending_deletions(clients, policy, environment),
+        deletions=Deletions(
+            policy,
+            deletion_schedules(clients, environment),
+            # Deleting goes through the deleter role; the member role the gatherer reads with only reads.
+            InstanceRemediator(deleting.deleter, guard, sleep=sleep, clock=clock),
+        ),
         inventory=EventInventory(
             InventoryTable(clients.client("dynamodb"), environment.inventory_table_name),
             submit=gatherer.submit,
         ),
         on_unrecorded=_unrecorded,
         audit=_audit,
+        series=SeriesTable(clients.client("dynamodb"), environment.idempotency_table_name),
     )
     return Runtime(
         once=OncePerEvent(
@@ -126,7 +149,31 @@ def build_runtime(
         guardrail=guardrail,
         guard=guard,
         budget=budget,
+        test_events=_test_events(clients, environment, gatherer, policy, clock),
     )
+
+
+def _test_events(
+    clients: AwsClients,
+    environment: DetectEnvironment,
+    gatherer: FactGatherer,
+    policy: Policy,
+    clock: Callable[[], datetime],
+) -> Callable[[], OncePerEvent]:
+    """The test events' path (`guardrail.synthetic`), built when the first one comes: the same
+    facts, channels and claims as real events, and no remediator, schedules or inventory."""
+
+    @cache
+    def build() -> OncePerEvent:
+        deliverer = build_deliverer(
+            clients, environment, region=os.environ.get("AWS_REGION", "us-east-1"), on_failure=_channel_failed
+        )
+        judge = SyntheticEvents(gatherer, deliverer, policy, clock, audit=_audit)
+        return OncePerEvent(
+            judge.handle, environment.idempotency_table_name, client=clients.client("dynamodb")
+        )
+
+    return build
 
 
 runtime = cache(build_runtime)
@@ -157,54 +204,75 @@ def _count(name: str) -> None:
         logger.warning("Could not record the metric", extra={"metric": name}, exc_info=True)
 
 
-class DeletionDue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What a pending deletion's schedule hands the function when it is due."""
-
-    kind: Literal["deletion-due"]
-    instance_arn: Annotated[str, msgspec.Meta(pattern=INSTANCE_ARN_PATTERN)]
-    account_id: Annotated[str, msgspec.Meta(pattern=r"^\d{12}$")]
-    region: Annotated[str, msgspec.Meta(pattern=REGION_PATTERN)]
-    scheduled_at: datetime
-    due: datetime
-    rules: tuple[str, ...] = ()
-
-
 def process_deletion_due(event: Any, rt: Runtime) -> dict[str, Any]:
-    """The grace period of a pending deletion is over: decide again on facts read now, act, alert."""
+    """A pending deletion's schedule fired: acted on once, only if it matches the schedule the
+    guardrail made and is due; decided again on facts read now."""
     try:
         due = convert(event, DeletionDue)
     except ConversionError as error:
-        reason = f"a malformed deletion-due input: {error}"
-        logger.error("Rejected an event it cannot process", extra={"reason": reason})
-        rt.dead_letters.send(event, reason=reason, event_id=None)
-        _count("RejectedEvents")
-        return {"status": "rejected", "reason": reason}
+        return _reject_deletion_due(event, rt, f"a malformed deletion-due input: {error}")
     logger.set_correlation_id(f"deletion-due:{due.instance_arn}")
     assert rt.guardrail is not None
     assert rt.guard is not None
     key = due.due.isoformat()
-    if not rt.guard.claim_due(due.instance_arn, key):
+    if not rt.guard.claim_firing(due.instance_arn, key):
         logger.info("The pending deletion was handled already", extra={"instance_arn": due.instance_arn})
         _count("DuplicateEvents")
         return {"status": "duplicate", "instance_arn": due.instance_arn}
-    subject = Subject(account_id=due.account_id, region=due.region, instance_arn=due.instance_arn)
-    trigger = GraceEnded(scheduled_at=due.scheduled_at, deadline=due.due, rules=due.rules)
     try:
-        alert = rt.guardrail.grace_ended(subject, trigger)
+        alert = rt.guardrail.grace_ended(due)
+    except FiringRefused as refused:
+        rt.guard.release_firing(due.instance_arn, key)
+        return _reject_deletion_due(event, rt, f"not a deletion the guardrail scheduled now: {refused}")
     except BaseException:
-        rt.guard.release_due(due.instance_arn, key)  # the retry handles it
+        rt.guard.release_firing(due.instance_arn, key)  # the retry handles it
         raise
     finally:
         rt.finish()
+    if alert is None:
+        logger.info("Settled a due deletion; no news to alert", extra={"instance_arn": due.instance_arn})
+        return {"status": "recorded", "instance_arn": due.instance_arn}
     summary = {"instance_arn": due.instance_arn, "verdict": alert.body["verdict"], "subject": alert.subject}
     logger.info("Decided a due deletion", extra=summary)
     _count("Alerts")
     return {"status": "alerted", **summary}
 
 
+def _reject_deletion_due(event: Any, rt: Runtime, reason: str) -> dict[str, Any]:
+    """A deletion-due input the guardrail will not act on: logged, counted, dead-lettered."""
+    logger.error("Rejected an event it cannot process", extra={"reason": reason})
+    rt.dead_letters.send(event, reason=reason, event_id=None)
+    _count("RejectedEvents")
+    return {"status": "rejected", "reason": reason}
+
+
+def process_test_event(event: Any, rt: Runtime) -> dict[str, Any]:
+    """`guardrail doctor`'s test event: claimed by its event id like any event (the claim, once
+    completed, is the record the doctor waits for), judged and alerted as a test, acted on never."""
+    event_id = event_id_of(event)
+    logger.set_correlation_id(event_id)
+    try:
+        call = parse_test_event(event)
+        if rt.test_events is None:
+            raise InvalidEvent("this runtime takes no test events")
+    except InvalidEvent as error:
+        logger.error("Rejected a test event", extra={"event_id": event_id, "reason": str(error)})
+        rt.dead_letters.send(event, reason=str(error), event_id=event_id)
+        _count("RejectedEvents")
+        return {"status": "rejected", "event_id": event_id, "reason": str(error), "test": True}
+    once = rt.test_events()
+    once.register(rt.once.config.lambda_context)  # the invocation's, as the handler registered it
+    summary, duplicate = once(call)
+    logger.info("Test event: duplicate delivery" if duplicate else "Test event: alerted", extra=summary)
+    _count("TestEvents")
+    return {"status": "duplicate" if duplicate else "alerted", "test": True, **summary}
+
+
 def process(event: Any, rt: Runtime) -> dict[str, Any]:
     if isinstance(event, dict) and event.get("kind") == DELETION_DUE:
         return process_deletion_due(event, rt)
+    if is_test_event(event):  # `guardrail doctor --send-test-event`: a path of its own
+        return process_test_event(event, rt)
     event_id = event_id_of(event)
     logger.set_correlation_id(event_id)
     try:

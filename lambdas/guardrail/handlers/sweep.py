@@ -4,9 +4,10 @@
   Distributed Map's items) to the reports bucket.
 - `work`: one batch of accounts (the map's `ItemBatcher`): judges their instances, keeps the
   inventory, alerts; writes the batch's report and returns where it is.
-- `summarize`: reads what the map wrote (ResultWriter), adds the batches up, writes the summary
-  and publishes it once; compares the blind spots with those the last run knew and alerts once on
-  what is new or resolved (`guardrail.sweep.blind_spots`).
+- `summarize`: reads what the map wrote (ResultWriter), adds the batches up, writes the report
+  (`guardrail.sweep.report`) and the summary, and publishes the summary once, linking to the
+  report; compares the blind spots with those the last run knew and alerts once on what is new or
+  resolved (`guardrail.sweep.blind_spots`).
 
 Each builds what it needs on its first invocation and reuses it while warm. A malformed input is a
 deployment problem (the state machine builds every input): it raises, naming the field.
@@ -34,8 +35,8 @@ from guardrail.adapters.reports import ReportStore, run_key
 from guardrail.core.policy import Policy
 from guardrail.core.policy_file import load_policy
 from guardrail.core.strict import convert
+from guardrail.deletion.lifecycle import Deletions, deletion_schedules
 from guardrail.delivery import build_deliverer
-from guardrail.enforcement import pending_deletions
 from guardrail.environment import SweepPlannerEnvironment, SweepSummaryEnvironment, SweepWorkerEnvironment
 from guardrail.gather.member import MemberSide
 from guardrail.gather.sessions import Sessions
@@ -45,7 +46,7 @@ from guardrail.sweep.map_results import read_map_results
 from guardrail.sweep.planner import plan as plan_sweep
 from guardrail.sweep.recorder import SweepRecorder
 from guardrail.sweep.snapshot import Snapshot
-from guardrail.sweep.summary import summarize, summary_alert
+from guardrail.sweep.summary import Summary, summarize, summary_alert
 from guardrail.sweep.worker import AccountResult, Run, SweepWorker
 
 logger = Logger()
@@ -205,7 +206,7 @@ def build_worker(clients: AwsClients | None = None) -> WorkerRuntime:
         mode=policy.mode.value,
         reminder=timedelta(days=env.reminder_days),
         audit=_audit,
-        deletions=pending_deletions(clients, policy, env),
+        deletions=Deletions(policy, deletion_schedules(clients, env)),
     )
     names = ForwardingNames(
         rule_name=env.forwarding_rule_name,
@@ -291,10 +292,11 @@ def summarize_run(
     )
     reports = [msgspec.json.decode(store.get(out["report_key"]), type=BatchReport) for out in results.outputs]
     accounts = [account for report in reports for account in report.accounts]
+    snapshot = msgspec.json.decode(store.get(planned.snapshot_key), type=Snapshot)
     publisher = SnsAlertPublisher(clients.client("sns"), env.alert_topic_arn)
+    unswept = [item["account_id"] for batch in results.failed_inputs for item in batch.get("Items", [])]
     blind_spots = None
     if any(account.coverage is not None for account in accounts):
-        unswept = [item["account_id"] for batch in results.failed_inputs for item in batch.get("Items", [])]
         blind_spots = compare(known_in(store), planned.run_id, accounts, unswept)
     summary = summarize(
         planned.run_id,
@@ -308,12 +310,15 @@ def summarize_run(
         api_calls=planned.api_calls + sum(report.api_calls for report in reports),
         new_blind_spots=blind_spots.new if blind_spots else None,
         resolved_blind_spots=blind_spots.resolved if blind_spots else None,
+        snapshot=snapshot,
+        unswept=unswept,
     )
+    summary, report_failure = _with_report(store, summary)
     summary_key = run_key(planned.run_id, "summary.json")
     store.put(summary_key, msgspec.json.encode(summary))
     published_key = run_key(planned.run_id, "summary.published")
     if not store.exists(published_key):  # a retry of this step publishes nothing twice
-        publisher.publish(summary_alert(summary, summary_key))
+        publisher.publish(summary_alert(summary, summary_key, report_failure=report_failure))
         store.put(published_key, b"{}")
     if blind_spots is not None:
         say(blind_spots, planned.run_id, store, publisher.publish)
@@ -322,12 +327,36 @@ def summarize_run(
     return {
         "run_id": planned.run_id,
         "summary_key": summary_key,
+        "report_key": summary.report.key if summary.report else None,
         "accounts_read": summary.accounts_read,
         "unreadable": len(summary.unreadable),
         "instances": summary.instances,
         "failed_batches": summary.failed_batches,
         "blind_spots": len(summary.coverage.blind_spots) if summary.coverage else None,
     }
+
+
+def _with_report(store: ReportStore, summary: Summary) -> tuple[Summary, str | None]:
+    """The summary with its report written and linked; or, when the report could not be written,
+    the summary as it is and why: a run's summary is never lost for its report."""
+    from guardrail.sweep.report.store import write_report  # only this step loads the templates
+
+    def history_unreadable(reason: str) -> None:
+        logger.warning("The runs' history could not be read: started again", extra={"reason": reason})
+
+    try:
+        link = write_report(
+            store,
+            summary,
+            region=os.environ.get("AWS_REGION", "us-east-1"),
+            generated_at=summary.finished_at,
+            on_unreadable_history=history_unreadable,
+        )
+    except Exception as error:
+        logger.exception("Could not write the sweep's report", extra={"run_id": summary.run_id})
+        _count("SweepReportFailures")
+        return summary, f"{type(error).__name__}: {error}"
+    return msgspec.structs.replace(summary, report=link), None
 
 
 @logger.inject_lambda_context(log_event=False)

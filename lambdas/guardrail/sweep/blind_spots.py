@@ -115,6 +115,7 @@ def coverage_alert(new: tuple[BlindSpot, ...], resolved: tuple[BlindSpot, ...], 
         subject = f"[COVERAGE] {len(resolved)} blind spot{'s' if len(resolved) > 1 else ''} resolved: {where(first)}"
     body = {
         "schema_version": SCHEMA_VERSION,
+        "alert_id": f"coverage:{run_id}",
         "kind": "coverage",
         "run_id": run_id,
         "new": msgspec.to_builtins(new),

@@ -1,5 +1,6 @@
 """What the deployed sweep does with what it finds: keep the inventory, schedule or cancel pending
-deletions, and alert when it is news.
+deletions, and alert when it is news, through the same lifecycle (`guardrail.deletion.lifecycle`)
+and conclusion (`guardrail.core.conclusion`) as an instance event.
 
 Each alert is claimed on the instance's inventory item for the run before it is published, and
 the claim given back if publishing fails (the batch then fails and Step Functions retries it): a
@@ -11,13 +12,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from guardrail.adapters.inventory import InventoryTable
-from guardrail.audit import AuditSink, record_alert
+from guardrail.audit import AuditSink, record_alert, record_step
 from guardrail.core.alert import Alert, History, Resolution, build_alert
+from guardrail.core.conclusion import conclude
 from guardrail.core.decision import Action, Decision, Verdict
 from guardrail.core.facts import Facts, InstanceFacts, Observation, Subject
-from guardrail.core.inventory import Change, InventoryRecord, change_of, gone, observed
+from guardrail.core.inventory import Change, InventoryRecord, gone
 from guardrail.core.policy import Severity
-from guardrail.enforcement import PendingDeletions
+from guardrail.deletion.lifecycle import Deletions
 from guardrail.service import Publisher
 from guardrail.sweep.worker import Run
 
@@ -33,11 +35,11 @@ class SweepRecorder:
         mode: str,
         reminder: timedelta = DEFAULT_REMINDER,
         audit: AuditSink = lambda action, fields: None,
-        deletions: PendingDeletions | None = None,
+        deletions: Deletions | None = None,
     ) -> None:
         """With ``deletions``, a violation the policy remediates gets its deletion scheduled (a sweep
-        never deletes on the spot), and a pending deletion is cancelled when the instance is fixed,
-        exempted or gone."""
+        never deletes on the spot), and a pending deletion is moved, re-armed when its firing was
+        lost, or cancelled when the instance is fixed, exempted or gone."""
         self._inventory = inventory
         self._deletions = deletions
         self._publisher = publisher
@@ -49,53 +51,33 @@ class SweepRecorder:
         arn = facts.subject.instance_arn
         assert arn is not None
         previous = self._inventory.get(arn)
-        change = change_of(previous, decision, run.observed_at, self._reminder)
-        deletion = self._deletions.settle(facts, decision, previous) if self._deletions else None
-        if change is not None or (deletion is not None and deletion.news):
-            history = History(
-                first_seen=(
-                    previous.first_seen if previous and not previous.gone_at else run.observed_at
-                ).isoformat(),
-                learnt_by=previous.learnt_by if previous and not previous.gone_at else "sweep",
-                announced=bool(previous and not previous.gone_at and previous.announced),
-                change=change.value if change else None,
-                previous_rules=previous.rules if previous and not previous.gone_at else None,
-            )
-            resolution = None
-            if change is Change.RESOLVED:
-                assert previous is not None
-                why = "exempted" if decision.suppressed else "in-policy"
-                resolution = Resolution(why, previous.rules)
-            self._say(
-                arn,
-                run,
-                build_alert(
-                    facts,
-                    decision,
-                    mode=self._mode,
-                    history=history,
-                    resolution=resolution,
-                    deletion=deletion.body() if deletion else None,
-                ),
-            )
-        if deletion is not None:
-            pending = deletion.pending_until
-        elif decision.action is Action.SCHEDULE_DELETE and previous is not None:
-            pending = previous.pending_deletion  # no scheduler here: keep what is known
-        else:
-            pending = None
-        self._inventory.put(
-            observed(
-                previous,
+        step = None
+        if self._deletions is not None:
+            settled = self._deletions.settle(
                 facts,
                 decision,
-                run.observed_at,
-                learnt_by="sweep",
-                alerted=change is not None or (deletion is not None and deletion.news),
-                pending_deletion=pending,
+                previous=previous,
+                now=run.observed_at,
+                holder=f"sweep:{run.run_id}",
+                fresh=lambda: facts,
             )
+            step = settled.step
+        conclusion = conclude(
+            facts,
+            decision,
+            previous=previous,
+            now=run.observed_at,
+            mode=self._mode,
+            step=step,
+            reminder=self._reminder,
         )
-        return change, pending
+        if conclusion.alert is not None:
+            self._say(arn, run, conclusion.alert)
+        elif step is not None:
+            record_step(self._audit, facts, step)
+        if conclusion.record is not None:
+            self._inventory.put(conclusion.record)
+        return conclusion.change, step.pending_until if step is not None else None
 
     def vanished(self, account_id: str, present: set[str], run: Run) -> tuple[str, ...]:
         resolved: list[str] = []
@@ -103,7 +85,7 @@ class SweepRecorder:
             if record.gone_at is not None or record.instance_arn in present:
                 continue
             if record.pending_deletion is not None and self._deletions is not None:
-                self._deletions.forget(record.instance_arn)
+                self._deletions.forget(record.instance_arn)  # nothing left to delete
             if record.fingerprint is not None:
                 self._say(record.instance_arn, run, self._gone_notice(record, run))
                 resolved.append(record.instance_arn)

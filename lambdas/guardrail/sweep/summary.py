@@ -4,6 +4,10 @@ The posture answers what the alerts alone do not: which accounts could create an
 instance tomorrow unseen by any control (not approved, and no SCP denies them CreateInstance),
 where the guardrail is blind (the coverage: no member role, no working forwarding rule, events left
 undelivered), and which trials and exemptions end soon.
+
+The accounts add up on their face: every account listed was swept or is named among those not
+swept, with the reason (the management account, a state other than ACTIVE, a batch that failed),
+so that an account missing from the sweep is never only a difference between two counts.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from guardrail.core.alert import SCHEMA_VERSION, SUBJECT_LIMIT, Alert, fitted
+from guardrail.core.channels.links import s3_object_console
 from guardrail.core.dates import parse_day, utc_date
 from guardrail.core.policy import Policy, Purpose
 from guardrail.sweep.coverage import BlindSpot, Unchecked, where
+from guardrail.sweep.snapshot import Account, Snapshot, Unit
 from guardrail.sweep.worker import AccountResult, InstanceRow
 
 # The email of a sweep's summary lists at most this many instances, violations first.
@@ -30,6 +36,25 @@ class Unreadable(msgspec.Struct, frozen=True):
     reason: str
 
 
+# Why an account listed was not swept, in the order the summary gives them. A state other than
+# ACTIVE is its own reason (`suspended`, `pending closure`, `closed`).
+MANAGEMENT_ACCOUNT = "management account"
+BATCH_FAILED = "batch failed"
+# An ACTIVE account the plan swept but no result names: never expected, said rather than hidden.
+NO_RESULT = "no result"
+# A summary made without the organization (tests) cannot say why.
+UNKNOWN = "unknown"
+
+
+class NotSwept(msgspec.Struct, frozen=True):
+    """An account listed but not swept: its instances are not known to this run."""
+
+    account_id: str
+    name: str | None
+    state: str
+    reason: str
+
+
 class Ending(msgspec.Struct, frozen=True):
     """A trial or exemption that ends within the posture's window."""
 
@@ -38,6 +63,9 @@ class Ending(msgspec.Struct, frozen=True):
     account_id: str | None = None
     instance_arn: str | None = None
     ticket: str | None = None
+    # The names a person knows them by, when known.
+    account_name: str | None = None
+    instance_name: str | None = None
 
 
 class PostureReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,6 +75,29 @@ class PostureReport(msgspec.Struct, frozen=True, kw_only=True):
     ending: tuple[Ending, ...]
     # Accounts with at least one blind spot (see `Summary.coverage`).
     blind_accounts: tuple[str, ...] = ()
+    # Suspended and closed accounts: not swept, so an instance left in one is not seen.
+    suspended_or_closed: tuple[NotSwept, ...] = ()
+
+
+class OrganizationTree(msgspec.Struct, frozen=True, kw_only=True):
+    """The organization's shape as the run's plan read it (OUs and accounts, no policies): what the
+    report draws as a tree."""
+
+    organization_id: str
+    management_account_id: str
+    root_id: str
+    units: dict[str, Unit]
+    accounts: dict[str, Account]
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> OrganizationTree:
+        return cls(
+            organization_id=snapshot.organization.organization_id,
+            management_account_id=snapshot.organization.management_account_id,
+            root_id=snapshot.root_id,
+            units=snapshot.units,
+            accounts=snapshot.accounts,
+        )
 
 
 class CoverageReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,11 +133,40 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     api_calls: int | None = None
     # None when the forwarding is not checked (no names configured).
     coverage: CoverageReport | None = None
+    # accounts_listed = accounts_swept + the sum of these, each account named in `not_swept`.
+    not_swept_by_reason: dict[str, int] = msgspec.field(default_factory=dict)
+    not_swept: tuple[NotSwept, ...] = ()
+    # Where the report is, once the deployed summary step has written it.
+    report: ReportLink | None = None
+    organization: OrganizationTree | None = None
     rows: tuple[InstanceRow, ...] = ()
 
     @property
     def duration_seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
+
+    def account_name(self, account_id: str) -> str | None:
+        """The account's name, as the organization lists it; None when not known."""
+        if self.organization is not None and (account := self.organization.accounts.get(account_id)):
+            return account.name
+        return None
+
+
+class ReportLink(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a run's HTML report is: an object of the reports bucket, and the S3 console page that
+    opens it for whoever may read the bucket (never a presigned URL, which would expire unsaid)."""
+
+    bucket: str
+    key: str
+    region: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def console_url(self) -> str:
+        return s3_object_console(self.region, self.bucket, self.key)
 
 
 def summarize(
@@ -102,10 +182,17 @@ def summarize(
     api_calls: int | None = None,
     new_blind_spots: tuple[BlindSpot, ...] | None = None,
     resolved_blind_spots: tuple[BlindSpot, ...] | None = None,
+    snapshot: Snapshot | None = None,
+    unswept: Iterable[str] = (),
 ) -> Summary:
+    """`counts` are the plan's (`listed` and accounts by state); `snapshot` the organization it
+    read, which names the accounts not swept; `unswept` the accounts of batches that failed."""
     results = list(results)
+    not_swept = _not_swept(snapshot, results, set(unswept))
     coverage = _coverage(results, new_blind_spots, resolved_blind_spots)
     rows = tuple(row for result in results for row in result.instances)
+    names = {a.account_id: a.name for a in snapshot.accounts.values() if a.name} if snapshot else {}
+    names.update({r.account_id: r.name for r in results if r.name})
     today = utc_date(finished_at)
     window = today + timedelta(days=ending_within_days)
     ending: list[Ending] = []
@@ -117,16 +204,30 @@ def summarize(
         except ValueError:
             continue  # trial-expiry reports it
         if today <= expires <= window:
-            ending.append(Ending("trial", expires.isoformat(), row.account_id, row.instance_arn))
+            ending.append(
+                Ending(
+                    "trial",
+                    expires.isoformat(),
+                    row.account_id,
+                    row.instance_arn,
+                    account_name=names.get(row.account_id),
+                    instance_name=row.name,
+                )
+            )
+    instances = {row.instance_arn: row for row in rows}
     for exemption in policy.exemptions:
         if today <= exemption.expires <= window:
+            exempted = instances.get(exemption.instance_arn or "")
+            account_id = exemption.account_id or (exempted.account_id if exempted else None)
             ending.append(
                 Ending(
                     "exemption",
                     exemption.expires.isoformat(),
-                    exemption.account_id,
+                    account_id,
                     exemption.instance_arn,
                     exemption.ticket,
+                    account_name=names.get(account_id or ""),
+                    instance_name=exempted.name if exempted else None,
                 )
             )
     changes = Counter(row.change for row in rows if row.change)
@@ -159,11 +260,56 @@ def summarize(
             ending_within_days=ending_within_days,
             ending=tuple(sorted(ending, key=lambda e: (e.expires, e.what, e.account_id or ""))),
             blind_accounts=tuple(sorted({s.account_id for s in coverage.blind_spots})) if coverage else (),
+            suspended_or_closed=tuple(n for n in not_swept if n.state != "ACTIVE"),
         ),
         api_calls=api_calls,
         coverage=coverage,
+        not_swept_by_reason=_by_reason(not_swept, counts.get("listed", 0) - len(results), snapshot),
+        not_swept=not_swept,
+        organization=OrganizationTree.of(snapshot) if snapshot is not None else None,
         rows=rows,
     )
+
+
+def _state_reason(state: str) -> str:
+    """`suspended` for SUSPENDED, `pending closure` for PENDING_CLOSURE."""
+    return state.lower().replace("_", " ")
+
+
+def _reason_order(reason: str) -> tuple[int, str]:
+    fixed = [MANAGEMENT_ACCOUNT, "suspended", "pending closure", "closed", BATCH_FAILED, NO_RESULT]
+    return (fixed.index(reason), "") if reason in fixed else (len(fixed), reason)
+
+
+def _not_swept(
+    snapshot: Snapshot | None, results: list[AccountResult], unswept: set[str]
+) -> tuple[NotSwept, ...]:
+    """Every account of the organization that no result covers, with why."""
+    if snapshot is None:
+        return ()
+    swept = {result.account_id for result in results}
+    management = snapshot.organization.management_account_id
+    found = []
+    for account in snapshot.accounts.values():
+        if account.account_id in swept:
+            continue
+        if account.account_id == management:
+            reason = MANAGEMENT_ACCOUNT
+        elif account.state != "ACTIVE":
+            reason = _state_reason(account.state)
+        elif account.account_id in unswept:
+            reason = BATCH_FAILED
+        else:
+            reason = NO_RESULT
+        found.append(NotSwept(account.account_id, account.name, account.state, reason))
+    return tuple(sorted(found, key=lambda n: (_reason_order(n.reason), n.account_id)))
+
+
+def _by_reason(not_swept: tuple[NotSwept, ...], missing: int, snapshot: Snapshot | None) -> dict[str, int]:
+    if snapshot is None:
+        return {UNKNOWN: missing} if missing > 0 else {}
+    counted = Counter(n.reason for n in not_swept)
+    return {reason: counted[reason] for reason in sorted(counted, key=_reason_order)}
 
 
 def _coverage(
@@ -184,13 +330,19 @@ def _coverage(
     )
 
 
-def summary_alert(summary: Summary, summary_key: str) -> Alert:
+def summary_alert(summary: Summary, summary_key: str, *, report_failure: str | None = None) -> Alert:
     """The summary as one message on the alert topic: counts and posture; the full summary, with a
-    row per instance, is in the reports bucket at `summary_key` (it can outgrow SNS's limit)."""
-    body = msgspec.to_builtins(msgspec.structs.replace(summary, rows=()))
+    row per instance and the organization's tree, is in the reports bucket at `summary_key` (it can
+    outgrow SNS's limit), beside the report (`summary.report`), which the message links to; or,
+    when it could not be written, says so (`report_failure`)."""
+    body = msgspec.to_builtins(msgspec.structs.replace(summary, rows=(), organization=None))
+    del body["organization"]
     body["schema_version"] = SCHEMA_VERSION
+    body["alert_id"] = f"summary:{summary.run_id}"
     body["kind"] = "sweep-summary"
     body["summary_key"] = summary_key
+    body["report_url"] = summary.report.console_url if summary.report else None
+    body["report_failure"] = report_failure
     body["duration_seconds"] = round(summary.duration_seconds, 1)
     violations = summary.by_verdict.get("violation", 0)
     text = (
@@ -210,17 +362,32 @@ def summary_alert(summary: Summary, summary_key: str) -> Alert:
         "severity": "medium" if summary.unreadable or summary.failed_batches or blind else "info",
         "rules": sorted(summary.violations_by_rule),
     }
-    email = summary_text(summary, limit=EMAIL_ROWS) + f"\nThe full summary: s3://{summary_key}\n"
+    email = summary_text(summary, limit=EMAIL_ROWS) + "\n"
+    if summary.report is not None:
+        email += (
+            f"The report (open it in the S3 console, signed in to the central account):\n"
+            f"  {summary.report.console_url}\n  {summary.report.uri}\n"
+            f"The full summary: s3://{summary.report.bucket}/{summary_key}\n"
+        )
+    else:
+        if report_failure is not None:
+            email += f"The report could not be written ({report_failure}): see the summary function's log.\n"
+        email += f"The full summary: s3://{summary_key}\n"
     return fitted(Alert(text[:SUBJECT_LIMIT], body, attributes, email))
 
 
 def summary_text(summary: Summary, *, limit: int | None = None) -> str:
     """The summary as a person reads it; with `limit`, at most that many instances (violations first)."""
+
+    def named(account_ids: Iterable[str]) -> str:
+        return ", ".join(" ".join(filter(None, (a, summary.account_name(a)))) for a in account_ids)
+
     lines = [
         f"sweep {summary.run_id}: {summary.accounts_listed} accounts listed, {summary.accounts_swept} swept, "
         f"{summary.accounts_read} read, {len(summary.unreadable)} not readable; {summary.instances} account "
         f"instances in {summary.duration_seconds:.1f} s"
         + (f", {summary.api_calls} AWS calls" if summary.api_calls is not None else ""),
+        accounting(summary),
         "",
     ]
     header = ("account", "name", "region", "instance", "status", "verdict", "deletion", "rules")
@@ -251,6 +418,13 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
     if summary.unreadable:
         lines += ["", "not readable (their instances are unknown, not absent):"]
         lines += [f"  {u.account_id} {u.name or ''}: {u.reason}" for u in summary.unreadable]
+    if summary.not_swept:
+        lines += ["", "not swept:"]
+        lines += [
+            f"  {n.account_id} {n.name or '-'} ({n.state}): {n.reason}" for n in summary.not_swept[:limit]
+        ]
+        if limit is not None and len(summary.not_swept) > limit:
+            lines.append(f"  ... and {len(summary.not_swept) - limit} more: see the full summary")
     lines += _coverage_text(summary.coverage, limit)
     states = ", ".join(f"{n} {state.lower()}" for state, n in summary.accounts_by_state.items())
     posture = summary.posture
@@ -263,26 +437,51 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
         "",
         "posture:",
         f"  accounts not approved that no SCP denies sso:CreateInstance: {len(posture.unprotected_accounts)}"
-        + (f" ({', '.join(posture.unprotected_accounts)})" if posture.unprotected_accounts else ""),
-        f"  accounts exempted: {', '.join(posture.exempted_accounts) or 'none'}",
+        + (f" ({named(posture.unprotected_accounts)})" if posture.unprotected_accounts else ""),
+        f"  accounts exempted: {named(posture.exempted_accounts) or 'none'}",
         *(
             [
                 f"  accounts where the guardrail is blind: {len(posture.blind_accounts)}"
-                + (f" ({', '.join(posture.blind_accounts)})" if posture.blind_accounts else "")
+                + (f" ({named(posture.blind_accounts)})" if posture.blind_accounts else "")
             ]
             if summary.coverage is not None
             else []
         ),
-        f"  ending within {posture.ending_within_days} days: "
+        f"  accounts suspended or closed, not swept: {len(posture.suspended_or_closed)}"
         + (
-            "; ".join(
-                f"{e.what} {e.ticket or e.instance_arn or e.account_id} on {e.expires}"
-                for e in posture.ending
-            )
-            or "nothing"
+            f" ({', '.join(f'{n.account_id} {n.name or "-"} {n.state}' for n in posture.suspended_or_closed)})"
+            if posture.suspended_or_closed
+            else ""
         ),
+        f"  ending within {posture.ending_within_days} days: "
+        + ("; ".join(ending_text(e) for e in posture.ending) or "nothing"),
     ]
     return "\n".join(lines)
+
+
+def accounting(summary: Summary) -> str:
+    """How the accounts add up: `29 listed = 27 swept (26 read, 1 not readable) + 2 not swept (...)`."""
+    by_reason = ", ".join(f"{n} {reason}" for reason, n in summary.not_swept_by_reason.items())
+    not_swept = sum(summary.not_swept_by_reason.values())
+    return (
+        f"accounts: {summary.accounts_listed} listed = {summary.accounts_swept} swept "
+        f"({summary.accounts_read} read, {len(summary.unreadable)} not readable) + {not_swept} not swept"
+        + (f" ({by_reason})" if by_reason else "")
+    )
+
+
+def ending_text(ending: Ending) -> str:
+    """`trial redshift-trial in 777777777777 Sandbox Carol ends 2026-12-11`."""
+    what = ending.instance_name or (ending.instance_arn.rsplit("/", 1)[-1] if ending.instance_arn else None)
+    where = " ".join(part for part in (ending.account_id, ending.account_name) if part)
+    text = ending.what
+    if ending.ticket:
+        text += f" {ending.ticket}"
+    if what:
+        text += f" of {what}" if ending.ticket else f" {what}"
+    if where:
+        text += f" in {where}"
+    return f"{text} ends {ending.expires}"
 
 
 def _coverage_text(coverage: CoverageReport | None, limit: int | None) -> list[str]:

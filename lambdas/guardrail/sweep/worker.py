@@ -30,7 +30,7 @@ import msgspec
 
 from guardrail.adapters.identity_center import InstanceReader
 from guardrail.core.catalogue import RULES_BY_ID
-from guardrail.core.decision import Action, Decision, decide, exemption_for
+from guardrail.core.decision import Action, Decision, Verdict, decide, exemption_for
 from guardrail.core.facts import (
     ApplicationFacts,
     Facts,
@@ -77,6 +77,9 @@ class InstanceRow(msgspec.Struct, frozen=True, kw_only=True):
     applications: tuple[str, ...] = ()
     purpose: str | None = None
     trial_expires: str | None = None
+    # The instance's owner tag, and the reason of its most severe finding (None without one).
+    owner: str | None = None
+    reason: str | None = None
     # When the instance is to be deleted: its pending deletion (the deployed sweep), or the time the
     # decision would schedule it for (read-only runs, dry-run).
     deletion_due: datetime | None = None
@@ -227,9 +230,6 @@ class SweepWorker:
         deadline: Deadline,
         run: Run,
     ) -> InstanceRow:
-        if details is None:
-            # Being created or deleted, or failed: its tags cannot be read; the next sweep judges it.
-            return _row(account_id, instance, verdict="not-judged", severity="info")
         facts = _facts(account_id, instance, listed, details, deadline, run)
         decision = decide(facts, run.policy, run.observed_at)
         if self._recorder is not None:
@@ -248,6 +248,8 @@ class SweepWorker:
             applications=tuple(a.name or a.application_arn for a in facts.applications or ()),
             purpose=judged.tags.get(run.policy.tags.purpose_key),
             trial_expires=judged.tags.get(run.policy.tags.expiry_key),
+            owner=judged.tags.get(run.policy.tags.owner_key),
+            reason=_lead_reason(decision, facts),
             deletion_due=deletion_due,
         )
 
@@ -256,16 +258,30 @@ def _facts(
     account_id: str,
     instance: InstanceFacts,
     listed: tuple[InstanceFacts, ...],
-    details: tuple[Future[dict[str, str]], Future[tuple[ApplicationFacts, ...]]],
+    details: tuple[Future[dict[str, str]], Future[tuple[ApplicationFacts, ...]]] | None,
     deadline: Deadline,
     run: Run,
 ) -> Facts:
     """What the decision about one listed instance reads: the listing gives status, owner, name
-    and dates; the tags and applications were read for it; the rest is the run's snapshot."""
+    and dates; the tags and applications were read for it; the rest is the run's snapshot.
+
+    An instance that is not ACTIVE (being created or deleted, or failed) has no tags to read: it
+    is recorded as it is listed and judged once it is ACTIVE (its state rules are undetermined)."""
     subject = Subject(account_id=account_id, region=instance.region, instance_arn=instance.instance_arn)
     missing: list[MissingFact] = []
-    tags, applications = details
     found: dict[str, object] = {"account_instances": listed}
+    if details is None:
+        found["instance"] = instance
+        reason = (
+            f"the instance is {instance.status}: its tags and applications cannot be read before it is "
+            "ACTIVE; a later sweep judges it"
+        )
+        missing += [
+            MissingFact(fact="instance", reason=reason),
+            MissingFact(fact="applications", reason=reason),
+        ]
+        return _with_organization(subject, found, missing, run)
+    tags, applications = details
     try:
         found["instance"] = msgspec.structs.replace(instance, tags=deadline.result("instance", tags))
     except Missing as gap:
@@ -335,6 +351,17 @@ def _row(account_id: str, instance: InstanceFacts, **fields: object) -> Instance
         status=instance.status,
         **fields,  # type: ignore[arg-type]
     )
+
+
+def _lead_reason(decision: Decision, facts: Facts) -> str | None:
+    """The most severe finding's reason (the first of those in catalogue order); without a finding,
+    what could not be read; None when there is nothing to say."""
+    if decision.findings:
+        return max(decision.findings, key=lambda f: f.severity.rank).reason
+    if decision.verdict is Verdict.INCOMPLETE and facts.missing:
+        gap = facts.missing[0]
+        return f"{gap.fact} not known: {gap.reason}"
+    return None
 
 
 def _clip(text: str) -> str:

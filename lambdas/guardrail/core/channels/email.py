@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from guardrail.core.catalogue import RULES_BY_ID
+from guardrail.core.channels.context import (
+    STACK_FIX,
+    actor_facts,
+    stack_deletion_note,
+    stack_owned,
+    state_findings,
+)
 from guardrail.core.channels.links import cloudtrail_event, identity_center_console
+from guardrail.core.channels.neutral import EMAIL_TEXT, neutral, one_line, plain
 
 POLICY_FILE = "policy/policy.yaml"
 _WHY_RESOLVED = {
@@ -14,7 +22,8 @@ _WHY_RESOLVED = {
     "in-policy": "the instance is back within the policy",
     "exempted": "an exemption of the policy now covers the instance",
 }
-# Texts a creator controls are shown to this many characters.
+# Texts a creator controls are shown to this many characters (a layout choice: `email_text`
+# has made them neutral already).
 _TEXT = 300
 
 
@@ -40,21 +49,49 @@ def summary_line(body: dict[str, Any]) -> str:
     return "Recorded for the audit trail; no rule objects to it."
 
 
+# The first lines of a test alert's email (`guardrail doctor --send-test-event`).
+TEST_NOTE = (
+    "TEST ALERT: sent by `guardrail doctor --send-test-event` to check the path from the event bus "
+    "to every channel. The instance is synthetic; nothing was deleted, scheduled or recorded in "
+    "the inventory."
+)
+
+
 def email_text(body: dict[str, Any], subject: str) -> str:
+    """The email, rendered from the body made neutral first (`neutral`): no text a creator
+    controls can break a line, so every line is the renderer's own."""
+    body = neutral(body, plain(EMAIL_TEXT))
+    subject = one_line(subject, EMAIL_TEXT)
     lines = [subject, "", summary_line(body), ""]
+    if body.get("test"):
+        lines[1:1] = ["", TEST_NOTE]
     lines += [*_where(body), "", *_instance(body), "", *_how_seen(body), ""]
+    lines += _series(body)
     lines += _findings(body)
     lines += _action(body)
-    if body["findings"]:
-        lines += _exemption(body)
+    lines += _exemption(body)
     lines += _links(body)
     trigger = body.get("trigger") or {}
-    reference = body.get("event_id") or f"sweep {trigger.get('run_id')}"
+    reference = body.get("alert_id") or body.get("event_id") or f"sweep {trigger.get('run_id')}"
     lines += [
         "--",
         f"Sent by the IAM Identity Center account-instance guardrail ({reference}; alert schema {body['schema_version']}).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _series(body: dict[str, Any]) -> list[str]:
+    """For a repeated failed call: the calls of its series held back from alerting since the last."""
+    series = body.get("series") or {}
+    held = series.get("held_before") or 0
+    if not held:
+        return []
+    return [
+        "Repeated",
+        f"  {held} more call(s) like this one since {series.get('since')} were counted, not alerted",
+        "  (the policy's alerting.repeat_window_minutes); each is in the audit trail (`held`).",
+        "",
+    ]
 
 
 def _where(body: dict[str, Any]) -> list[str]:
@@ -104,14 +141,12 @@ def _how_seen(body: dict[str, Any]) -> list[str]:
                 "  No instance event announced it: the event was missed, or the instance predates the guardrail."
             )
         return lines
-    actor = body.get("actor") or {}
     outcome = body.get("outcome")
     error = f" with {body['error_code']}" if body.get("error_code") else ""
     return [
         "Who and when",
         f"  Call:      {body['event_name']} {outcome}{error} at {body['event_time']}",
-        f"  Caller:    {_clip(actor.get('arn') or 'unknown')} ({actor.get('type') or 'unknown type'})",
-        f"  From:      {_clip(actor.get('source_ip') or 'unknown')}, {_clip(actor.get('user_agent') or 'unknown agent', 120)}",
+        *(f"  {f.label + ':':<10} {f.text}" for f in actor_facts(body)),
     ]
 
 
@@ -125,6 +160,8 @@ def _findings(body: dict[str, Any]) -> list[str]:
             lines.append(f"     Why:  {_clip(finding['reason'], 600)}")
             if rule is not None:
                 lines.append(f"     Fix:  {rule.fix}")
+        if stack_owned(body):
+            lines.append(f"  {STACK_FIX}")
         lines.append("")
     resolved = body.get("resolved")
     if resolved:
@@ -163,6 +200,9 @@ def _action(body: dict[str, Any]) -> list[str]:
     remediation = body.get("remediation")
     if remediation:
         lines.append(f"  Deletion: {remediation['status']}: {_clip(remediation['detail'])}.")
+    stack = stack_deletion_note(body)
+    if stack:
+        lines.append(f"  {stack}")
     return [*lines, ""]
 
 
@@ -174,12 +214,13 @@ _DELETION = {
 
 
 def _exemption(body: dict[str, Any]) -> list[str]:
-    target = (
-        f"instance_arn: {body['instance_arn']}"
-        if body.get("instance_arn")
-        else f'account_id: "{body["account_id"]}"'
-    )
-    rules = ", ".join(f["rule"] for f in body["findings"])
+    """How to keep an instance that breaks the policy: only for one that exists, and only for the
+    rules about what it is (an attempt made nothing to keep; a call happened, whatever the policy)."""
+    keepable = state_findings(body)
+    if not keepable:
+        return []
+    target = f"instance_arn: {body['instance_arn']}"
+    rules = ", ".join(f["rule"] for f in keepable)
     return [
         "To keep it",
         "  Fix what the findings say, or ask for an exemption: a change to the guardrail's policy",

@@ -26,3 +26,10 @@ def identity_center_console(region: str) -> str:
 def cloudtrail_event(region: str, event_id: str) -> str:
     """The CloudTrail event history entry (in the account where the call was made)."""
     return f"{_console(region)}/cloudtrailv2/home?region={region}#/events/{quote(event_id, safe='')}"
+
+
+def s3_object_console(region: str, bucket: str, key: str) -> str:
+    """The S3 console page of one object (its Open button shows it to whoever may read it)."""
+    return (
+        f"{_console(region)}/s3/object/{quote(bucket, safe='')}?region={region}&prefix={quote(key, safe='')}"
+    )

@@ -1,10 +1,12 @@
-"""Deleting an account instance, only after proving the guardrail may, once, and within the cap.
+"""Deleting an account instance: only after proving the guardrail may, once, and within the cap.
 
 The decision already checked ownership on facts read fresh for the purpose; this module checks
 once more against a DescribeInstance right before deleting, because an instance can change
 between the two (deleted by its owner meanwhile). Anything short of proof leaves the instance
-alone. With a `guard`, the deletion is claimed per instance first (one deletion however often the
-event or the schedule fires) and counted against the hourly cap across the organization.
+alone. The deletion is claimed per instance for the trigger that deletes it (`DeletionGuard`): a
+trigger that finds it claimed by another leaves it to that one, so concurrent triggers make one
+DeleteInstance; a retry of the holder carries on where its first attempt stopped. It is counted
+against the hourly cap, once per instance, and the count is given back when AWS does not delete.
 
 After DeleteInstance the instance is followed until it is `DELETE_IN_PROGRESS` or gone, so that
 the alert states the end state, not a hope. ConflictException and throttling are retried with
@@ -21,10 +23,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from guardrail.adapters.budget import OutOfTime
 from guardrail.adapters.clients import AwsClients
-from guardrail.adapters.deletion_guard import DeletionGuard
 from guardrail.adapters.identity_center import InstanceReader
+from guardrail.core.deletion import Attempt, RemediationResult
 from guardrail.core.facts import Facts, InstanceStatus
-from guardrail.service import RemediationResult
+from guardrail.deletion.guard import DeletionGuard
 
 # Errors worth a retry rather than a "failed" report.
 RETRYABLE = {"ConflictException", "ThrottlingException", "InternalServerException"}
@@ -56,85 +58,98 @@ def _answer_was_lost(error: ClientError) -> bool:
 class InstanceRemediator:
     def __init__(
         self,
-        member_clients: Callable[[str], AwsClients],
+        deleter_clients: Callable[[str], AwsClients],
+        guard: DeletionGuard,
         *,
-        guard: DeletionGuard | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._member_clients = member_clients
+        """`deleter_clients` act inside a member account through the role allowed to delete there."""
+        self._clients = deleter_clients
         self._guard = guard
         self._sleep = sleep
         self._clock = clock
 
-    def delete(self, facts: Facts) -> RemediationResult:
+    def delete(self, facts: Facts, holder: str) -> RemediationResult:
+        """Delete the subject's instance for `holder` (the trigger: an event's id, a firing)."""
         subject = facts.subject
         arn = subject.instance_arn
         if arn is None or facts.organization is None:
-            return RemediationResult("skipped", "no instance ARN or organization facts")
+            return RemediationResult(Attempt.HELD_BACK, "no instance ARN or organization facts")
         try:
             reader = InstanceReader(
-                self._member_clients(subject.account_id).client("sso-admin", subject.region), subject.region
+                self._clients(subject.account_id).client("sso-admin", subject.region), subject.region
             )
             current = reader.describe(arn)
         except ClientError as error:
-            if _code(error) == "ResourceNotFoundException" and self._deleted_before(arn):
-                return RemediationResult("deleted", "deleted by an earlier attempt; the instance is gone")
+            if _code(error) == "ResourceNotFoundException":
+                return self.made_earlier(facts, holder) or RemediationResult(
+                    Attempt.GONE, "the instance no longer exists"
+                )
             return self._refused(error, arn, subject.account_id)
         except BotoCoreError as error:
             raise RetryRemediation(f"{type(error).__name__} while describing {arn}") from error
         if current.owner_account_id != subject.account_id:
-            return RemediationResult("skipped", f"the instance is now owned by {current.owner_account_id}")
-        if current.owner_account_id == facts.organization.management_account_id:
-            return RemediationResult("skipped", "the instance belongs to the management account")
-        if current.status == InstanceStatus.DELETE_IN_PROGRESS and self._deleted_before(arn):
             return RemediationResult(
-                "deleted", "deleted by an earlier attempt; the instance is DELETE_IN_PROGRESS"
+                Attempt.HELD_BACK, f"the instance is now owned by {current.owner_account_id}"
+            )
+        if current.owner_account_id == facts.organization.management_account_id:
+            return RemediationResult(Attempt.HELD_BACK, "the instance belongs to the management account")
+        if current.status == InstanceStatus.DELETE_IN_PROGRESS:
+            return self.made_earlier(facts, holder) or RemediationResult(
+                Attempt.GONE, "the instance is now DELETE_IN_PROGRESS, not deleted by the guardrail"
             )
         if current.status != InstanceStatus.ACTIVE:
-            return RemediationResult("skipped", f"the instance is now {current.status}")
-        # Claimed already while the instance is still ACTIVE: an earlier attempt's DeleteInstance
-        # failed or its outcome never came back (a timeout); deleting is what it set out to do, and
-        # it was counted against the cap then.
-        if self._guard is not None and self._guard.claim(arn):
-            now = self._clock()
-            if not self._guard.take(now):
-                self._guard.release(arn)
-                return RemediationResult(
-                    "skipped",
-                    f"the cap of {self._guard.max_per_hour} deletions an hour is reached; the guardrail keeps "
-                    "alerting and deletes nothing more this hour",
-                    cap_reached=True,
-                    cap_first=self._guard.first_over_cap(now),
-                )
+            return RemediationResult(Attempt.HELD_BACK, f"the instance is now {current.status}")
+        if not self._guard.claim(arn, holder):
+            return RemediationResult(
+                Attempt.ELSEWHERE,
+                f"its deletion is being carried out by {self._guard.holder(arn) or 'another trigger'}",
+            )
+        now = self._clock()
+        if not self._guard.take(arn, now):
+            self._guard.release(arn, holder)
+            return RemediationResult(
+                Attempt.CAPPED,
+                f"the cap of {self._guard.max_per_hour} deletions an hour is reached; the guardrail keeps "
+                "alerting and tries again in the next hour",
+                cap_first=self._guard.first_over_cap(now),
+            )
         try:
             self._delete(reader, arn)
-        except ClientError as error:
-            if self._guard is not None:
-                self._guard.release(arn)
-            return self._refused(error, arn, subject.account_id)
         except OutcomeUnknown:
-            raise  # the claim stays: the retry must tell a deletion made from one never made
+            raise  # claim and count stay: the retry tells a deletion made from one never made
+        except ClientError as error:
+            self._undo(arn, holder, now)
+            return self._refused(error, arn, subject.account_id)
         except BaseException:
-            if self._guard is not None:
-                self._guard.release(arn)
+            self._undo(arn, holder, now)  # certainly not deleted (refused before it was sent, or retryable)
             raise
         return RemediationResult(
-            "deleted", f"DeleteInstance accepted for {arn} in {subject.region}; {self._follow(reader, arn)}"
+            Attempt.DELETED,
+            f"DeleteInstance accepted for {arn} in {subject.region}; {self._follow(reader, arn)}",
         )
 
-    def made_earlier(self, facts: Facts) -> RemediationResult | None:
-        """The deletion of the subject's instance, if an earlier attempt claimed (and so made) it."""
+    def made_earlier(self, facts: Facts, holder: str | None = None) -> RemediationResult | None:
+        """The deletion of the subject's instance, if the guardrail made it (a trigger holds its claim):
+        a retry after a lost answer (`holder` itself), or a trigger that came second, must say
+        deleted, not withheld."""
         arn = facts.subject.instance_arn
-        if arn is None or not self._deleted_before(arn):
+        made_by = self._guard.holder(arn) if arn is not None else None
+        if made_by is None:
             return None
         where = "gone" if facts.instance is None else facts.instance.status
-        return RemediationResult("deleted", f"deleted by an earlier attempt; the instance is {where}")
+        by = "an earlier attempt" if made_by == holder else f"the guardrail, for {made_by}"
+        return RemediationResult(Attempt.DELETED, f"deleted by {by}; the instance is {where}")
 
-    def _deleted_before(self, arn: str) -> bool:
-        """Whether an earlier attempt claimed (and so made) this deletion: a retry after a timeout
-        following a successful DeleteInstance must say deleted, not skipped."""
-        return self._guard is not None and self._guard.claimed(arn)
+    def cap_unsaid(self, now: datetime) -> None:
+        """The cap alert of `now`'s hour did not go out: the next withheld deletion says it."""
+        self._guard.cap_unsaid(now)
+
+    def _undo(self, arn: str, holder: str, now: datetime) -> None:
+        """Nothing was deleted: give the count and the claim back."""
+        self._guard.give_back(arn, now)
+        self._guard.release(arn, holder)
 
     def _delete(self, reader: InstanceReader, arn: str) -> None:
         for wait in (*BACKOFF, None):
@@ -169,6 +184,7 @@ class InstanceRemediator:
 
     def _follow(self, reader: InstanceReader, arn: str) -> str:
         """The end state after DeleteInstance: followed until DELETE_IN_PROGRESS or gone."""
+        status = None
         for wait in FOLLOW:
             try:
                 status = reader.describe(arn).status
@@ -187,14 +203,15 @@ class InstanceRemediator:
     def _refused(error: ClientError, arn: str, account_id: str) -> RemediationResult:
         code = _code(error)
         if code == "ResourceNotFoundException":
-            return RemediationResult("skipped", "the instance no longer exists")
+            return RemediationResult(Attempt.GONE, "the instance no longer exists")
         if code in RETRYABLE:
             raise RetryRemediation(f"{code} while deleting {arn}") from error
         message = error.response.get("Error", {}).get("Message", "")
         if code in ("AccessDenied", "AccessDeniedException"):
             return RemediationResult(
-                "failed",
-                f"the member role in {account_id} may not delete the instance ({code}: {message}); it is "
-                "missing, or was changed: check the member-roles StackSet there and remediation_enabled",
+                Attempt.REFUSED,
+                f"the deleter role in {account_id} may not delete the instance ({code}: {message}): the role "
+                "was changed or removed there, so the guardrail cannot enforce in that account (a blind spot); "
+                "check the member-roles StackSet's instance for it and remediation_enabled",
             )
-        return RemediationResult("failed", f"{code}: {message}")
+        return RemediationResult(Attempt.REFUSED, f"{code}: {message}")

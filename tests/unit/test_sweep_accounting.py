@@ -1,0 +1,209 @@
+"""The sweep's accounting (issue 18, point 7): every account listed is swept or named, with why,
+in the summary, its text, its alert and the posture; the counts add up on their face."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+
+from guardrail.core.facts import OrganizationFacts
+from guardrail.core.policy import Exemption, Policy
+from guardrail.sweep.snapshot import Account, Snapshot
+from guardrail.sweep.summary import (
+    NotSwept,
+    ReportLink,
+    Summary,
+    accounting,
+    summarize,
+    summary_alert,
+    summary_text,
+)
+from guardrail.sweep.worker import AccountResult, InstanceRow
+
+NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+MANAGEMENT = "111111111111"
+STATES = {
+    MANAGEMENT: ("Management", "ACTIVE"),
+    "222222222222": ("Security Tooling", "ACTIVE"),
+    "333333333333": ("Sandbox Bob", "ACTIVE"),
+    "444444444444": ("Prod Analytics", "ACTIVE"),
+    "555555555555": ("Lost Batch", "ACTIVE"),
+    "666666666666": ("Legacy Tools", "ACTIVE"),
+    "999000000001": ("Retired", "SUSPENDED"),
+    "999000000002": ("Closing", "PENDING_CLOSURE"),
+    "999000000003": ("Gone", "CLOSED"),
+}
+
+
+def snapshot() -> Snapshot:
+    return Snapshot(
+        organization=OrganizationFacts(organization_id="o-abc123", management_account_id=MANAGEMENT),
+        root_id="r-ab12",
+        units={},
+        accounts={a: Account(a, name, state, "r-ab12") for a, (name, state) in STATES.items()},
+        policies={},
+        attachments={},
+    )
+
+
+def trial(account_id: str, name: str, expires: str) -> InstanceRow:
+    return InstanceRow(
+        instance_arn=f"arn:aws:sso:::instance/ssoins-{account_id}0000",
+        account_id=account_id,
+        region="us-east-1",
+        name=name,
+        status="ACTIVE",
+        verdict="compliant",
+        severity="info",
+        purpose="trial",
+        trial_expires=expires,
+    )
+
+
+def summary(policy: Policy | None = None) -> Summary:
+    results = [
+        AccountResult(account_id="222222222222", name="Security Tooling", readable=True),
+        AccountResult(
+            account_id="333333333333",
+            name="Sandbox Bob",
+            readable=True,
+            instances=(trial("333333333333", "q-business-trial", "2026-12-10"),),
+        ),
+        AccountResult(account_id="444444444444", name="Prod Analytics", readable=True),
+        AccountResult(account_id="666666666666", name="Legacy Tools", readable=False, reason="AccessDenied"),
+    ]
+    counts = {"listed": len(STATES), "ACTIVE": 6, "SUSPENDED": 1, "PENDING_CLOSURE": 1, "CLOSED": 1}
+    return summarize(
+        "run-1",
+        counts,
+        results,
+        policy or Policy(),
+        started_at=NOW,
+        finished_at=NOW + timedelta(minutes=1),
+        ending_within_days=14,
+        failed_batches=1,
+        snapshot=snapshot(),
+        unswept=["555555555555"],
+    )
+
+
+def test_every_account_not_swept_is_named_with_its_state_and_why() -> None:
+    s = summary()
+    assert s.not_swept == (
+        NotSwept(MANAGEMENT, "Management", "ACTIVE", "management account"),
+        NotSwept("999000000001", "Retired", "SUSPENDED", "suspended"),
+        NotSwept("999000000002", "Closing", "PENDING_CLOSURE", "pending closure"),
+        NotSwept("999000000003", "Gone", "CLOSED", "closed"),
+        NotSwept("555555555555", "Lost Batch", "ACTIVE", "batch failed"),
+    )
+    assert s.posture.suspended_or_closed == s.not_swept[1:4]
+
+
+def test_the_counts_add_up_on_their_face() -> None:
+    s = summary()
+    assert s.accounts_listed == s.accounts_swept + sum(s.not_swept_by_reason.values())
+    assert s.accounts_swept == s.accounts_read + len(s.unreadable)
+    assert s.not_swept_by_reason == {
+        "management account": 1,
+        "suspended": 1,
+        "pending closure": 1,
+        "closed": 1,
+        "batch failed": 1,
+    }
+    assert accounting(s) == (
+        "accounts: 9 listed = 4 swept (3 read, 1 not readable) + 5 not swept "
+        "(1 management account, 1 suspended, 1 pending closure, 1 closed, 1 batch failed)"
+    )
+
+
+def test_an_account_the_plan_swept_but_no_result_names_is_said_not_hidden() -> None:
+    s = summarize(
+        "run-1",
+        {"listed": len(STATES)},
+        [],
+        Policy(),
+        started_at=NOW,
+        finished_at=NOW,
+        ending_within_days=14,
+        snapshot=snapshot(),
+    )
+    assert s.not_swept_by_reason["no result"] == 5
+    assert s.accounts_listed == s.accounts_swept + sum(s.not_swept_by_reason.values())
+
+
+def test_the_text_names_the_accounts_not_swept_and_the_posture_names_them_too() -> None:
+    text = summary_text(summary())
+    assert "accounts: 9 listed = 4 swept (3 read, 1 not readable) + 5 not swept" in text
+    assert "  999000000001 Retired (SUSPENDED): suspended" in text
+    assert "  999000000003 Gone (CLOSED): closed" in text
+    assert "  111111111111 Management (ACTIVE): management account" in text
+    assert "  555555555555 Lost Batch (ACTIVE): batch failed" in text
+    assert (
+        "accounts suspended or closed, not swept: 3 (999000000001 Retired SUSPENDED, "
+        "999000000002 Closing PENDING_CLOSURE, 999000000003 Gone CLOSED)"
+    ) in text
+
+
+def test_the_posture_names_trials_and_exemptions_by_account_and_instance() -> None:
+    arn = "arn:aws:sso:::instance/ssoins-3333333333330000"
+    policy = Policy(
+        exemptions=(
+            Exemption(instance_arn=arn, expires=datetime(2026, 12, 5).date(), ticket="SEC-9", reason="r"),
+        )
+    )
+    s = summary(policy)
+    exemption, ending_trial = s.posture.ending
+    assert (ending_trial.account_name, ending_trial.instance_name) == ("Sandbox Bob", "q-business-trial")
+    assert (exemption.account_id, exemption.account_name, exemption.instance_name) == (
+        "333333333333",
+        "Sandbox Bob",
+        "q-business-trial",
+    )
+    text = summary_text(s)
+    assert (
+        "ending within 14 days: exemption SEC-9 of q-business-trial in 333333333333 Sandbox Bob ends 2026-12-05; "
+        "trial q-business-trial in 333333333333 Sandbox Bob ends 2026-12-10"
+    ) in text
+
+
+def test_the_published_summary_names_them_links_the_report_and_leaves_the_tree_out() -> None:
+    link = ReportLink(bucket="guardrail-reports", key="runs/run-1/report.html", region="eu-west-1")
+    s = msgspec.structs.replace(summary(), report=link)
+    alert = summary_alert(s, "runs/run-1/summary.json")
+    body = alert.body
+    assert "organization" not in body
+    assert not body["rows"]
+    assert [n["account_id"] for n in body["not_swept"]] == [n.account_id for n in s.not_swept]
+    assert body["not_swept_by_reason"]["batch failed"] == 1
+    url = (
+        "https://eu-west-1.console.aws.amazon.com/s3/object/guardrail-reports?region=eu-west-1"
+        "&prefix=runs%2Frun-1%2Freport.html"
+    )
+    assert body["report_url"] == url
+    assert body["report"] == {
+        "bucket": "guardrail-reports",
+        "key": "runs/run-1/report.html",
+        "region": "eu-west-1",
+    }
+    email = alert.email()
+    assert f"  {url}\n  s3://guardrail-reports/runs/run-1/report.html\n" in email
+    assert "The full summary: s3://guardrail-reports/runs/run-1/summary.json" in email
+    assert "presign" not in email.lower()
+
+
+def test_a_report_that_could_not_be_written_is_said_in_the_alert() -> None:
+    alert = summary_alert(
+        summary(), "bucket/runs/run-1/summary.json", report_failure="ClientError: AccessDenied"
+    )
+    assert alert.body["report_failure"] == "ClientError: AccessDenied"
+    assert alert.body["report_url"] is None
+    assert "The report could not be written (ClientError: AccessDenied)" in alert.email()
+
+
+@pytest.mark.parametrize("region", ["cn-north-1", "us-gov-west-1"])
+def test_the_report_link_is_in_the_partition_of_the_bucket(region: str) -> None:
+    link = ReportLink(bucket="b", key="runs/r/report.html", region=region)
+    assert ".aws.amazon.com" not in link.console_url
+    assert f"region={region}" in link.console_url
