@@ -60,8 +60,9 @@ bench: setup
 
 # The stateful model of enforcement, run long; CI runs a few examples of it with the suite.
 fuzz: setup
-	GUARDRAIL_MODEL_EXAMPLES=$${GUARDRAIL_MODEL_EXAMPLES:-200} GUARDRAIL_MODEL_STEPS=$${GUARDRAIL_MODEL_STEPS:-60} \
-		$(BIN)/pytest tests/model -p no:cacheprovider --hypothesis-show-statistics
+	GUARDRAIL_MODEL_RANDOM=1 GUARDRAIL_MODEL_EXAMPLES=$${GUARDRAIL_MODEL_EXAMPLES:-200} \
+		GUARDRAIL_MODEL_STEPS=$${GUARDRAIL_MODEL_STEPS:-60} \
+		$(BIN)/pytest tests/model -p no:cacheprovider --no-permissions --hypothesis-show-statistics
 
 # Everything setup, synth, test and bench leave behind (build/ holds the function's cached asset).
 clean:

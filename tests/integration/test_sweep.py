@@ -376,5 +376,54 @@ def test_guardrail_sweep_states_when_deletions_would_fall_due(
     assert pending(world) == []  # read-only: nothing scheduled
 
 
+def summary_rows(world: EmulatedEnvironment, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of the summary the run wrote to the reports bucket."""
+    written = boto3.client("s3", region_name=world.region).get_object(
+        Bucket=world.reports_bucket, Key=summary["summary_key"]
+    )
+    rows: list[dict[str, Any]] = json.loads(written["Body"].read())["rows"]
+    return rows
+
+
 def pending(world: EmulatedEnvironment) -> list[DueSchedule]:
     return schedules(world.scheduler_client(), world.deletion_schedule_group)
+
+
+def test_an_instance_still_being_created_is_recorded_incomplete_and_judged_once_active(
+    world: EmulatedEnvironment, policy: Policy, tmp_path: Path
+) -> None:
+    """Its tags cannot be read before it is ACTIVE: the sweep records it as it is listed, says
+    the rules that read it wait (`incomplete`, not a label of its own), and deletes nothing."""
+    redeploy(
+        tmp_path,
+        replace(
+            enforcing_after(policy, 0),
+            rules={
+                **policy.rules,
+                "missing-justification": RuleSettings(action="remediate"),
+            },
+        ),
+    )
+    [account] = world.add_member_accounts(1, ou_path="Sandbox")
+    arn = world.identity_center.seed_instance(
+        account, "us-east-1", name="new-one", status="CREATE_IN_PROGRESS"
+    )
+    summary = deployed_sweep(world)
+    [row] = [r for r in summary_rows(world, summary) if r["instance_arn"] == arn]
+    assert (row["verdict"], row["status"]) == ("incomplete", "CREATE_IN_PROGRESS")
+    record = InventoryTable(
+        boto3.client("dynamodb", region_name=world.region), world.inventory_table_name
+    ).get(arn)
+    assert record is not None
+    assert (record.status, record.verdict, record.pending_deletion) == (
+        "CREATE_IN_PROGRESS",
+        "incomplete",
+        None,
+    )
+    assert arn not in [s.input["instance_arn"] for s in pending(world)]
+
+    world.identity_center.complete_pending()  # now ACTIVE, and without the tags it needs
+    summary = deployed_sweep(world, NOW + timedelta(days=1))
+    [row] = [r for r in summary_rows(world, summary) if r["instance_arn"] == arn]
+    assert row["verdict"] == "violation"
+    assert "missing-justification" in row["rules"]

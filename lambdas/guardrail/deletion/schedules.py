@@ -95,12 +95,22 @@ class DeletionSchedules:
             ),
             "Target": target,
         }
-        try:
-            self._client.create_schedule(**request)
-        except ClientError as error:
-            if _code(error) != "ConflictException":
-                raise
-            self._client.update_schedule(**request)
+        # Another invocation may create or remove the schedule meanwhile (racing triggers for one
+        # instance): create, else update, else create again.
+        for _ in range(3):
+            try:
+                self._client.create_schedule(**request)
+                return
+            except ClientError as error:
+                if _code(error) != "ConflictException":
+                    raise
+            try:
+                self._client.update_schedule(**request)
+                return
+            except ClientError as error:
+                if _code(error) != "ResourceNotFoundException":
+                    raise
+        raise RuntimeError(f"the schedule of {pending.instance_arn} kept changing under the guardrail")
 
     def remove(self, instance_arn: str) -> bool:
         """Remove the pending deletion; False when there was none."""
