@@ -26,7 +26,7 @@ from typing import Any
 from benchmarks.harness import EXAMPLE_POLICY, PROJECT_ROOT
 from guardrail.core.policy import policy_data
 from guardrail.core.policy_file import load_policy
-from guardrail.environment import DetectEnvironment
+from guardrail.handlers.environment import DetectEnvironment
 
 GOAL_RATIO = 1.2
 PACKAGE = PROJECT_ROOT / "lambdas" / "guardrail"

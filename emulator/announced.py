@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 
 from emulator.organization import administrator_client
 from guardrail.core.facts import ApiCall, Operation, Outcome
-from guardrail.events import InvalidEvent, parse_api_call
+from guardrail.pipeline.events import InvalidEvent, parse_api_call
 
 if TYPE_CHECKING:
     from emulator.environment import EmulatedEnvironment

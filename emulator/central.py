@@ -41,7 +41,7 @@ from emulator.forwarding import CENTRAL_BUS_NAME, central_bus_arn
 from emulator.function_targets import FunctionTargets
 from emulator.sweep_runs import record_run
 from guardrail.core.policy import Policy, policy_data
-from guardrail.patterns import CENTRAL_EVENT_PATTERN
+from guardrail.pipeline.patterns import CENTRAL_EVENT_PATTERN
 
 if TYPE_CHECKING:
     from emulator.environment import EmulatedEnvironment

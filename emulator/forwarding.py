@@ -24,7 +24,7 @@ from moto.events.models import events_backends
 from moto.sqs.models import sqs_backends
 
 from emulator.organization import CENTRAL_REGION, SECURITY_ACCOUNT_ID, administrator_credentials
-from guardrail.patterns import INSTANCE_EVENT_PATTERN
+from guardrail.pipeline.patterns import INSTANCE_EVENT_PATTERN
 
 if TYPE_CHECKING:
     from emulator.environment import EmulatedEnvironment

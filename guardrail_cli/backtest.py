@@ -24,12 +24,12 @@ from datetime import datetime
 from typing import Any
 
 from guardrail.adapters.clients import AwsClients
+from guardrail.channels.securityhub import Importer
 from guardrail.core.alert import Alert
-from guardrail.core.channels.securityhub import Importer
 from guardrail.core.policy import Policy
-from guardrail.events import InvalidEvent, parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
-from guardrail.service import Gatherer, Guardrail, utc_now
+from guardrail.pipeline.events import InvalidEvent, parse_api_call
+from guardrail.pipeline.service import Gatherer, Guardrail, utc_now
 from guardrail_cli.report import Outcome
 
 

@@ -34,8 +34,8 @@ from guardrail.core.facts import Facts
 from guardrail.core.policy import Policy, RuleId, Severity
 from guardrail.core.policy_file import check_rule_ids
 from guardrail.core.strict import ConversionError, convert, read_utf8, read_yaml
-from guardrail.events import parse_api_call
-from guardrail.service import Guardrail
+from guardrail.pipeline.events import parse_api_call
+from guardrail.pipeline.service import Guardrail
 
 
 class CaseError(ValueError):

@@ -40,12 +40,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from guardrail.adapters.central import CentralReader, Claim, Stack, StackResource
 from guardrail.adapters.clients import AwsClients
-from guardrail.events import DETAIL_TYPE, EVENT_SOURCE, TEST_INSTANCE_ID
 from guardrail.gather.deadline import Deadline, Missing, reason
 from guardrail.gather.sessions import SESSION_NAME, Sessions
-from guardrail.patterns import CENTRAL_EVENT_PATTERN, TEST_SOURCE
+from guardrail.pipeline.events import DETAIL_TYPE, EVENT_SOURCE, TEST_INSTANCE_ID
+from guardrail.pipeline.patterns import CENTRAL_EVENT_PATTERN, TEST_SOURCE
 from guardrail.sweep.coverage import (
     ENABLED_STATES,
     AccountCoverage,
@@ -57,6 +56,7 @@ from guardrail.sweep.coverage import (
 )
 from guardrail.sweep.planner import plan
 from guardrail.sweep.worker import ACCOUNT_DEADLINE_SECONDS, CONCURRENT_ACCOUNTS
+from guardrail_cli.central import CentralReader, Claim, Stack, StackResource
 from guardrail_cli.trails import Trail, uncovered
 
 # As infra/application.py and infra/constructs/event_forwarding.py name them (the CLI does not load

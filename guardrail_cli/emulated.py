@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from guardrail.core.policy import Policy, policy_data
-from guardrail.environment import (
+from guardrail.handlers.environment import (
     DetectEnvironment,
     SweepPlannerEnvironment,
     SweepSummaryEnvironment,

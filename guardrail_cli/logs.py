@@ -42,8 +42,8 @@ from typing import Any
 
 import msgspec
 
-from guardrail.patterns import INSTANCE_EVENT_PATTERN, UnsupportedPattern, check_pattern
-from guardrail.patterns import matches as pattern_matches
+from guardrail.pipeline.patterns import INSTANCE_EVENT_PATTERN, UnsupportedPattern, check_pattern
+from guardrail.pipeline.patterns import matches as pattern_matches
 
 LOG_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
 # Files read and decompressed ahead of the one being parsed, and the threads that do it.

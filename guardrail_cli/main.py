@@ -248,7 +248,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         offline = DecisionRunner(SnapshotGatherer(snapshot), _policy(args.policy))
         return replay(paths, offline, show=_form(args), fail_on=fail_on)
     if not args.live:
-        from guardrail.core.channels.securityhub import Importer
+        from guardrail.channels.securityhub import Importer
         from guardrail_cli.emulated import EMULATED_CENTRAL_ACCOUNT, EmulatedRunner
 
         with EmulatedRunner(_policy(args.policy)) as runner:
@@ -402,7 +402,7 @@ def _sweep_preview(args: argparse.Namespace) -> Any:
 
 
 def _show_preview(args: argparse.Namespace, preview: Any) -> None:
-    from guardrail.core.channels.securityhub import Importer
+    from guardrail.channels.securityhub import Importer
     from guardrail_cli.preview import save_state, show
 
     if args.emulated:

@@ -19,13 +19,13 @@ from typing import Any
 
 import msgspec
 
-from guardrail.adapters.inventory import InventoryTable
+from guardrail.channels.chat import chat_notification
+from guardrail.channels.delivery import notice_id
+from guardrail.channels.securityhub import Importer, findings, workflow_updates
 from guardrail.core.alert import Alert
-from guardrail.core.channels.chat import chat_notification
-from guardrail.core.channels.securityhub import Importer, findings, workflow_updates
 from guardrail.core.inventory import InventoryRecord
 from guardrail.core.policy import Policy
-from guardrail.delivery import notice_id
+from guardrail.inventory.table import InventoryTable
 from guardrail.sweep.blind_spots import Comparison, KnownBlindSpots, coverage_alert
 from guardrail.sweep.recorder import SweepRecorder
 from guardrail.sweep.summary import Summary, summary_alert

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from guardrail.core.channels.securityhub import Importer
+from guardrail.channels.securityhub import Importer
 from guardrail.core.policy import Severity
 from guardrail_cli.emulated import LambdaContextStub, handler_environment
 from guardrail_cli.logs import Event, LogReader, Problem

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from guardrail.channels.chat import chat_notification
+from guardrail.channels.securityhub import Importer, findings, workflow_updates
 from guardrail.core.alert import Alert
-from guardrail.core.channels.chat import chat_notification
-from guardrail.core.channels.email import email_text
-from guardrail.core.channels.securityhub import Importer, findings, workflow_updates
 from guardrail.core.policy import Severity
+from guardrail.core.render.email import email_text
 from guardrail_cli.logs import Event, Problem, ReadTally
 
 # Exit statuses; 2 (a usage or configuration error) is `main`'s.

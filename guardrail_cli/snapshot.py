@@ -48,12 +48,12 @@ from guardrail.core.facts import (
 from guardrail.core.ownership import is_own_instance
 from guardrail.core.policy import Policy
 from guardrail.core.triggers import traits
-from guardrail.events import parse_api_call
 from guardrail.gather.deadline import Deadline, Missing, reason
 from guardrail.gather.member import MemberSide
 from guardrail.gather.organization import ORGANIZATIONS_REGION
 from guardrail.gather.sessions import Sessions
-from guardrail.service import Guardrail
+from guardrail.pipeline.events import parse_api_call
+from guardrail.pipeline.service import Guardrail
 from guardrail.sweep.planner import plan
 from guardrail.sweep.snapshot import Snapshot
 from guardrail.sweep.summary import Summary, summarize

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from guardrail.patterns import INSTANCE_EVENT_PATTERN
+from guardrail.pipeline.patterns import INSTANCE_EVENT_PATTERN
 
 _SOURCE = "sso.amazonaws.com"
 # The calls the rules match, in the pattern's order.

@@ -1,6 +1,6 @@
 """The channels an alert goes out on besides the alert topic, and what delivering on them needs.
 
-`guardrail.delivery.build_deliverer` builds them from the detect function's and the sweep worker's
+`guardrail.channels.delivery.build_deliverer` builds them from the detect function's and the sweep worker's
 environment: the alert topic always, chat with `chat_topic_arn`, Security Hub CSPM with
 `security_hub_account_id` (in the function's own Region), and, with more than one channel, a record
 of the channels each alert went out on in the idempotency table (`idempotency_table_name`).

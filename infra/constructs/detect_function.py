@@ -14,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IConstruct
 
-from guardrail.environment import DetectEnvironment
+from guardrail.handlers.environment import DetectEnvironment
 from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME, PROJECT_ROOT, LambdaPlatform
 from infra.config import GuardrailConfig
 from infra.constructs.alert_channels import AlertChannels

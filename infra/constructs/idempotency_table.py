@@ -10,7 +10,7 @@ from constructs import Construct
 # The key and attribute names Powertools' idempotency utility reads and writes.
 KEY_ATTRIBUTE = "id"
 TTL_ATTRIBUTE = "expiration"
-# What the keys of the delivery records start with (`guardrail.adapters.deliveries.DeliveryLog`):
+# What the keys of the delivery records start with (`guardrail.channels.records.DeliveryLog`):
 # `delivery#<notice>#<channel>`, beside the claims of events.
 DELIVERY_KEY_PREFIX = "delivery#"
 

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from guardrail.patterns import CENTRAL_EVENT_PATTERN, INSTANCE_EVENT_PATTERN
+from guardrail.pipeline.patterns import CENTRAL_EVENT_PATTERN, INSTANCE_EVENT_PATTERN
 from infra.constructs.monitoring import WatchedRule
 
 # The pattern is defined with its matcher in the function's package, so that `guardrail replay`

@@ -9,9 +9,9 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from guardrail.adapters.inventory import ACCOUNT_INDEX
+from guardrail.inventory.table import ACCOUNT_INDEX
 
-# The key and attribute names `guardrail.adapters.inventory.InventoryTable` reads and writes.
+# The key and attribute names `guardrail.inventory.table.InventoryTable` reads and writes.
 KEY_ATTRIBUTE: Final = "instance_arn"
 ACCOUNT_ATTRIBUTE: Final = "account_id"
 # What the detect function does with an item: read it, then record the event on it.

@@ -16,7 +16,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
-from guardrail.environment import SweepPlannerEnvironment, SweepSummaryEnvironment, SweepWorkerEnvironment
+from guardrail.handlers.environment import (
+    SweepPlannerEnvironment,
+    SweepSummaryEnvironment,
+    SweepWorkerEnvironment,
+)
 from guardrail.sweep.blind_spots import KNOWN_KEY as KNOWN_BLIND_SPOTS_KEY
 from guardrail.sweep.report.history import HISTORY_KEY
 from guardrail.sweep.report.store import REPORT_NAME

@@ -46,11 +46,6 @@ _CHANNEL_PATH = (
     "function, whose use of this statement (tests/integration/test_channels.py, chat and Security Hub "
     "on) shows it is needed; the sweep's tests run with the alert topic alone"
 )
-_REPLAN = (
-    "a path the tests do not take: a pending deletion planned again while its schedule exists "
-    "(CreateSchedule answers ConflictException) updates the schedule in place; the schedule's other "
-    "calls are recorded"
-)
 _MANAGEMENT_MEMBER = (
     "a path the tests cannot reach: the detect function reads the management account's instances "
     "through this role (a CreateInstance attempt there, the organization instance's DeleteInstance), "
@@ -98,12 +93,6 @@ REASONS: Final[dict[str, str]] = {
     f"{CENTRAL_STACK}: IdentityCenterGuardrailSweepWorker identity ImportSecurityHubFindings": _CHANNEL_PATH,
     f"{CENTRAL_STACK}: IdentityCenterGuardrailSweepWorker identity UpdateSecurityHubFindingWorkflows": _CHANNEL_PATH,
     f"{CENTRAL_STACK}: IdentityCenterGuardrailSweepWorker identity RecordAlertDeliveries": _CHANNEL_PATH,
-    f"{CENTRAL_STACK}: IdentityCenterGuardrailDetectFunction identity ScheduleDeletions scheduler:UpdateSchedule": (
-        _REPLAN
-    ),
-    f"{CENTRAL_STACK}: IdentityCenterGuardrailSweepWorker identity ScheduleDeletions scheduler:UpdateSchedule": (
-        _REPLAN
-    ),
     # --- the management account --------------------------------------------------------------------
     f"{MANAGEMENT_STACK}: IdentityCenterGuardrailMemberRole identity ListInstancesAndApplications": _MANAGEMENT_MEMBER,
     f"{MANAGEMENT_STACK}: IdentityCenterGuardrailMemberRole identity ReadInstances": _MANAGEMENT_MEMBER,

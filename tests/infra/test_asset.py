@@ -131,9 +131,9 @@ def test_bundling_is_reproducible_byte_for_byte(tmp_path: Path) -> None:
             {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*") if p.is_file()}
         )
     assert trees[0] == trees[1]
-    pyc = trees[0][f"guardrail/__pycache__/events.{sys.implementation.cache_tag}.pyc"]
+    pyc = trees[0][f"guardrail/pipeline/__pycache__/events.{sys.implementation.cache_tag}.pyc"]
     code = marshal.loads(pyc[16:])  # noqa: S302 - bytecode this test just built
-    assert code.co_filename == "/var/task/guardrail/events.py"  # as Lambda tracebacks show
+    assert code.co_filename == "/var/task/guardrail/pipeline/events.py"  # as Lambda tracebacks show
 
 
 def test_a_syntax_error_stops_the_bundling(tmp_path: Path) -> None:

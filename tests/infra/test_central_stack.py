@@ -12,13 +12,12 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match
 
-from guardrail.adapters.alerts import SnsAlertPublisher
-from guardrail.adapters.chat import ChatPublisher
-from guardrail.adapters.deliveries import DeliveryLog
-from guardrail.adapters.securityhub import SecurityHubPublisher
-from guardrail.core.channels.securityhub import Importer
-from guardrail.environment import DetectEnvironment
-from guardrail.patterns import TEST_SOURCE
+from guardrail.channels.alert_topic import SnsAlertPublisher
+from guardrail.channels.chat import ChatPublisher
+from guardrail.channels.records import DeliveryLog
+from guardrail.channels.securityhub import Importer, SecurityHubPublisher
+from guardrail.handlers.environment import DetectEnvironment
+from guardrail.pipeline.patterns import TEST_SOURCE
 from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
 from infra.bundling import LAMBDA_PLATFORM, LambdaPlatform
 from infra.config import known_regions

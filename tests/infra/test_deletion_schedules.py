@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from guardrail.deletion.schedules import NAME_PREFIX, schedule_name
-from guardrail.environment import DetectEnvironment, SweepWorkerEnvironment
+from guardrail.handlers.environment import DetectEnvironment, SweepWorkerEnvironment
 from infra.constructs.deletion_schedules import SCHEDULE_GROUP_NAME
 from infra.constructs.detect_function import FUNCTION_NAME
 from tests.infra.support import (

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from guardrail.patterns import matches
+from guardrail.pipeline.patterns import matches
 from infra.application import CENTRAL_STACK_NAME
 from infra.constructs.member_stacksets import FORWARDING_STACKSET_NAME
 from tests.infra.support import (

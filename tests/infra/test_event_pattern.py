@@ -1,7 +1,7 @@
 """The rule pattern catches exactly the instance calls, and tag changes of instances only, checked
 with EventBridge semantics.
 
-moto's matcher stands in for EventBridge; the replay's own matcher (`guardrail.patterns.matches`)
+moto's matcher stands in for EventBridge; the replay's own matcher (`guardrail.pipeline.patterns.matches`)
 must agree with it on every event here, and on generated ones.
 """
 
@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from moto.events.models import EventPattern
 from moto.events.utils import EventMessageType
 
-from guardrail import patterns
-from guardrail.patterns import INSTANCE_EVENT_PATTERN, UnsupportedPattern, check_pattern
+from guardrail.pipeline import patterns
+from guardrail.pipeline.patterns import INSTANCE_EVENT_PATTERN, UnsupportedPattern, check_pattern
 from infra.constructs import instance_event_rules
 from tests.infra.support import SAMPLE_EVENTS, load_event
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from guardrail.patterns import TEST_SOURCE
+from guardrail.pipeline.patterns import TEST_SOURCE
 from infra.application import CENTRAL_STACK_NAME, MANAGEMENT_STACK_NAME
 from infra.config import known_regions
 from infra.constructs.instance_event_rules import INSTANCE_EVENT_PATTERN

@@ -8,7 +8,11 @@ from typing import cast
 import msgspec
 import pytest
 
-from guardrail.environment import SweepPlannerEnvironment, SweepSummaryEnvironment, SweepWorkerEnvironment
+from guardrail.handlers.environment import (
+    SweepPlannerEnvironment,
+    SweepSummaryEnvironment,
+    SweepWorkerEnvironment,
+)
 from guardrail.handlers.sweep import BatchInput, Planned, PlanRequest, SummaryRequest
 from infra.config import known_regions
 from infra.constructs.detect_function import powertools_layer_parameter

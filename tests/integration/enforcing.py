@@ -19,7 +19,7 @@ from emulator.organization import administrator_client
 from emulator.scheduler import due_schedules, schedules
 from guardrail.core.policy import Enforcement, Mode, Policy, RuleSettings, policy_data
 from guardrail.handlers import detect
-from guardrail.patterns import INSTANCE_EVENT_PATTERN, matches
+from guardrail.pipeline.patterns import INSTANCE_EVENT_PATTERN, matches
 from guardrail_cli.emulated import LambdaContextStub, handler_environment
 from tests.builders import NOW, SANDBOX, sample, tag_event
 

@@ -19,14 +19,14 @@ import pytest
 
 from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
 from emulator.organization import OUTSIDE_ACCOUNT_ID, SECURITY_ACCOUNT_ID, administrator_client
-from guardrail.adapters.chat import ChatPublisher
+from guardrail.channels.chat import ChatPublisher
+from guardrail.channels.delivery import UndeliveredAlert
+from guardrail.channels.securityhub import FACTS_MISSING, LABELS, Importer, finding_id
+from guardrail.channels.securityhub import findings as securityhub_findings
 from guardrail.core.alert import Alert
 from guardrail.core.catalogue import RULES_BY_ID
-from guardrail.core.channels.context import STACK_FIX, judges_state
-from guardrail.core.channels.securityhub import FACTS_MISSING, LABELS, Importer, finding_id
-from guardrail.core.channels.securityhub import findings as securityhub_findings
 from guardrail.core.policy import Exemption, Mode, Policy, RuleSettings, policy_data
-from guardrail.delivery import UndeliveredAlert
+from guardrail.core.render.context import STACK_FIX, judges_state
 from guardrail.handlers import detect
 from guardrail_cli.replay import LambdaContextStub, handler_environment
 from tests.builders import NOW, SAMPLES, sample

@@ -5,8 +5,8 @@ from unittest import mock
 import pytest
 
 from emulator.environment import EmulatedEnvironment
-from guardrail.adapters.alerts import SnsAlertPublisher
-from guardrail.delivery import UndeliveredAlert
+from guardrail.channels.alert_topic import SnsAlertPublisher
+from guardrail.channels.delivery import UndeliveredAlert
 from guardrail.handlers import detect
 from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, sample

@@ -25,12 +25,12 @@ from emulator.cloudtrail import ORGANIZATION_TRAIL_NAME, create_organization_tra
 from emulator.environment import EmulatedEnvironment
 from emulator.forwarding import ForwardingStack, deploy_forwarding, undeliverable_event
 from emulator.organization import MANAGEMENT_ACCOUNT_ID, administrator_client, administrator_credentials
-from guardrail.adapters.central import CentralReader, claim_key
 from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.forwarding import ForwardingReader
 from guardrail.core.alert import Alert
 from guardrail.core.facts import ApiCall
-from guardrail.synthetic import SyntheticEvents
+from guardrail.pipeline.synthetic import SyntheticEvents
+from guardrail_cli.central import CentralReader, claim_key
 from guardrail_cli.doctor import Check, DoctorSettings, SendTestEvent, diagnose
 from guardrail_cli.emulated import doctor_settings
 from guardrail_cli.main import main

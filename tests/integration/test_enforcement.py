@@ -19,8 +19,8 @@ from msgspec.structs import replace
 from emulator.environment import PROD_INSTANCE_ARN, SANDBOX_INSTANCE_ARN
 from emulator.organization import administrator_client
 from emulator.scheduler import due_schedules, schedules
-from guardrail.core.channels.email import email_text
 from guardrail.core.policy import Enforcement, Exemption, Mode, Policy, RuleSettings
+from guardrail.core.render.email import email_text
 from guardrail.handlers import detect
 from tests.builders import NOW, PROD, SANDBOX, sample, tag_event
 from tests.integration.enforcing import (

@@ -21,9 +21,9 @@ from guardrail.core.policy import Enforcement, Mode, Policy, RuleSettings, polic
 from guardrail.deletion import remediator as remediate
 from guardrail.deletion.guard import DeletionGuard
 from guardrail.deletion.remediator import BACKOFF, InstanceRemediator, RetryRemediation
-from guardrail.events import parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.handlers import detect
+from guardrail.pipeline.events import parse_api_call
 from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, sample
 

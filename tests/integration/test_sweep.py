@@ -27,13 +27,13 @@ from emulator.sweep_example import (
     LEGACY_ACCOUNT_ID,
     add_sweep_example,
 )
-from guardrail.adapters.alerts import SnsAlertPublisher
 from guardrail.adapters.clients import AwsClients
-from guardrail.adapters.inventory import InventoryTable
+from guardrail.channels.alert_topic import SnsAlertPublisher
+from guardrail.channels.delivery import UndeliveredAlert
 from guardrail.core.policy import Enforcement, Exemption, Mode, Policy, RuleSettings, policy_data
-from guardrail.delivery import UndeliveredAlert
 from guardrail.handlers import detect
 from guardrail.handlers import sweep as handlers
+from guardrail.inventory.table import InventoryTable
 from guardrail.sweep.summary import summary_text
 from guardrail_cli.emulated import LambdaContextStub, sweep_environment
 from guardrail_cli.sweep import SweepSettings, sweep

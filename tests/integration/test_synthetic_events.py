@@ -16,7 +16,7 @@ from emulator.environment import EmulatedEnvironment
 from emulator.scheduler import schedules
 from guardrail.core.policy import Enforcement, Mode, Policy, RuleSettings, policy_data
 from guardrail.handlers import detect
-from guardrail.synthetic import NOT_ACTED
+from guardrail.pipeline.synthetic import NOT_ACTED
 from guardrail_cli.doctor import synthetic_entry
 from guardrail_cli.emulated import LambdaContextStub, doctor_settings
 from tests.builders import NOW, SECURITY

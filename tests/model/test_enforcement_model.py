@@ -49,7 +49,7 @@ from emulator.scheduler import due_schedules, schedules
 from emulator.wire import ACCESS_DENIED, READ_TIMEOUT, THROTTLING, AwsError, AwsWire, Timeout
 from guardrail.core.policy import Approvals, Enforcement, Exemption, Mode, Policy, RuleSettings, policy_data
 from guardrail.handlers import detect
-from guardrail.patterns import INSTANCE_EVENT_PATTERN, matches
+from guardrail.pipeline.patterns import INSTANCE_EVENT_PATTERN, matches
 from guardrail_cli.emulated import LambdaContextStub, handler_environment
 from tests.builders import sample, tag_event
 

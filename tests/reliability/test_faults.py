@@ -40,10 +40,10 @@ from emulator.wire import (
     Delay,
 )
 from guardrail.adapters.clients import AwsClients
-from guardrail.adapters.inventory import InventoryTable
-from guardrail.events import parse_api_call
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.handlers import detect
+from guardrail.inventory.table import InventoryTable
+from guardrail.pipeline.events import parse_api_call
 from tests.builders import NOW
 from tests.reliability.conftest import CONTEXT, Records, Sleeps, fresh, invoke_like_lambda
 

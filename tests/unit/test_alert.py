@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from guardrail.adapters.alerts import SnsAlertPublisher
+from guardrail.channels.alert_topic import SnsAlertPublisher
 from guardrail.core.alert import (
     HEADROOM,
     KEPT_TEXT,
@@ -38,7 +38,7 @@ from guardrail.core.facts import (
     Outcome,
 )
 from guardrail.core.policy import Approvals, Policy, Severity
-from guardrail.events import MAX_TAGS, MAX_TEXT
+from guardrail.pipeline.events import MAX_TAGS, MAX_TEXT
 from tests.builders import MANAGEMENT, NOW, PROD, SANDBOX, call, facts, instance
 
 LETTER4 = "\U00020000"  # a CJK letter (\p{L}, allowed in tags) of 4 bytes in UTF-8, 12 as ASCII escapes

@@ -8,11 +8,11 @@ from datetime import timedelta
 import msgspec
 import pytest
 
+from guardrail.channels.delivery import notice_id
 from guardrail.core.alert import build_alert, cap_alert
 from guardrail.core.decision import decide
 from guardrail.core.facts import GraceEnded, Observation, Subject
 from guardrail.core.policy import Policy
-from guardrail.delivery import notice_id
 from guardrail.sweep.blind_spots import coverage_alert
 from guardrail.sweep.coverage import BlindSpot, BlindSpotKind
 from tests.builders import INSTANCE_ARN, NOW, call, facts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from guardrail.audit import record_alert
+from guardrail.channels.audit import record_alert
 from guardrail.core.alert import build_alert
 from guardrail.core.decision import decide
 from guardrail.core.facts import Observation

@@ -22,11 +22,9 @@ from hypothesis import strategies as st
 
 from emulator.identity_center import tag_text_allowed
 from emulator.organization import MAX_ACCOUNT_NAME, MAX_OU_NAME
+from guardrail.channels.chat import chat_notification
+from guardrail.channels.securityhub import FACTS_MISSING, Importer, findings
 from guardrail.core.alert import Alert, build_alert
-from guardrail.core.channels.chat import chat_notification
-from guardrail.core.channels.email import email_text
-from guardrail.core.channels.neutral import CHAT_TEXT, chat_text, neutral, one_line, plain
-from guardrail.core.channels.securityhub import FACTS_MISSING, Importer, findings
 from guardrail.core.decision import decide
 from guardrail.core.facts import (
     AccountFacts,
@@ -38,6 +36,8 @@ from guardrail.core.facts import (
     Outcome,
 )
 from guardrail.core.policy import Approvals, Enforcement, Mode, Policy, RuleSettings
+from guardrail.core.render.email import email_text
+from guardrail.core.render.neutral import CHAT_TEXT, chat_text, neutral, one_line, plain
 from tests.builders import NOW, PROD, SANDBOX, call, facts, instance
 
 IMPORTER = Importer("222222222222", "us-east-1")

@@ -12,10 +12,10 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from emulator import central as emulated_central
 from emulator import forwarding as emulated
-from guardrail.adapters.central import CLAIM_KEY_PREFIX, claim_key
-from guardrail.events import is_test_event, parse_test_event
-from guardrail.patterns import CENTRAL_EVENT_PATTERN, INSTANCE_EVENT_PATTERN, matches
+from guardrail.pipeline.events import is_test_event, parse_test_event
+from guardrail.pipeline.patterns import CENTRAL_EVENT_PATTERN, INSTANCE_EVENT_PATTERN, matches
 from guardrail_cli import doctor
+from guardrail_cli.central import CLAIM_KEY_PREFIX, claim_key
 from guardrail_cli.doctor import (
     Check,
     DoctorSettings,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guardrail.environment import ConfigurationError, DetectEnvironment, SweepWorkerEnvironment
+from guardrail.handlers.environment import ConfigurationError, DetectEnvironment, SweepWorkerEnvironment
 
 
 def test_variables_read_back_into_an_equal_model() -> None:

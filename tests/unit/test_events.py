@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 
 from guardrail.core.facts import Operation, Outcome
-from guardrail.events import MAX_TEXT, InvalidEvent, event_id_of, parse_api_call
+from guardrail.pipeline.events import MAX_TEXT, InvalidEvent, event_id_of, parse_api_call
 from tests.builders import sample
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from guardrail.channels.chat import chat_notification
+from guardrail.channels.securityhub import Importer, findings, workflow_updates
 from guardrail.core.alert import cap_alert
-from guardrail.core.channels.chat import chat_notification
-from guardrail.core.channels.securityhub import Importer, findings, workflow_updates
 from tests.builders import NOW, facts
 
 

@@ -200,7 +200,7 @@ def test_an_exemption_for_something_that_is_not_an_instance_arn_is_refused(arn: 
 
 
 def test_the_instance_arns_an_exemption_takes_are_those_an_event_may_carry() -> None:
-    from guardrail.events import INSTANCE_ARN_PATTERN as EVENTS_PATTERN
+    from guardrail.pipeline.events import INSTANCE_ARN_PATTERN as EVENTS_PATTERN
 
     assert INSTANCE_ARN_PATTERN == EVENTS_PATTERN
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from guardrail.patterns import INSTANCE_EVENT_PATTERN, UnsupportedPattern
+from guardrail.pipeline.patterns import INSTANCE_EVENT_PATTERN, UnsupportedPattern
 from guardrail_cli.logs import (
     LAKE_CSV_ADVICE,
     Event,

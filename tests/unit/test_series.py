@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from guardrail.adapters.series import SeriesTable
+from guardrail.channels.securityhub import Importer, findings
 from guardrail.core.alert import build_alert
-from guardrail.core.channels.securityhub import Importer, findings
 from guardrail.core.decision import decide
 from guardrail.core.facts import Actor, Operation, Outcome
 from guardrail.core.policy import Policy

@@ -16,7 +16,7 @@ from guardrail.core.deletion import Attempt, PendingDeletion, RemediationResult
 from guardrail.core.facts import ApiCall, Facts, MissingFact, Subject, Trigger
 from guardrail.core.policy import Approvals, Mode, Policy, RuleSettings
 from guardrail.deletion.lifecycle import Deletions
-from guardrail.service import Guardrail
+from guardrail.pipeline.service import Guardrail
 from tests.builders import NOW, PROD, call, facts, instance, prod_account, sandbox_account
 
 ENFORCING = Policy(

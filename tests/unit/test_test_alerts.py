@@ -8,12 +8,12 @@ import json
 import pytest
 from msgspec.structs import replace
 
+from guardrail.channels.chat import chat_notification
+from guardrail.channels.securityhub import Importer, findings
 from guardrail.core.alert import SUBJECT_LIMIT, TEST_PREFIX, Alert, build_alert
-from guardrail.core.channels.chat import chat_notification
-from guardrail.core.channels.email import TEST_NOTE
-from guardrail.core.channels.securityhub import Importer, findings
 from guardrail.core.decision import decide
 from guardrail.core.policy import Approvals, Policy
+from guardrail.core.render.email import TEST_NOTE
 from tests.builders import NOW, PROD, SECURITY, call, facts, prod_account
 
 IMPORTER = Importer(SECURITY, "us-east-1")

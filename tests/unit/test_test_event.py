@@ -10,8 +10,8 @@ import pytest
 from moto.events.models import EventPattern
 from moto.events.utils import EventMessageType
 
-from guardrail.events import InvalidEvent, is_test_event, parse_api_call, parse_test_event
-from guardrail.patterns import CENTRAL_EVENT_PATTERN, INSTANCE_EVENT_PATTERN, TEST_SOURCE, matches
+from guardrail.pipeline.events import InvalidEvent, is_test_event, parse_api_call, parse_test_event
+from guardrail.pipeline.patterns import CENTRAL_EVENT_PATTERN, INSTANCE_EVENT_PATTERN, TEST_SOURCE, matches
 from tests.builders import sample
 
 SYNTHETIC = "arn:aws:sso:::instance/ssoins-doctor-test-0000"

@@ -60,7 +60,7 @@ def utf8_size(text: str) -> int:
 def attribute_size(attributes: dict[str, str | list[str]]) -> int:
     """The bytes SNS counts for the message attributes: name, data type and value of each.
 
-    Mirrors how `adapters.alerts.SnsAlertPublisher` sends them: a list as a JSON `String.Array`.
+    Mirrors how `channels.alert_topic.SnsAlertPublisher` sends them: a list as a JSON `String.Array`.
     """
     total = 0
     for name, value in attributes.items():
@@ -87,7 +87,7 @@ class Alert:
         """The plain text an email subscriber gets."""
         if self.text is not None:
             return self.text
-        from guardrail.core.channels.email import email_text  # the renderer reads the catalogue
+        from guardrail.core.render.email import email_text  # the renderer reads the catalogue
 
         return email_text(self.body, self.subject)
 

@@ -19,12 +19,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from guardrail.adapters.alerts import SqsDeadLetters
 from guardrail.adapters.budget import CallBudget
 from guardrail.adapters.clients import AwsClients
+from guardrail.adapters.dead_letters import SqsDeadLetters
 from guardrail.adapters.idempotency import OncePerEvent
-from guardrail.adapters.inventory import InventoryTable
 from guardrail.adapters.series import SeriesTable
+from guardrail.channels.delivery import build_deliverer
 from guardrail.core.facts import ApiCall
 from guardrail.core.policy import Policy
 from guardrail.core.policy_file import load_policy
@@ -33,20 +33,20 @@ from guardrail.deletion.guard import DeletionGuard
 from guardrail.deletion.lifecycle import Deletions, deletion_schedules
 from guardrail.deletion.remediator import InstanceRemediator
 from guardrail.deletion.schedules import DELETION_DUE, DeletionDue
-from guardrail.delivery import build_deliverer
-from guardrail.environment import DetectEnvironment
-from guardrail.event_inventory import EventInventory
-from guardrail.events import (
+from guardrail.gather import FactGatherer, GatherSettings
+from guardrail.gather.sessions import Sessions
+from guardrail.handlers.environment import DetectEnvironment
+from guardrail.inventory.events import EventInventory
+from guardrail.inventory.table import InventoryTable
+from guardrail.pipeline.events import (
     InvalidEvent,
     event_id_of,
     is_test_event,
     parse_api_call,
     parse_test_event,
 )
-from guardrail.gather import FactGatherer, GatherSettings
-from guardrail.gather.sessions import Sessions
-from guardrail.service import FiringRefused, Guardrail, utc_now
-from guardrail.synthetic import SyntheticEvents
+from guardrail.pipeline.service import FiringRefused, Guardrail, utc_now
+from guardrail.pipeline.synthetic import SyntheticEvents
 
 logger = Logger()
 metrics = Metrics()
@@ -160,7 +160,7 @@ def _test_events(
     policy: Policy,
     clock: Callable[[], datetime],
 ) -> Callable[[], OncePerEvent]:
-    """The test events' path (`guardrail.synthetic`), built when the first one comes: the same
+    """The test events' path (`guardrail.pipeline.synthetic`), built when the first one comes: the same
     facts, channels and claims as real events, and no remediator, schedules or inventory."""
 
     @cache

@@ -28,18 +28,22 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from guardrail.adapters.alerts import SnsAlertPublisher
 from guardrail.adapters.clients import AwsClients, CallCounter
-from guardrail.adapters.inventory import InventoryTable
 from guardrail.adapters.reports import ReportStore, run_key
+from guardrail.channels.alert_topic import SnsAlertPublisher
+from guardrail.channels.delivery import build_deliverer
 from guardrail.core.policy import Policy
 from guardrail.core.policy_file import load_policy
 from guardrail.core.strict import convert
 from guardrail.deletion.lifecycle import Deletions, deletion_schedules
-from guardrail.delivery import build_deliverer
-from guardrail.environment import SweepPlannerEnvironment, SweepSummaryEnvironment, SweepWorkerEnvironment
 from guardrail.gather.member import MemberSide
 from guardrail.gather.sessions import Sessions
+from guardrail.handlers.environment import (
+    SweepPlannerEnvironment,
+    SweepSummaryEnvironment,
+    SweepWorkerEnvironment,
+)
+from guardrail.inventory.table import InventoryTable
 from guardrail.sweep.blind_spots import compare, known_in, say
 from guardrail.sweep.coverage import CoverageChecker, ForwardingNames
 from guardrail.sweep.map_results import read_map_results

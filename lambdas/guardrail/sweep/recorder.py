@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from guardrail.adapters.inventory import InventoryTable
-from guardrail.audit import AuditSink, record_alert, record_step
+from guardrail.channels.audit import AuditSink, record_alert, record_step
 from guardrail.core.alert import Alert, History, Resolution, build_alert
 from guardrail.core.conclusion import conclude
 from guardrail.core.decision import Action, Decision, Verdict
@@ -20,7 +19,8 @@ from guardrail.core.facts import Facts, InstanceFacts, Observation, Subject
 from guardrail.core.inventory import Change, InventoryRecord, gone
 from guardrail.core.policy import Severity
 from guardrail.deletion.lifecycle import Deletions
-from guardrail.service import Publisher
+from guardrail.inventory.table import InventoryTable
+from guardrail.pipeline.service import Publisher
 from guardrail.sweep.worker import Run
 
 DEFAULT_REMINDER = timedelta(days=7)

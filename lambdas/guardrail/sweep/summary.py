@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from guardrail.core.alert import SCHEMA_VERSION, SUBJECT_LIMIT, Alert, fitted
-from guardrail.core.channels.links import s3_object_console
 from guardrail.core.dates import parse_day, utc_date
 from guardrail.core.policy import Policy, Purpose
+from guardrail.core.render.links import s3_object_console
 from guardrail.sweep.coverage import BlindSpot, Unchecked, where
 from guardrail.sweep.snapshot import Account, Snapshot, Unit
 from guardrail.sweep.worker import AccountResult, InstanceRow

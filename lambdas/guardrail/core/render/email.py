@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from guardrail.core.catalogue import RULES_BY_ID
-from guardrail.core.channels.context import (
+from guardrail.core.render.context import (
     STACK_FIX,
     actor_facts,
     stack_deletion_note,
     stack_owned,
     state_findings,
 )
-from guardrail.core.channels.links import cloudtrail_event, identity_center_console
-from guardrail.core.channels.neutral import EMAIL_TEXT, neutral, one_line, plain
+from guardrail.core.render.links import cloudtrail_event, identity_center_console
+from guardrail.core.render.neutral import EMAIL_TEXT, neutral, one_line, plain
 
 POLICY_FILE = "policy/policy.yaml"
 _WHY_RESOLVED = {

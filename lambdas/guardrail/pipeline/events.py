@@ -26,7 +26,7 @@ from msgspec import Meta, field
 
 from guardrail.core.facts import Actor, ApiCall, Operation, Outcome
 from guardrail.core.strict import ConversionError, convert
-from guardrail.patterns import TEST_SOURCE
+from guardrail.pipeline.patterns import TEST_SOURCE
 
 EVENT_SOURCE = "sso.amazonaws.com"
 DETAIL_TYPE = "AWS API Call via CloudTrail"

@@ -1,8 +1,8 @@
 """The test event of `guardrail doctor --send-test-event`: judged as a real event is, acting on nothing.
 
-The doctor puts a CreateInstance of a synthetic instance (`guardrail.events.TEST_INSTANCE_ID`) on
+The doctor puts a CreateInstance of a synthetic instance (`guardrail.pipeline.events.TEST_INSTANCE_ID`) on
 the central bus, in the central account and Region, with a source of its own
-(`guardrail.patterns.TEST_SOURCE`). The function gathers the facts as for any event (its roles, the
+(`guardrail.pipeline.patterns.TEST_SOURCE`). The function gathers the facts as for any event (its roles, the
 organization and the account are read for real, the instance is found missing) and decides on
 them with the policy; the alert goes out on every channel, marked as a test. Unlike a real event,
 nothing is acted on: no deletion, none scheduled (a deletion decided is reported as skipped), and
@@ -16,12 +16,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from guardrail.audit import AuditSink, record_alert
+from guardrail.channels.audit import AuditSink, record_alert
 from guardrail.core.alert import Alert, build_alert
 from guardrail.core.decision import Action, decide
 from guardrail.core.facts import ApiCall
 from guardrail.core.policy import Policy
-from guardrail.service import Gatherer, Publisher
+from guardrail.pipeline.service import Gatherer, Publisher
 
 # What a test alert says instead of deleting or scheduling a deletion.
 NOT_ACTED = {

@@ -23,16 +23,18 @@ could not be read are a finding of their own (`facts-missing`, `NOT_AVAILABLE`) 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from guardrail.core.alert import TEST_PREFIX
+from guardrail.channels.chat import thread_id
+from guardrail.core.alert import TEST_PREFIX, Alert
 from guardrail.core.catalogue import RULES_BY_ID
-from guardrail.core.channels.chat import thread_id
-from guardrail.core.channels.context import STACK_FIX, actor_facts, instance_exists, judges_state, stack_owned
-from guardrail.core.channels.links import cloudtrail_event, identity_center_console
-from guardrail.core.channels.neutral import SECURITY_HUB_TEXT, neutral, plain
 from guardrail.core.regions import partition_of
+from guardrail.core.render.context import STACK_FIX, actor_facts, instance_exists, judges_state, stack_owned
+from guardrail.core.render.links import cloudtrail_event, identity_center_console
+from guardrail.core.render.neutral import SECURITY_HUB_TEXT, neutral, plain
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR = "identity-center-guardrail"
@@ -275,3 +277,41 @@ def workflow_updates(body: dict[str, Any]) -> list[WorkflowUpdate]:
         }.get(why, "The violation ended.")
         updates.append(WorkflowUpdate(rest, "RESOLVED", note))
     return updates
+
+
+# BatchImportFindings takes at most 100 findings (and 6 MB) a call.
+_BATCH = 100
+UPDATED_BY = "identity-center-guardrail"
+
+
+class SecurityHubRefused(RuntimeError):
+    """Security Hub did not take every finding or update: the delivery is retried."""
+
+
+class SecurityHubPublisher:
+    name = "securityhub"
+
+    def __init__(
+        self, client: Any, importer: Importer, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._client = client
+        self._importer = importer
+        self._clock = clock
+
+    def deliver(self, alert: Alert) -> None:
+        now = self._clock().isoformat().replace("+00:00", "Z")
+        found = findings(alert.body, self._importer, now)
+        for start in range(0, len(found), _BATCH):
+            response = self._client.batch_import_findings(Findings=found[start : start + _BATCH])
+            if response.get("FailedCount"):
+                raise SecurityHubRefused(f"BatchImportFindings refused: {response.get('FailedFindings')}")
+        for update in workflow_updates(alert.body):
+            response = self._client.batch_update_findings(
+                FindingIdentifiers=[
+                    {"Id": i, "ProductArn": self._importer.product_arn} for i in update.finding_ids
+                ],
+                Workflow={"Status": update.status},
+                Note={"Text": update.note, "UpdatedBy": UPDATED_BY},
+            )
+            if response.get("UnprocessedFindings"):
+                raise SecurityHubRefused(f"BatchUpdateFindings refused: {response['UnprocessedFindings']}")

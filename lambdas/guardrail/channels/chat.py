@@ -13,14 +13,15 @@ a link or emphasis; every line, mention-free, is the renderer's own.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from guardrail.core.alert import TEST_PREFIX
+from guardrail.core.alert import TEST_PREFIX, Alert
 from guardrail.core.catalogue import RULES_BY_ID
-from guardrail.core.channels.context import STACK_FIX, actor_facts, stack_deletion_note, stack_owned
-from guardrail.core.channels.email import TEST_NOTE, summary_line
-from guardrail.core.channels.links import cloudtrail_event, identity_center_console
-from guardrail.core.channels.neutral import chat_text, neutral
+from guardrail.core.render.context import STACK_FIX, actor_facts, stack_deletion_note, stack_owned
+from guardrail.core.render.email import TEST_NOTE, summary_line
+from guardrail.core.render.links import cloudtrail_event, identity_center_console
+from guardrail.core.render.neutral import chat_text, neutral
 
 # Chat clients show little: keep the description short.
 _DESCRIPTION = 1_500
@@ -142,3 +143,17 @@ def chat_notification(body: dict[str, Any], subject: str, text: str | None = Non
             },
         },
     }
+
+
+class ChatPublisher:
+    name = "chat"
+
+    def __init__(self, client: Any, topic_arn: str) -> None:
+        self._client = client
+        self._topic_arn = topic_arn
+
+    def deliver(self, alert: Alert) -> None:
+        self._client.publish(
+            TopicArn=self._topic_arn,
+            Message=json.dumps(chat_notification(alert.body, alert.subject, alert.text), ensure_ascii=False),
+        )

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from guardrail.audit import AuditSink, record_alert, record_held, record_step
+from guardrail.channels.audit import AuditSink, record_alert, record_held, record_step
 from guardrail.core.alert import Alert, build_alert, cap_alert
 from guardrail.core.conclusion import conclude
 from guardrail.core.decision import decide

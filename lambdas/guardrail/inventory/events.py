@@ -13,9 +13,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol
 
-from guardrail.adapters.inventory import InventoryTable
 from guardrail.core.facts import Subject
 from guardrail.core.inventory import InventoryRecord
+from guardrail.inventory.table import InventoryTable
 
 
 class Submit(Protocol):

@@ -1,45 +1,10 @@
-"""Publishing alerts to SNS and rejected events to the dead-letter queue."""
+"""Rejected events to the dead-letter queue, with the reason, for a person to replay."""
 
 from __future__ import annotations
 
 import json
 import reprlib
 from typing import Any
-
-from guardrail.core.alert import Alert
-
-
-class SnsAlertPublisher:
-    """The alert topic: email subscribers get the text, every other protocol the JSON alert."""
-
-    name = "alerts"
-
-    def __init__(self, client: Any, topic_arn: str) -> None:
-        self._client = client
-        self._topic_arn = topic_arn
-
-    def deliver(self, alert: Alert) -> None:
-        self.publish(alert)
-
-    def publish(self, alert: Alert) -> str:
-        """Publish or raise: a failed publish must fail the invocation so that it is retried."""
-        attributes = {
-            name: (
-                {"DataType": "String.Array", "StringValue": json.dumps(value)}
-                if isinstance(value, list)
-                else {"DataType": "String", "StringValue": value}
-            )
-            for name, value in alert.attributes.items()
-        }
-        response = self._client.publish(
-            TopicArn=self._topic_arn,
-            Subject=alert.subject,
-            Message=alert.sns_message(),
-            MessageStructure="json",
-            MessageAttributes=attributes,
-        )
-        return str(response["MessageId"])
-
 
 # SQS takes 256 KiB per message, attributes included, and only these characters.
 MAX_BODY_CHARS = 240_000

@@ -112,11 +112,10 @@ def build_deliverer(
     on_failure: Callable[[str, BaseException], None],
 ) -> Deliverer:
     """The channels a deployment configured: the alert topic always, chat and Security Hub if set."""
-    from guardrail.adapters.alerts import SnsAlertPublisher
-    from guardrail.adapters.chat import ChatPublisher
-    from guardrail.adapters.deliveries import DeliveryLog
-    from guardrail.adapters.securityhub import SecurityHubPublisher
-    from guardrail.core.channels.securityhub import Importer
+    from guardrail.channels.alert_topic import SnsAlertPublisher
+    from guardrail.channels.chat import ChatPublisher
+    from guardrail.channels.records import DeliveryLog
+    from guardrail.channels.securityhub import Importer, SecurityHubPublisher
 
     channels: list[Channel] = [SnsAlertPublisher(clients.client("sns"), settings.alert_topic_arn)]
     if settings.chat_topic_arn:
