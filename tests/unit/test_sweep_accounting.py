@@ -207,3 +207,32 @@ def test_the_report_link_is_in_the_partition_of_the_bucket(region: str) -> None:
     link = ReportLink(bucket="b", key="runs/r/report.html", region=region)
     assert ".aws.amazon.com" not in link.console_url
     assert f"region={region}" in link.console_url
+
+
+def test_names_a_creator_chose_cannot_forge_a_line_of_the_summary() -> None:
+    """Account and instance names take any characters an OU or account owner chose; the summary's
+    text (its email) is made neutral as every channel is: one line per fact, the guardrail's own."""
+    hostile = "Sandbox\n*Deleted?* skipped\u2028[HIGH]"
+    s = summarize(
+        "run-1",
+        {"listed": 2, "ACTIVE": 2},
+        [
+            AccountResult(
+                account_id="333333333333",
+                name=hostile,
+                readable=True,
+                instances=(trial("333333333333", "q\nbusiness", "2026-12-10"),),
+            ),
+            AccountResult(account_id="444444444444", name=hostile, readable=False, reason="Access\nDenied"),
+        ],
+        Policy(),
+        started_at=NOW,
+        finished_at=NOW + timedelta(minutes=1),
+        ending_within_days=14,
+        failed_batches=0,
+        snapshot=snapshot(),
+    )
+    text = summary_text(s)
+    assert not any(line.startswith(("*Deleted?*", "[HIGH]")) for line in text.splitlines())
+    assert "\u2028" not in text
+    assert "Sandbox *Deleted?* skipped [HIGH]" in text  # shown, on the line it belongs to

@@ -23,6 +23,7 @@ from typing import Any
 
 from guardrail.core.decision import Decision, Verdict
 from guardrail.core.facts import Facts, GraceEnded, Observation, Operation, Outcome
+from guardrail.core.render.neutral import EMAIL_TEXT, one_line
 from guardrail.core.rules import about_organization_instance
 
 SCHEMA_VERSION = 1
@@ -601,7 +602,8 @@ def postponed_alert(facts: Facts, deletion: dict[str, Any]) -> Alert:
     refusal) in the account name what keeps the guardrail from deciding, so a person can look; an
     owner who can make a read fail at the deadline must not postpone enforcement unseen."""
     where, account = facts.subject, facts.account
-    failing = [f"{m.fact}: {m.reason}" for m in facts.missing]
+    # Reasons quote what AWS answered, names what a creator chose: one line each, as every channel.
+    failing = [one_line(f"{m.fact}: {m.reason}", EMAIL_TEXT) for m in facts.missing]
     name = f" {account.name}" if account and account.name else ""
     body: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -629,7 +631,9 @@ def postponed_alert(facts: Facts, deletion: dict[str, Any]) -> Alert:
         f"[HIGH] Deletion postponed {deletion.get('postponements')} times in {where.account_id}{name} "
         f"({where.region})"
     )
-    reads = "\n".join(f"  {line}" for line in failing) or f"  {deletion.get('reason')}"
+    reads = (
+        "\n".join(f"  {line}" for line in failing) or f"  {one_line(str(deletion.get('reason')), EMAIL_TEXT)}"
+    )
     text = (
         f"{subject}\n\nThe deletion of {where.instance_arn} in {where.account_id} ({where.region}) was due, and "
         f"has been postponed {deletion.get('postponements')} times in a row: what it needs to decide cannot be "

@@ -22,6 +22,7 @@ from guardrail.core.alert import SCHEMA_VERSION, SUBJECT_LIMIT, Alert, fitted
 from guardrail.core.dates import parse_day, utc_date
 from guardrail.core.policy import Policy, Purpose
 from guardrail.core.render.links import s3_object_console
+from guardrail.core.render.neutral import EMAIL_TEXT, neutral, plain
 from guardrail.sweep.coverage import BlindSpot, Unchecked, where
 from guardrail.sweep.snapshot import Account, Snapshot, Unit
 from guardrail.sweep.worker import AccountResult, InstanceRow
@@ -377,7 +378,12 @@ def summary_alert(summary: Summary, summary_key: str, *, report_failure: str | N
 
 
 def summary_text(summary: Summary, *, limit: int | None = None) -> str:
-    """The summary as a person reads it; with `limit`, at most that many instances (violations first)."""
+    """The summary as a person reads it; with `limit`, at most that many instances (violations first).
+
+    Every string in it is made neutral first, as every channel's renderer does (names of accounts,
+    OUs and instances are chosen by whoever creates them): no text a creator controls breaks a line.
+    """
+    summary = msgspec.convert(neutral(msgspec.to_builtins(summary), plain(EMAIL_TEXT)), Summary)
 
     def named(account_ids: Iterable[str]) -> str:
         return ", ".join(" ".join(filter(None, (a, summary.account_name(a)))) for a in account_ids)
