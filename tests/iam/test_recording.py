@@ -103,6 +103,18 @@ def test_the_canonical_form_keeps_what_a_statement_can_name_and_replaces_the_res
         )
     ]
     assert (same.organization_id, same.root_id) == ("o-exampleorg1", "r-ab12")
+    # A time, from a fixed clock or the wall clock, in a key: its digits go, its form stays.
+    for key, form in (
+        ("deletions#2026-12-07T06", "deletions#0000-00-00T00"),
+        (
+            "delivery#deletion-due:arn:aws:sso:::instance/ssoins-1a2b3c4d5e6f7a8b:2026-11-10T14:30:00+00:00#chat",
+            "delivery#deletion-due:arn:aws:sso:::instance/ssoins-0000000000000000:0000-00-00T00:00:00+00:00#chat",
+        ),
+    ):
+        timed = canonical(
+            recorded.__class__(**{**recorded.__dict__, "context": [("dynamodb:LeadingKeys", [key])]})
+        )
+        assert timed.context == [("dynamodb:LeadingKeys", [form])]
     text = "arn:aws:organizations::111111111111:ou/o-votprwjdz6/ou-p2q2-21zj2jth"
     assert canonical(recorded.__class__(**{**recorded.__dict__, "resource": text})).resource == (
         "arn:aws:organizations::111111111111:ou/o-exampleorg1/ou-ab12-00000000"
