@@ -26,7 +26,13 @@ from typing import Any
 from benchmarks.harness import EXAMPLE_POLICY, PROJECT_ROOT
 from guardrail.core.policy import policy_data
 from guardrail.core.policy_file import load_policy
-from guardrail.handlers.environment import DetectEnvironment
+from guardrail.handlers.environment import (
+    Alerting,
+    DetectEnvironment,
+    MemberReads,
+    OrganizationReads,
+    PolicyFile,
+)
 
 GOAL_RATIO = 1.2
 PACKAGE = PROJECT_ROOT / "lambdas" / "guardrail"
@@ -78,15 +84,21 @@ def function_variables(policy_path: Path) -> dict[str, str]:
     """The detect function's environment as the central stack sets it for the example (read once
     the handler builds its runtime; no call is made with them)."""
     return DetectEnvironment(
-        alert_topic_arn="arn:aws:sns:us-east-1:222222222222:identity-center-guardrail-alerts",
+        alerting=Alerting(
+            alert_topic_arn="arn:aws:sns:us-east-1:222222222222:identity-center-guardrail-alerts"
+        ),
         dead_letter_queue_url="https://sqs.us-east-1.amazonaws.com/222222222222/identity-center-guardrail-dlq",
         idempotency_table_name="identity-center-guardrail-idempotency",
         inventory_table_name="identity-center-guardrail-inventory",
-        member_role_name="IdentityCenterGuardrailMemberRole",
-        organizations_role_arn="arn:aws:iam::111111111111:role/IdentityCenterGuardrailOrganizationsReader",
-        instance_regions=("us-east-1", "eu-west-1", "eu-central-1"),
-        organization_instance_region="us-east-1",
-        policy_path=str(policy_path),
+        member_reads=MemberReads(
+            member_role_name="IdentityCenterGuardrailMemberRole",
+            instance_regions=("us-east-1", "eu-west-1", "eu-central-1"),
+        ),
+        organization_reads=OrganizationReads(
+            organizations_role_arn="arn:aws:iam::111111111111:role/IdentityCenterGuardrailOrganizationsReader",
+            organization_instance_region="us-east-1",
+        ),
+        policy=PolicyFile(policy_path=str(policy_path)),
     ).variables()
 
 

@@ -319,13 +319,16 @@ def deploy_central_stack(
     yet) succeeded. `chat` and `security_hub` turn those channels on, as the configuration does:
     the chat topic (read by the environment's capture queue, as a channel configuration would) and
     Security Hub CSPM enabled in the central account and Region."""
-    from guardrail_cli.emulated import handler_environment
+    from emulator.function_environment import handler_environment
+    from guardrail.channels.registry import CHAT, SECURITY_HUB
+    from guardrail.handlers.environment import Channels
 
-    variables = {
-        **handler_environment(env, Path("policy.json")),
-        "CHAT_TOPIC_ARN": env.chat_topic_arn if chat else "",
-        "SECURITY_HUB_ACCOUNT_ID": env.central_account_id if security_hub else "",
-    }
+    targets: dict[str, str] = {}  # the channels' targets, as the stack sets them when turned on
+    if chat:
+        targets[CHAT.name] = env.chat_topic_arn
+    if security_hub:
+        targets[SECURITY_HUB.name] = env.central_account_id
+    variables = {**handler_environment(env, Path("policy.json")), **Channels(targets=targets).variables()}
     if security_hub:
         env.central_client("securityhub").enable_security_hub(EnableDefaultStandards=False)
     sqs = env.central_client("sqs")

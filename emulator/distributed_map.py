@@ -6,7 +6,9 @@ runs the map's part of the definition the way Step Functions documents it, aroun
 handler: items read from a JSON array in S3, handed over in batches with the batch input, each
 batch's outcome written to S3 as the ResultWriter writes it (a `manifest.json` listing
 `SUCCEEDED_n.json` and `FAILED_n.json`, each a JSON array of child executions with their `Input`
-and `Output` as JSON text), and the map's output naming the manifest.
+and `Output` as JSON text), and the map's output naming the manifest. `max_concurrency` child
+executions run at once (threads), as the map's MaxConcurrency allows; the result files list them in
+the order of their batches.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 
@@ -27,20 +30,28 @@ def run_distributed_map(
     max_items_per_batch: int,
     result_prefix: str,
     worker: Callable[[dict[str, Any]], Any],
+    max_concurrency: int = 1,
 ) -> dict[str, Any]:
     items = json.loads(s3.get_object(Bucket=bucket, Key=items_key)["Body"].read())
     map_run = str(uuid.uuid4())
-    succeeded: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
-    for batch in itertools.batched(items, max_items_per_batch):
+
+    def child(batch: tuple[Any, ...]) -> dict[str, Any]:
         event = {"Items": list(batch), "BatchInput": batch_input}
         entry = {"Input": json.dumps(event), "Name": str(uuid.uuid4())}
         try:
             output = worker(event)
         except Exception as error:  # the child execution fails; the map tolerates it or not
-            failed.append({**entry, "Status": "FAILED", "Error": type(error).__name__, "Cause": str(error)})
-        else:
-            succeeded.append({**entry, "Status": "SUCCEEDED", "Output": json.dumps(output)})
+            return {**entry, "Status": "FAILED", "Error": type(error).__name__, "Cause": str(error)}
+        return {**entry, "Status": "SUCCEEDED", "Output": json.dumps(output)}
+
+    batches = list(itertools.batched(items, max_items_per_batch))
+    if max_concurrency > 1 and len(batches) > 1:
+        with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="child") as pool:
+            children = list(pool.map(child, batches))
+    else:
+        children = [child(batch) for batch in batches]
+    succeeded = [c for c in children if c["Status"] == "SUCCEEDED"]
+    failed = [c for c in children if c["Status"] == "FAILED"]
     prefix = f"{result_prefix.rstrip('/')}/{map_run}"
     files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
     for status, entries in (("SUCCEEDED", succeeded), ("FAILED", failed)):

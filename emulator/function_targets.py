@@ -44,6 +44,8 @@ from moto.awslambda.models import lambda_backends
 from moto.events.models import Rule
 from moto.events.responses import EventsHandler
 
+from guardrail.handlers.environment import LOCAL_POWERTOOLS
+
 __all__ = ["FunctionTargets", "Invocation"]
 
 # Lambda's asynchronous invocation: the first attempt and two retries.
@@ -144,8 +146,7 @@ class FunctionTargets:
         variables.update(
             {
                 "LAMBDA_TASK_ROOT": str(root),
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "POWERTOOLS_TRACE_DISABLED": "true",
+                **LOCAL_POWERTOOLS,
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"),
             }
         )

@@ -712,9 +712,9 @@ def coverage_of(
         def one(account_id: str) -> AccountCoverage:
             deadline = Deadline(ACCOUNT_DEADLINE_SECONDS)
             try:
-                clients = deadline.result("member_role", submit(lambda: sessions.member(account_id)))
+                clients = deadline.result(submit(lambda: sessions.member(account_id)))
             except Missing as gap:
-                return unassumable(account_id, gap.fact.reason)
+                return unassumable(account_id, gap.reason)
             return checker.start(account_id, clients, deadline).result()
 
         with ThreadPoolExecutor(max_workers=CONCURRENT_ACCOUNTS, thread_name_prefix="account") as pool:

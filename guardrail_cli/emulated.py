@@ -26,13 +26,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from emulator.function_environment import handler_environment as handler_environment
+from emulator.function_environment import sweep_environment as sweep_environment
 from guardrail.core.policy import Policy, policy_data
-from guardrail.handlers.environment import (
-    DetectEnvironment,
-    SweepPlannerEnvironment,
-    SweepSummaryEnvironment,
-    SweepWorkerEnvironment,
-)
 from guardrail_cli.report import Outcome
 
 # The emulation's central (security tooling) account, `emulator.organization.SECURITY_ACCOUNT_ID`:
@@ -67,63 +63,6 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def handler_environment(env: Any, policy_path: Path) -> dict[str, str]:
-    """The function's environment, as the CDK stack sets it, pointed at the emulation."""
-    org = env.organization
-    function = DetectEnvironment(
-        alert_topic_arn=env.topic_arn,
-        dead_letter_queue_url=env.dead_letter_queue_url,
-        idempotency_table_name=env.idempotency_table_name,
-        inventory_table_name=env.inventory_table_name,
-        member_role_name=org.member_role_name,
-        deleter_role_name=env.deleter_role_name,
-        organizations_role_arn=org.organizations_reader_role_arn,
-        instance_regions=("us-east-1", "eu-west-1", "eu-central-1"),
-        organization_instance_region="us-east-1",
-        policy_path=str(policy_path),
-        deletion_schedule_group=env.deletion_schedule_group,
-        deletion_target_arn=env.detect_function_arn,
-        deletion_scheduler_role_arn=env.deletion_scheduler_role_arn,
-    )
-    return {
-        **function.variables(),
-        "POWERTOOLS_SERVICE_NAME": "identity-center-guardrail",
-        "POWERTOOLS_METRICS_NAMESPACE": "IdentityCenterGuardrail",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"),
-    }
-
-
-def sweep_environment(env: Any, policy_path: Path, regions: tuple[str, ...]) -> dict[str, str]:
-    """The sweep functions' environments (planner, worker, summary) with the detect function's, as
-    the stacks set them, pointed at the emulation; ``regions`` are the Regions the worker lists."""
-    org = env.organization
-    return {
-        **handler_environment(env, policy_path),
-        **SweepPlannerEnvironment(
-            reports_bucket=env.reports_bucket,
-            organizations_role_arn=org.organizations_reader_role_arn,
-            organization_instance_region="us-east-1",
-        ).variables(),
-        **SweepWorkerEnvironment(
-            reports_bucket=env.reports_bucket,
-            inventory_table_name=env.inventory_table_name,
-            alert_topic_arn=env.topic_arn,
-            member_role_name=org.member_role_name,
-            instance_regions=regions,
-            policy_path=str(policy_path),
-            idempotency_table_name=env.idempotency_table_name,
-            deletion_schedule_group=env.deletion_schedule_group,
-            deletion_target_arn=env.detect_function_arn,
-            deletion_scheduler_role_arn=env.deletion_scheduler_role_arn,
-        ).variables(),
-        **SweepSummaryEnvironment(
-            reports_bucket=env.reports_bucket, alert_topic_arn=env.topic_arn, policy_path=str(policy_path)
-        ).variables(),
-    }
 
 
 @contextmanager

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from guardrail.channels.registry import forms as channel_forms
 from guardrail.core.catalogue import RULES
 from guardrail.core.facts import Occasion, Operation, Outcome
 from guardrail.core.policy import Policy
@@ -664,7 +665,7 @@ def parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--show",
-        choices=("email", "chat", "securityhub", "json"),
+        choices=channel_forms(),
         help="print the alerts the deployed sweep would send (new, changed, resolved, summary, coverage) "
         "as that subscriber gets them; nothing is sent",
     )

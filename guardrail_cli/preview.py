@@ -15,13 +15,12 @@ import json
 import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
-from guardrail.channels.chat import chat_notification
 from guardrail.channels.delivery import notice_id
-from guardrail.channels.securityhub import Importer, findings, workflow_updates
+from guardrail.channels.registry import RenderContext, form_channel, forms
+from guardrail.channels.securityhub import Importer
 from guardrail.core.alert import Alert
 from guardrail.core.inventory import InventoryRecord
 from guardrail.core.policy import Policy
@@ -31,7 +30,7 @@ from guardrail.sweep.recorder import SweepRecorder
 from guardrail.sweep.summary import Summary, summary_alert
 
 # The forms `--show` prints; `json` is each alert's body as the alert topic's JSON subscribers get it.
-FORMS = ("email", "chat", "securityhub", "json")
+FORMS = forms()
 # The order the deployed sweep's alerts go out in: instances (during the map), then the summary step's.
 _CHANGES = ("new", "changed", "reminder", "resolved")
 
@@ -169,25 +168,15 @@ def show(alert: Alert, form: str, importer: Importer) -> str:
         return f"{header}\nSubject: {alert.subject}\n\n{alert.email()}"
     if form == "json":
         return f"{header}\n{json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False, default=str)}\n"
-    if not instance:
-        channel = "chat" if form == "chat" else "Security Hub"
-        return f"{header}\n(not sent to {channel}: the sweep's summary and coverage alerts go to the alert topic)\n"
-    if form == "chat":
-        return (
-            f"{header}\n{json.dumps(chat_notification(body, alert.subject), indent=2, ensure_ascii=False)}\n"
-        )
+    spec = form_channel(form)
+    if not instance and not spec.takes_notices:
+        return f"{header}\n(not sent to {spec.title}: the sweep's summary and coverage alerts go to the alert topic)\n"
     when = str((body.get("trigger") or {}).get("observed_at") or "")
-    calls: dict[str, Any] = {
-        "BatchImportFindings": {"Findings": findings(body, importer, when)},
-        "BatchUpdateFindings": [
-            {
-                "FindingIdentifiers": [{"Id": i, "ProductArn": importer.product_arn} for i in u.finding_ids],
-                "Workflow": {"Status": u.status},
-                "Note": {"Text": u.note, "UpdatedBy": "identity-center-guardrail"},
-            }
-            for u in workflow_updates(body)
-        ],
-    }
-    if not calls["BatchImportFindings"]["Findings"] and not calls["BatchUpdateFindings"]:
+    sent = spec.forms[form](alert, RenderContext(importer.account_id, importer.region, when))
+    if (
+        form == "securityhub"
+        and not sent["BatchImportFindings"]["Findings"]
+        and not sent["BatchUpdateFindings"]
+    ):
         return f"{header}\n(nothing for Security Hub: no finding to import or update)\n"
-    return f"{header}\n{json.dumps(calls, indent=2, ensure_ascii=False)}\n"
+    return f"{header}\n{json.dumps(sent, indent=2, ensure_ascii=False)}\n"

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from guardrail.channels.chat import chat_notification
-from guardrail.channels.securityhub import Importer, findings, workflow_updates
+from guardrail.channels.registry import RenderContext, form_channel, forms
+from guardrail.channels.securityhub import Importer
 from guardrail.core.alert import Alert
 from guardrail.core.policy import Severity
 from guardrail.core.render.email import email_text
@@ -202,7 +202,8 @@ def as_text(event: Event, outcome: Outcome) -> str:
 
 
 # The forms `--show` prints: the replay's own two, and one per kind of subscriber.
-FORMS = ("text", "json", "email", "chat", "securityhub")
+# (`json` is the replay's own outcome; the alert topic's JSON form is the alert, which it holds.)
+FORMS = ("text", "json", *(form for form in forms() if form != "json"))
 
 
 def as_form(event: Event, outcome: Outcome, form: str, importer: Importer) -> str:
@@ -217,21 +218,11 @@ def as_form(event: Event, outcome: Outcome, form: str, importer: Importer) -> st
     subject, body = outcome.alert["subject"], outcome.alert["body"]
     if form == "email":
         return f"{header}\nSubject: {subject}\n\n{email_text(body, subject)}\n"
-    if form == "chat":
-        return f"{header}\n{json.dumps(chat_notification(body, subject), indent=2, ensure_ascii=False)}\n"
+    # Every other form is a channel's: what its row renders, as its sender sends it.
     when = body.get("event_time") or body.get("observed_at") or ""
-    calls = {
-        "BatchImportFindings": {"Findings": findings(body, importer, when)},
-        "BatchUpdateFindings": [
-            {
-                "FindingIdentifiers": [{"Id": i, "ProductArn": importer.product_arn} for i in u.finding_ids],
-                "Workflow": {"Status": u.status},
-                "Note": {"Text": u.note, "UpdatedBy": "identity-center-guardrail"},
-            }
-            for u in workflow_updates(body)
-        ],
-    }
-    return f"{header}\n{json.dumps(calls, indent=2, ensure_ascii=False)}\n"
+    alert = Alert(subject, body, outcome.alert.get("attributes") or {})
+    sent = form_channel(form).forms[form](alert, RenderContext(importer.account_id, importer.region, when))
+    return f"{header}\n{json.dumps(sent, indent=2, ensure_ascii=False)}\n"
 
 
 def problem_line(problem: Problem) -> str:

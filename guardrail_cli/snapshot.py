@@ -37,19 +37,20 @@ from guardrail.adapters.identity_center import InstanceReader
 from guardrail.adapters.organizations import OrganizationsReader
 from guardrail.core.alert import Alert
 from guardrail.core.facts import (
+    AccountFacts,
     ApplicationFacts,
+    Fact,
     Facts,
     InstanceFacts,
     InstanceStatus,
-    MissingFact,
     Subject,
     Trigger,
 )
 from guardrail.core.ownership import is_own_instance
 from guardrail.core.policy import Policy
-from guardrail.core.triggers import traits
+from guardrail.gather.assembly import Found, Wanted, assemble, cannot_assume
 from guardrail.gather.deadline import Deadline, Missing, reason
-from guardrail.gather.member import MemberSide
+from guardrail.gather.member import MemberSide, still_being_created
 from guardrail.gather.organization import ORGANIZATIONS_REGION
 from guardrail.gather.sessions import Sessions
 from guardrail.pipeline.events import parse_api_call
@@ -57,7 +58,13 @@ from guardrail.pipeline.service import Guardrail
 from guardrail.sweep.planner import plan
 from guardrail.sweep.snapshot import Snapshot
 from guardrail.sweep.summary import Summary, summarize
-from guardrail.sweep.worker import ACCOUNT_DEADLINE_SECONDS, AccountResult, Run, SweepWorker
+from guardrail.sweep.worker import (
+    ACCOUNT_DEADLINE_SECONDS,
+    AccountResult,
+    Run,
+    SweepWorker,
+    organization_side,
+)
 
 FORMAT = "identity-center-guardrail/organization-snapshot"
 VERSION = 1
@@ -98,7 +105,7 @@ class AccountInstances(msgspec.Struct, frozen=True, kw_only=True):
     def reason(self) -> str | None:
         """Why the account could not be read, as the sweep says it; None when it was."""
         if self.member_role_missing is not None:
-            return f"cannot assume the member role: {self.member_role_missing}"
+            return cannot_assume(self.member_role_missing)
         if self.listing_missing is not None:
             return f"cannot list its instances: {self.listing_missing}"
         return None
@@ -278,9 +285,9 @@ def _account_instances(
         def read(account_id: str) -> AccountInstances:
             deadline = Deadline(ACCOUNT_DEADLINE_SECONDS)
             try:
-                account = deadline.result("member_role", submit(lambda: sessions.member(account_id)))
+                account = deadline.result(submit(lambda: sessions.member(account_id)))
             except Missing as gap:
-                result = AccountInstances(member_role_missing=gap.fact.reason)
+                result = AccountInstances(member_role_missing=gap.reason)
             else:
                 result = _listing(
                     account, account_id, member, settings.near_region, deadline, organization_arns
@@ -305,7 +312,7 @@ def _listing(
     try:
         listed = member.list_instances(account, near, deadline)
     except Missing as gap:
-        return AccountInstances(listing_missing=gap.fact.reason)
+        return AccountInstances(listing_missing=gap.reason)
     pending = {
         i.instance_arn: member.details(
             InstanceReader(account.client("sso-admin", i.region), i.region), i.instance_arn
@@ -317,27 +324,27 @@ def _listing(
     details = {}
     for arn, (tags, applications) in pending.items():
         details[arn] = InstanceDetails(
-            tags=_resolved(deadline, "instance", tags),
-            tags_missing=_why(deadline, "instance", tags),
-            applications=_resolved(deadline, "applications", applications),
-            applications_missing=_why(deadline, "applications", applications),
+            tags=_resolved(deadline, tags),
+            tags_missing=_why(deadline, tags),
+            applications=_resolved(deadline, applications),
+            applications_missing=_why(deadline, applications),
         )
     return AccountInstances(listed=tuple(listed), details=details)
 
 
-def _resolved[T](deadline: Deadline, fact: str, future: Future[T]) -> T | None:
+def _resolved[T](deadline: Deadline, future: Future[T]) -> T | None:
     """The read's value, or None when it is missing (`_why` says why)."""
     try:
-        return deadline.result(fact, future)
+        return deadline.result(future)
     except Missing:
         return None
 
 
-def _why(deadline: Deadline, fact: str, future: Future[Any]) -> str | None:
+def _why(deadline: Deadline, future: Future[Any]) -> str | None:
     try:
-        deadline.result(fact, future)
+        deadline.result(future)
     except Missing as gap:
-        return gap.fact.reason
+        return gap.reason
     return None
 
 
@@ -367,100 +374,74 @@ class SnapshotGatherer:
         return self.gather_about(call.subject, call)
 
     def gather_about(self, subject: Subject, trigger: Trigger) -> Facts:
-        snapshot, org = self.snapshot, self.snapshot.organization
-        kind = traits(trigger.occasion)
-        judged = kind.judges
-        describes = kind.describes_instance and subject.instance_arn is not None
-        wanted = ["account_instances", *(["instance", "applications"] if describes else [])]
-        found: dict[str, Any] = {}
-        missing: list[MissingFact] = []
-        # The organization side, in the order the function's gathering reports it.
-        account = org.account_facts(subject.account_id)
-        if account is None:
-            missing.append(
-                MissingFact(fact="account", reason=_not_held(f"account {subject.account_id}", snapshot))
-            )
-        elif subject.account_id in snapshot.account_tags_missing:
-            missing.append(
-                MissingFact(fact="account", reason=snapshot.account_tags_missing[subject.account_id])
-            )
-            account = None
-        else:
-            account = msgspec.structs.replace(
-                account, tags=dict(snapshot.account_tags.get(subject.account_id, {}))
-            )
-            found["account"] = account
-        found["organization"] = org.organization
-        if judged or kind.reads_organization_instances:
-            if org.organization_instances is None:
-                why = org.organization_instances_missing or "not read"
-                missing.append(MissingFact(fact="organization_instances", reason=why))
-            else:
-                management = org.organization.management_account_id
-                found["organization_instances"] = tuple(
-                    i for i in org.organization_instances if i.owner_account_id in (None, management)
-                )
-        if judged:
-            if account is not None:
-                found["service_control_policies"] = org.policies_for(account)
-            else:
-                missing.append(
-                    MissingFact(fact="service_control_policies", reason="needs account, which is missing")
-                )
-            self._member_side(subject, describes, wanted, found, missing)
-        if kind.describes_instance and not subject.instance_arn:
-            missing.append(MissingFact(fact="instance", reason="the event carries no instance ARN"))
-        return Facts(subject=subject, trigger=trigger, missing=tuple(missing), **found)
+        snapshot = self.snapshot
 
-    def _member_side(
-        self,
-        subject: Subject,
-        describes: bool,
-        wanted: list[str],
-        found: dict[str, Any],
-        missing: list[MissingFact],
-    ) -> None:
+        def account() -> AccountFacts:
+            placed = snapshot.organization.account_facts(subject.account_id)
+            if placed is None:
+                raise Missing(_not_held(f"account {subject.account_id}", snapshot))
+            if subject.account_id in snapshot.account_tags_missing:
+                raise Missing(snapshot.account_tags_missing[subject.account_id])
+            return msgspec.structs.replace(
+                placed, tags=dict(snapshot.account_tags.get(subject.account_id, {}))
+            )
+
+        return assemble(
+            subject,
+            trigger,
+            organization_side(snapshot.organization, account),
+            lambda wanted: lambda: self._member_side(subject, wanted),
+        )
+
+    def _member_side(self, subject: Subject, wanted: Wanted) -> Found:
+        """What the member role showed of the account, as the function reads it: `Missing` for
+        the whole side when the account was not read."""
         held = None if self.snapshot.instances is None else self.snapshot.instances.get(subject.account_id)
-        if held is None or held.member_role_missing is not None:
-            if held is not None and held.member_role_missing is not None:
-                why = f"cannot assume the member role: {held.member_role_missing}"
-            elif self.snapshot.instances is None:
-                why = "the snapshot was taken without the accounts' instances (guardrail snapshot --member-role)"
-            else:
-                why = _not_held(f"the instances of account {subject.account_id}", self.snapshot)
-            missing.extend(MissingFact(fact=f, reason=why) for f in wanted)
-            return
-        if held.listing_missing is not None or held.listed is None:
-            missing.append(MissingFact(fact="account_instances", reason=held.listing_missing or "not read"))
-        else:
-            found["account_instances"] = held.listed
-        if not describes:
-            return
-        arn = subject.instance_arn
-        instance = next((i for i in held.listed or () if i.instance_arn == arn), None)
-        details = held.details.get(arn or "")
-        if instance is not None and instance.status == InstanceStatus.CREATE_IN_PROGRESS:
-            why = (
-                f"the instance was still being created ({InstanceStatus.CREATE_IN_PROGRESS.value}) after 0 s "
-                "of waiting; its tags cannot be read before it is ACTIVE"
-            )
-        elif instance is None:
-            why = _not_held(f"instance {arn}", self.snapshot)
-        elif details is None or details.tags is None:
-            why = (details.tags_missing if details else None) or (
-                f"its tags were not read: the instance was {instance.status}"
-            )
-        else:
-            found["instance"] = msgspec.structs.replace(instance, tags=dict(details.tags))
-            if details.applications is None:
-                missing.append(
-                    MissingFact(fact="applications", reason=details.applications_missing or "not read")
+        if held is not None and held.member_role_missing is not None:
+            raise Missing(cannot_assume(held.member_role_missing))
+        if held is None:
+            if self.snapshot.instances is None:
+                raise Missing(
+                    "the snapshot was taken without the accounts' instances (guardrail snapshot --member-role)"
                 )
-            else:
-                found["applications"] = details.applications
-            return
-        missing.append(MissingFact(fact="instance", reason=why))
-        missing.append(MissingFact(fact="applications", reason="needs instance, which is missing"))
+            raise Missing(_not_held(f"the instances of account {subject.account_id}", self.snapshot))
+        found = Found()
+        found.account_instances = found.read(Fact.ACCOUNT_INSTANCES, lambda: _listed(held))
+        if wanted.describes:
+            found.describe(lambda: self._described(held, subject.instance_arn or ""))
+        return found
+
+    def _described(
+        self, held: AccountInstances, arn: str
+    ) -> tuple[InstanceFacts, Callable[[], tuple[ApplicationFacts, ...]]]:
+        """The instance as listed, with the tags read for it, and its applications; `Missing` when
+        the function could not have described or tagged it."""
+        instance = next((i for i in held.listed or () if i.instance_arn == arn), None)
+        details = held.details.get(arn)
+        if instance is not None and instance.status == InstanceStatus.CREATE_IN_PROGRESS:
+            raise Missing(still_being_created(0))
+        if instance is None:
+            raise Missing(_not_held(f"instance {arn}", self.snapshot))
+        if details is None or details.tags is None:
+            raise Missing(
+                (details.tags_missing if details else None)
+                or f"its tags were not read: the instance was {instance.status}"
+            )
+        applications = details.applications
+        missing = details.applications_missing or "not read"
+
+        def read_applications() -> tuple[ApplicationFacts, ...]:
+            if applications is None:
+                raise Missing(missing)
+            return applications
+
+        return msgspec.structs.replace(instance, tags=dict(details.tags)), read_applications
+
+
+def _listed(held: AccountInstances) -> tuple[InstanceFacts, ...]:
+    if held.listing_missing is not None or held.listed is None:
+        raise Missing(held.listing_missing or "not read")
+    return held.listed
 
 
 # -- a sweep on one -----------------------------------------------------------------------------------
@@ -483,9 +464,9 @@ class _SnapshotSessions(Sessions):
     def member(self, account_id: str) -> AwsClients:
         held = (self._snapshot.instances or {}).get(account_id)
         if held is None:
-            raise Missing("member_role", _not_held(f"the instances of account {account_id}", self._snapshot))
+            raise Missing(_not_held(f"the instances of account {account_id}", self._snapshot))
         if held.member_role_missing is not None:
-            raise Missing("member_role", held.member_role_missing)  # the reason as it was recorded
+            raise Missing(held.member_role_missing)  # the reason as it was recorded
         return _AccountClients(account_id)
 
 
@@ -521,9 +502,7 @@ class _SnapshotMember(MemberSide):
     def list_instances(self, clients: AwsClients, near: str, deadline: Deadline) -> tuple[InstanceFacts, ...]:
         assert isinstance(clients, _AccountClients)
         held = (self._snapshot.instances or {})[clients.account_id]
-        if held.listed is None:
-            raise Missing("account_instances", held.listing_missing or "not read")
-        return held.listed
+        return _listed(held)
 
     def details(
         self, reader: InstanceReader, instance_arn: str
@@ -535,12 +514,12 @@ class _SnapshotMember(MemberSide):
         tags = (
             _done(details.tags)
             if details.tags is not None
-            else _failed(Missing("instance", details.tags_missing or "not read"))
+            else _failed(Missing(details.tags_missing or "not read"))
         )
         applications = (
             _done(details.applications)
             if details.applications is not None
-            else _failed(Missing("applications", details.applications_missing or "not read"))
+            else _failed(Missing(details.applications_missing or "not read"))
         )
         return tags, applications
 

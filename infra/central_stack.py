@@ -13,7 +13,6 @@ from infra.config import GuardrailConfig, known_regions
 from infra.constructs import (
     AlertChannels,
     AlertTopic,
-    ChatTopic,
     DeadLetterQueue,
     DeletionSchedules,
     DetectFunction,
@@ -98,10 +97,9 @@ class CentralStack(Stack):
         self.dead_letters = DeadLetterQueue(self, "DeadLetterQueue")
         self.idempotency = IdempotencyTable(self, "IdempotencyTable")
         self.inventory = InventoryTable(self, "InventoryTable")
-        # The alert topic's key: the chat topic carries the same alerts.
-        self.chat = ChatTopic(self, "ChatTopic", key=self.alerts.key) if config.chat.enabled else None
-        # What the detect function and the sweep worker alert on besides the alert topic.
-        self.channels = AlertChannels.configured(config, records=self.idempotency, chat=self.chat)
+        # What the detect function and the sweep worker alert on besides the alert topic, as the
+        # channels' registry lists them; a channel's topic is encrypted with the alert topic's key.
+        self.channels = AlertChannels(self, config, alert_topic=self.alerts, records=self.idempotency)
         # One asset for every function: the package, the policy and the dependencies, bundled once.
         code = function_code(policy, LAMBDA_PLATFORM)
         # Pending deletions (a grace period before a deletion) exist only where deleting is possible.
@@ -202,15 +200,7 @@ class CentralStack(Stack):
         CfnOutput(
             self, "AlertTopicArn", value=self.alerts.topic.topic_arn, description="SNS topic of the alerts"
         )
-        if self.chat is not None:
-            CfnOutput(
-                self,
-                "ChatTopicArn",
-                value=self.chat.topic.topic_arn,
-                description="SNS topic of the alerts in chat; it has no subscriptions: connect it to a "
-                "Slack or Microsoft Teams channel configuration of Amazon Q Developer in chat "
-                "applications (AWS Chatbot)",
-            )
+        self.channels.outputs(self)
         CfnOutput(
             self,
             "CentralBusArn",

@@ -2,7 +2,7 @@
 
 from infra.constructs.alert_channels import AlertChannels
 from infra.constructs.alert_topic import AlertTopic
-from infra.constructs.chat_topic import ChatTopic
+from infra.constructs.channel_topic import ChannelTopic
 from infra.constructs.create_instance_scp import CreateInstanceScp
 from infra.constructs.dead_letter_queue import DeadLetterQueue
 from infra.constructs.deleter_role import DeleterRole
@@ -26,7 +26,7 @@ __all__ = [
     "INSTANCE_EVENT_PATTERN",
     "AlertChannels",
     "AlertTopic",
-    "ChatTopic",
+    "ChannelTopic",
     "CreateInstanceScp",
     "DeadLetterQueue",
     "DeleterRole",

@@ -16,7 +16,7 @@ deletion stays pending in a deployment that can no longer delete.
 
 from __future__ import annotations
 
-from typing import Final, TypedDict
+from typing import Final
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
@@ -25,6 +25,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from guardrail.deletion.schedules import NAME_PREFIX as SCHEDULE_NAME_PREFIX
+from guardrail.handlers.environment import PendingDeletions
 from infra.nag import acknowledge, rendered
 
 # The prefix of the names the central stack gives the resources other parts name before they exist.
@@ -41,31 +42,17 @@ SCHEDULING_ACTIONS: Final = (
 )
 
 
-class PendingDeletionVariables(TypedDict):
-    """The fields of `DetectEnvironment` and `SweepWorkerEnvironment` that configure pending
-    deletions: all three set, or none (then the function never schedules a deletion)."""
-
-    deletion_schedule_group: str | None
-    deletion_target_arn: str | None
-    deletion_scheduler_role_arn: str | None
-    deletion_dead_letter_arn: str | None
-
-
-def pending_deletion_variables(deletions: DeletionSchedules | None) -> PendingDeletionVariables:
-    """The environment fields for a function that schedules deletions in `deletions`, if deployed."""
+def pending_deletions(deletions: DeletionSchedules | None) -> PendingDeletions:
+    """The `PendingDeletions` part for a function that schedules deletions in `deletions`, if
+    deployed; empty otherwise (the function never schedules a deletion)."""
     if deletions is None:
-        return {
-            "deletion_schedule_group": None,
-            "deletion_target_arn": None,
-            "deletion_scheduler_role_arn": None,
-            "deletion_dead_letter_arn": None,
-        }
-    return {
-        "deletion_schedule_group": deletions.group_name,
-        "deletion_target_arn": deletions.target_arn,
-        "deletion_scheduler_role_arn": deletions.role.role_arn,
-        "deletion_dead_letter_arn": deletions.dead_letter_queue.queue_arn,
-    }
+        return PendingDeletions()
+    return PendingDeletions(
+        deletion_schedule_group=deletions.group_name,
+        deletion_target_arn=deletions.target_arn,
+        deletion_scheduler_role_arn=deletions.role.role_arn,
+        deletion_dead_letter_arn=deletions.dead_letter_queue.queue_arn,
+    )
 
 
 class DeletionSchedules(Construct):

@@ -14,12 +14,18 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IConstruct
 
-from guardrail.handlers.environment import DetectEnvironment
+from guardrail.handlers.environment import (
+    Alerting,
+    DetectEnvironment,
+    MemberReads,
+    OrganizationReads,
+    PolicyFile,
+)
 from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME, PROJECT_ROOT, LambdaPlatform
 from infra.config import GuardrailConfig
 from infra.constructs.alert_channels import AlertChannels
 from infra.constructs.alert_topic import AlertTopic
-from infra.constructs.deletion_schedules import NAME_PREFIX, DeletionSchedules, pending_deletion_variables
+from infra.constructs.deletion_schedules import NAME_PREFIX, DeletionSchedules, pending_deletions
 from infra.constructs.idempotency_table import IdempotencyTable
 from infra.constructs.inventory_table import InventoryTable
 from infra.nag import acknowledge, resource_of
@@ -31,8 +37,6 @@ from infra.organizations_reads import (
 )
 
 HANDLER = "guardrail.handlers.detect.handler"
-SERVICE_NAME = "identity-center-guardrail"
-METRICS_NAMESPACE = "IdentityCenterGuardrail"
 # The function's name where pending deletions are deployed: their schedules invoke it by its ARN,
 # which its own environment holds, so the ARN is built from this name (see DeletionSchedules).
 FUNCTION_NAME = f"{NAME_PREFIX}-Detect"
@@ -82,6 +86,21 @@ def acknowledge_runtime(function: lambda_.Function) -> None:
         "AwsSolutions-L1",
         "Python 3.13 is the runtime the code is tested on and the one the public Powertools layer "
         f"({powertools_layer_parameter()}) is resolved for; the layer follows the runtime",
+    )
+
+
+def member_reads(config: GuardrailConfig) -> MemberReads:
+    """How the detect function and the sweep worker read member accounts."""
+    return MemberReads(
+        member_role_name=config.member_role_name, instance_regions=config.regions, partition=Aws.PARTITION
+    )
+
+
+def organization_reads(config: GuardrailConfig) -> OrganizationReads:
+    """How the detect function and the sweep planner read the organization."""
+    return OrganizationReads(
+        organizations_role_arn=config.organizations_role_arn,
+        organization_instance_region=config.organization_instance_region,
     )
 
 
@@ -171,27 +190,18 @@ class DetectFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             role=self.role,
-            environment={
-                **DetectEnvironment(
-                    alert_topic_arn=alert_topic.topic.topic_arn,
-                    dead_letter_queue_url=dead_letter_queue.queue_url,
-                    idempotency_table_name=idempotency.table.table_name,
-                    inventory_table_name=inventory.table.table_name,
-                    member_role_name=config.member_role_name,
-                    deleter_role_name=config.deleter_role_name if config.remediation_enabled else None,
-                    organizations_role_arn=config.organizations_role_arn,
-                    instance_regions=config.regions,
-                    organization_instance_region=config.organization_instance_region,
-                    policy_path=POLICY_FILE_NAME,
-                    partition=Aws.PARTITION,
-                    chat_topic_arn=channels.chat_topic_arn,
-                    security_hub_account_id=channels.security_hub_account_id,
-                    **pending_deletion_variables(deletions),
-                ).variables(),
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-            },
+            environment=DetectEnvironment(
+                alerting=Alerting(alert_topic_arn=alert_topic.topic.topic_arn),
+                channels=channels.environment(),
+                dead_letter_queue_url=dead_letter_queue.queue_url,
+                idempotency_table_name=idempotency.table.table_name,
+                inventory_table_name=inventory.table.table_name,
+                member_reads=member_reads(config),
+                deleter_role_name=config.deleter_role_name if config.remediation_enabled else None,
+                organization_reads=organization_reads(config),
+                policy=PolicyFile(policy_path=POLICY_FILE_NAME),
+                pending_deletions=pending_deletions(deletions),
+            ).variables(),
             retry_attempts=2,
             max_event_age=Duration.hours(6),
             on_failure=_DeadLetterDestination(dead_letter_queue),

@@ -27,9 +27,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from guardrail.channels.registry import channel as registered
 from guardrail.core.decision import Verdict
-from infra.constructs.alert_channels import ALERTS_CHANNEL, CHAT_CHANNEL, SECURITY_HUB_CHANNEL
-from infra.constructs.detect_function import METRICS_NAMESPACE, SERVICE_NAME
+from guardrail.handlers.environment import METRICS_NAMESPACE, SERVICE_NAME
 
 PERIOD: Final = Duration.minutes(5)
 # The function's own metrics (Powertools adds the `service` dimension to each).
@@ -39,22 +39,6 @@ VERDICT_METRICS: Final = tuple(f"Verdict_{verdict.value}" for verdict in Verdict
 SWEEP_METRICS: Final = ("SweptAccounts", "UnreadableAccounts", "SweepFailedBatches")
 # An alert went out, but the inventory does not know of its event (the next sweep will).
 UNRECORDED_INVENTORY: Final = "UnrecordedInventory"
-# What the alarm on each delivery channel's failures (`ChannelFailures_<channel>`, counted by the
-# detect function and the sweep worker) is called, where the alert did not go, and what to know.
-CHANNEL_ALARMS: Final = {
-    ALERTS_CHANNEL: (
-        "AlertTopic",
-        "its alert topic",
-        " This alarm notifies that same topic, so it may not arrive: the dashboard shows these "
-        "failures, and the dead-letter queue alarm's state the events left there",
-    ),
-    CHAT_CHANNEL: ("ChatTopic", "its chat topic (Amazon Q Developer in chat applications)", ""),
-    SECURITY_HUB_CHANNEL: (
-        "SecurityHub",
-        "Security Hub CSPM",
-        " Is Security Hub CSPM enabled in the central account and Region?",
-    ),
-}
 
 
 def channel_failures_metric(channel: str) -> str:
@@ -139,13 +123,14 @@ class Monitoring(Construct):
             )
 
         for channel in delivery_channels:
-            label, where, note = CHANNEL_ALARMS[channel]
+            # Named, and explained, by the channel's row in the registry.
+            alarm = registered(channel).alarm
             self._alarm(
-                f"{label}DeliveryFailuresAlarm",
+                f"{alarm.label}DeliveryFailuresAlarm",
                 guardrail_metric(channel_failures_metric(channel)),
-                f"The IAM Identity Center guardrail could not deliver an alert to {where}. The delivery "
-                "is retried alone (a sweep's with its batch); an event whose retries are spent is in "
-                f"the dead-letter queue.{note}",
+                f"The IAM Identity Center guardrail could not deliver an alert to {alarm.where}. The "
+                "delivery is retried alone (a sweep's with its batch); an event whose retries are spent "
+                f"is in the dead-letter queue.{alarm.note}",
             )
         self._alarm(
             "UnrecordedInventoryAlarm",

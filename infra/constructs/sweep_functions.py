@@ -17,6 +17,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
 from guardrail.handlers.environment import (
+    Alerting,
+    FunctionEnvironment,
+    PolicyFile,
     SweepPlannerEnvironment,
     SweepSummaryEnvironment,
     SweepWorkerEnvironment,
@@ -28,11 +31,11 @@ from infra.bundling import LAMBDA_PLATFORM, POLICY_FILE_NAME
 from infra.config import SWEEP_WORKER_TIMEOUT_SECONDS, GuardrailConfig
 from infra.constructs.alert_channels import AlertChannels
 from infra.constructs.alert_topic import AlertTopic
-from infra.constructs.deletion_schedules import DeletionSchedules, pending_deletion_variables
+from infra.constructs.deletion_schedules import DeletionSchedules, pending_deletions
 from infra.constructs.detect_function import (
-    METRICS_NAMESPACE,
-    SERVICE_NAME,
     acknowledge_runtime,
+    member_reads,
+    organization_reads,
     powertools_layer,
 )
 from infra.constructs.event_forwarding import (
@@ -81,7 +84,7 @@ class SweepFunction(Construct):
         role_name: str | None,
         memory_size: int,
         timeout: Duration,
-        environment: dict[str, str],
+        environment: FunctionEnvironment,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -108,12 +111,7 @@ class SweepFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             role=self.role,
-            environment={
-                **environment,
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-            },
+            environment=environment.variables(),
         )
         self.log_group.grant_write(self.role)
         acknowledge_runtime(self.function)
@@ -176,10 +174,9 @@ class SweepFunctions(Construct):
             timeout=PLANNER_TIMEOUT,
             environment=SweepPlannerEnvironment(
                 reports_bucket=bucket.bucket_name,
-                organizations_role_arn=config.organizations_role_arn,
-                organization_instance_region=config.organization_instance_region,
+                organization_reads=organization_reads(config),
                 partition=Aws.PARTITION,
-            ).variables(),
+            ),
         )
         self.worker = SweepFunction(
             self,
@@ -193,21 +190,18 @@ class SweepFunctions(Construct):
             environment=SweepWorkerEnvironment(
                 reports_bucket=bucket.bucket_name,
                 inventory_table_name=inventory.table.table_name,
-                alert_topic_arn=alert_topic.topic.topic_arn,
-                member_role_name=config.member_role_name,
-                instance_regions=config.regions,
-                policy_path=POLICY_FILE_NAME,
+                alerting=Alerting(alert_topic_arn=alert_topic.topic.topic_arn),
+                member_reads=member_reads(config),
+                policy=PolicyFile(policy_path=POLICY_FILE_NAME),
                 reminder_days=config.sweep.reminder_days,
-                partition=Aws.PARTITION,
                 idempotency_table_name=channels.records_table_name,
-                chat_topic_arn=channels.chat_topic_arn,
-                security_hub_account_id=channels.security_hub_account_id,
-                **pending_deletion_variables(deletions),
+                channels=channels.environment(),
+                pending_deletions=pending_deletions(deletions),
                 # The coverage check: each account's forwarding, named as the templates name it.
                 forwarding_rule_name=FORWARDING_RULE_NAME,
                 forwarding_dead_letter_queue_name=FORWARDING_DEAD_LETTER_QUEUE_NAME,
                 central_bus_arn=central_bus_arn(config),
-            ).variables(),
+            ),
         )
         self.summary = SweepFunction(
             self,
@@ -220,10 +214,10 @@ class SweepFunctions(Construct):
             timeout=SUMMARY_TIMEOUT,
             environment=SweepSummaryEnvironment(
                 reports_bucket=bucket.bucket_name,
-                alert_topic_arn=alert_topic.topic.topic_arn,
-                policy_path=POLICY_FILE_NAME,
+                alerting=Alerting(alert_topic_arn=alert_topic.topic.topic_arn),
+                policy=PolicyFile(policy_path=POLICY_FILE_NAME),
                 ending_within_days=config.sweep.ending_within_days,
-            ).variables(),
+            ),
         )
         self._grant_planner(config, reports)
         self._grant_worker(config, reports, inventory, alert_topic, channels)

@@ -5,7 +5,7 @@ for unapproved accounts (so that the report has pending deletions to show).
 
     .venv/bin/python -m tests.browser.example docs/images/report.png
 
-rewrites the README's screenshot (and writes the report beside it, in build/).
+rewrites the screenshot the README and docs/report.md show (and writes the report beside it, in build/).
 """
 
 from __future__ import annotations

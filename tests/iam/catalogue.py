@@ -20,7 +20,8 @@ from typing import Any
 from tests.iam.recording import Recorded
 
 PATH = Path(__file__).with_name("calls.json")
-UPDATE_COMMAND = ".venv/bin/pytest tests/integration tests/reliability tests/iam --update-permissions"
+# The whole suite, as CI runs it: a test of any folder that runs a function has its calls checked.
+UPDATE_COMMAND = ".venv/bin/pytest -n 2 --dist loadfile tests --update-permissions"
 _LEFT_OUT = ("test", "error")
 
 

@@ -41,7 +41,7 @@ _RULES: Final[tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     # A time: the hour keys of the deletion cap, a deletion's deadline. Tests run on fixed clocks and
     # on the wall clock alike, and no statement names one. Its digits become zeros, its form stays.
     (
-        re.compile(r"(?<![\d-])\d{4}-\d{2}-\d{2}(?:T\d{2}(?::\d{2}){0,2}(?:\.\d+)?)?(?![\d])"),
+        re.compile(r"(?<![\d-])\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}){0,2}(?:\.\d+)?)?(?![\d])"),
         lambda match: re.sub(r"\d", "0", match.group(0)),
     ),
     # A batch report's name: <first account>-<accounts in the batch>.json

@@ -8,9 +8,12 @@ several, ends with the same files. At the end of the session the controller (or 
 reads them all and evaluates the calls once (`tests.iam.check`): a call the templates would deny
 fails the run, naming the role, the action, the resource and why.
 
+A test marked `not_deployed` runs a function with what the templates do not hold (a test-only
+channel's row): its calls are not recorded, as no deployment makes them.
+
 `--no-permissions` skips the evaluation (a quick local run); `--update-permissions` rewrites the
 record of the calls the functions make (tests/iam/calls.json) and the least-privilege report from
-this run's calls: run it with the whole of tests/integration and tests/reliability.
+this run's calls: run it with the whole suite.
 """
 
 from __future__ import annotations
@@ -69,6 +72,17 @@ class PermissionsPlugin:
         self.outcome: Outcome | None = None
         self._stack = ExitStack()
         self._stack.enter_context(recording(self.recorder))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.recorder.collected.update(item.nodeid for item in session.items)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Any:
+        self.recorder.paused = item.get_closest_marker("not_deployed") is not None
+        try:
+            return (yield)
+        finally:
+            self.recorder.paused = False
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" and report.passed:

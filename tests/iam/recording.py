@@ -25,7 +25,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -198,6 +198,11 @@ class Recorder:
         # The tests that passed, and those during which a function made a call.
         self.tests: set[str] = set()
         self.calling_tests: set[str] = set()
+        # The tests this process collected: a recorded test's file among theirs, but not the test
+        # itself, is a test renamed or removed since the record was written.
+        self.collected: set[str] = set()
+        # While a test runs a function with what the templates do not deploy (`not_deployed`).
+        self.paused = False
 
     # -------------------------------------------------------------- hooks on a function's session
     def watch(self, session: Any, function: str) -> None:
@@ -263,6 +268,8 @@ class Recorder:
         return account
 
     def _record(self, function: str, seen: dict[str, Any], error: str | None) -> None:
+        if self.paused:
+            return
         access_key = seen["access_key"]
         with self._lock:
             role = self._assumed.get(access_key)
@@ -343,7 +350,14 @@ class Recorder:
             for problem in self.problems:
                 out.write(json.dumps({"problem": asdict(problem)}) + "\n")
             out.write(
-                json.dumps({"tests": sorted(self.tests), "calling_tests": sorted(self.calling_tests)}) + "\n"
+                json.dumps(
+                    {
+                        "tests": sorted(self.tests),
+                        "calling_tests": sorted(self.calling_tests),
+                        "collected": sorted(self.collected),
+                    }
+                )
+                + "\n"
             )
 
 
@@ -356,6 +370,12 @@ class Recording:
     # The tests that passed, and those during which a function made a call.
     tests: set[str]
     calling_tests: set[str]
+    collected: set[str] = field(default_factory=set)
+
+    def gone(self, test: str) -> bool:
+        """Whether `test` no longer exists: its file was collected, and it was not."""
+        file = test.split("::", 1)[0]
+        return test not in self.collected and any(c.split("::", 1)[0] == file for c in self.collected)
 
 
 def read(paths: list[Path]) -> Recording:
@@ -364,6 +384,7 @@ def read(paths: list[Path]) -> Recording:
     problems: dict[tuple[str, str, str], Problem] = {}
     tests: set[str] = set()
     calling: set[str] = set()
+    collected: set[str] = set()
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             data = json.loads(line)
@@ -378,7 +399,8 @@ def read(paths: list[Path]) -> Recording:
             else:
                 tests.update(data["tests"])
                 calling.update(data.get("calling_tests", ()))
-    return Recording(list(records.values()), list(problems.values()), tests, calling)
+                collected.update(data.get("collected", ()))
+    return Recording(list(records.values()), list(problems.values()), tests, calling, collected)
 
 
 def _wrap(recorder: Recorder) -> Callable[..., None]:

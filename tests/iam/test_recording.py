@@ -11,7 +11,7 @@ from emulator.environment import EmulatedEnvironment
 from guardrail.adapters.clients import AwsClients
 from tests.iam.calls import Call, UnmappedCall, needs_of
 from tests.iam.normalize import canonical
-from tests.iam.recording import Recorded, Recorder, recording
+from tests.iam.recording import Recorded, Recorder, Recording, recording
 
 INSTANCE = "arn:aws:sso:::instance/ssoins-7a1c2e9b4d5f6a80"
 
@@ -106,6 +106,7 @@ def test_the_canonical_form_keeps_what_a_statement_can_name_and_replaces_the_res
     # A time, from a fixed clock or the wall clock, in a key: its digits go, its form stays.
     for key, form in (
         ("deletions#2026-12-07T06", "deletions#0000-00-00T00"),
+        ("delivery#deletion-cap:2026-11-10 14:00#alerts", "delivery#deletion-cap:0000-00-00 00:00#alerts"),
         (
             "delivery#deletion-due:arn:aws:sso:::instance/ssoins-1a2b3c4d5e6f7a8b:2026-11-10T14:30:00+00:00#chat",
             "delivery#deletion-due:arn:aws:sso:::instance/ssoins-0000000000000000:0000-00-00T00:00:00+00:00#chat",
@@ -139,3 +140,12 @@ def test_only_the_functions_sessions_are_recorded_with_the_role_they_act_as() ->
         ("sso-admin:ListInstances", "arn:aws:iam::333333333333:role/IdentityCenterGuardrailMemberRole"),
     }
     assert {r.function for r in recorder.records} == {"detect"}
+
+
+def test_a_recorded_test_renamed_since_does_not_keep_the_record_from_being_rewritten() -> None:
+    """A test of the record that is not collected any more, though its file is, is gone; one whose
+    file this run did not collect may just not have run."""
+    run = Recording([], [], {"tests/a.py::kept"}, set(), {"tests/a.py::kept", "tests/a.py::new_name"})
+    assert run.gone("tests/a.py::old_name")
+    assert not run.gone("tests/a.py::kept")
+    assert not run.gone("tests/b.py::not_run_this_time")

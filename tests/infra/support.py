@@ -14,6 +14,7 @@ import yaml
 from aws_cdk import App, cx_api
 from aws_cdk.assertions import Template
 
+from guardrail.handlers.environment import FunctionEnvironment
 from infra.application import (
     CENTRAL_STACK_NAME,
     CONFIG_CONTEXT_KEY,
@@ -182,7 +183,7 @@ POWERTOOLS_VARIABLES = {
 
 def assert_environment(
     variables: Document,
-    model: type[msgspec.Struct],
+    model: type[FunctionEnvironment],
     expected: Document,
     *,
     unset: frozenset[str] = frozenset(),
@@ -191,19 +192,15 @@ def assert_environment(
     model) and Powertools', with the `expected` values; a field of the model not in `expected` must
     be at its default (an optional one empty). `unset` names the fields deliberately left at their
     default, for the report."""
-    fields = {field.name.upper(): field for field in msgspec.structs.fields(model)}
-    assert set(variables) == set(fields) | set(POWERTOOLS_VARIABLES)
+    declared = model.declared()  # Powertools' variables among them (the `Observability` part)
+    assert set(variables) == set(declared)
     assert {k: variables[k] for k in POWERTOOLS_VARIABLES} == POWERTOOLS_VARIABLES
     assert {k: variables[k] for k in expected} == expected
-    for name, field in fields.items():
+    for name, default in declared.items():
         if name in expected:
             continue
-        default = field.default
         assert default is not msgspec.NODEFAULT, f"{name} is required but not expected by the test"
-        rendered = (
-            "" if default is None else ",".join(default) if isinstance(default, tuple) else str(default)
-        )
-        assert variables[name] == rendered, name
+        assert variables[name] == default, name
 
 
 def readable(value: Any) -> Any:

@@ -257,7 +257,7 @@ POWERTOOLS_PARAMETER_SCHEME = re.compile(
 
 @pytest.mark.parametrize("architecture", [lambda_.Architecture.ARM_64, lambda_.Architecture.X86_64])
 def test_the_powertools_parameter_follows_aws_published_scheme(architecture: lambda_.Architecture) -> None:
-    """A name off the scheme resolves to nothing at deploy time; README: check it exists first."""
+    """A name off the scheme resolves to nothing at deploy time; docs/deploying.md: check it exists first."""
     platform = LambdaPlatform(lambda_.Runtime.PYTHON_3_13, architecture)
     name = powertools_layer_parameter(platform)
     match = POWERTOOLS_PARAMETER_SCHEME.match(name)

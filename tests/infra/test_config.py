@@ -182,7 +182,7 @@ def test_channels_can_be_switched_on(tmp_path: Path) -> None:
     ("changes", "field"), [({"chat": True}, "chat"), ({"security_hub": "on"}, "security_hub")]
 )
 def test_a_channel_is_a_section_with_enabled(tmp_path: Path, changes: dict[str, Any], field: str) -> None:
-    """A known section of the wrong shape, as in `chat: true`; the README's `chat_topic` is no key."""
+    """A known section of the wrong shape, as in `chat: true`; a section misnamed, as `chat_topic`, is no key."""
     with pytest.raises(ConfigError, match=rf"is invalid: {field}: Expected `object`, got `(bool|str)`"):
         load_config(_config_file(tmp_path, **changes))
     with pytest.raises(ConfigError, match="is invalid: chat_topic: unknown field"):

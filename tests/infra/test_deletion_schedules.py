@@ -10,11 +10,10 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Any, cast
 
-import msgspec
 import pytest
 
 from guardrail.deletion.schedules import NAME_PREFIX, schedule_name
-from guardrail.handlers.environment import DetectEnvironment, SweepWorkerEnvironment
+from guardrail.handlers.environment import DetectEnvironment, FunctionEnvironment, SweepWorkerEnvironment
 from infra.constructs.deletion_schedules import SCHEDULE_GROUP_NAME
 from infra.constructs.detect_function import FUNCTION_NAME
 from tests.infra.support import (
@@ -280,12 +279,12 @@ def test_detect_function_may_keep_the_deletion_guard_and_the_worker_may_not(
     ("handler", "model"), [(DETECT_HANDLER, DetectEnvironment), (WORKER_HANDLER, SweepWorkerEnvironment)]
 )
 def test_functions_are_told_the_group_the_target_and_the_role(
-    synthesized_variant: Synthesized, handler: str, model: type[msgspec.Struct]
+    synthesized_variant: Synthesized, handler: str, model: type[FunctionEnvironment]
 ) -> None:
     """The variables are the runtime model's fields, and name the deployed group, the detect
     function and the scheduler role."""
     s = synthesized_variant
-    fields = {f.name for f in msgspec.structs.fields(model) if f.name.startswith("deletion_")}
+    fields = {name.lower() for name in model.declared() if name.startswith("DELETION_")}
     assert fields == DELETION_FIELDS
     variables = _variables(s, handler)
     assert {name: variables[name.upper()] for name in fields} == {

@@ -1,5 +1,5 @@
 """Enforcement against a stateful model: random interleavings of what owners, AWS and an attacker
-do, played on the emulated organization through the real detect handler, with the README's
+do, played on the emulated organization through the real detect handler, with the documented
 promises checked after every step.
 
 What happens: instances are created, tagged and untagged (each with its CloudTrail event), accounts
@@ -10,7 +10,7 @@ tag change of the same instance), AWS throttles, times out or refuses any read o
 and someone invokes the function with deletion-due inputs the guardrail never scheduled. Several
 accounts fall due at once, against a small hourly cap.
 
-After every step (the README's enforcement section lists the same):
+After every step (docs/enforcement.md lists the same):
 - no instance is deleted before the latest grace deadline of the remediating rules broken then (a
   rule's deadline counted, generously, from the first moment it was ever broken);
 - none is deleted that is compliant or exempted, the organization instance, not ACTIVE, serving
@@ -507,7 +507,7 @@ class EnforcementModel(RuleBasedStateMachine):
         """Faults healed and dead letters replayed, time runs on: every pending deletion ends."""
         self.wire.heal()
         self.check_deletions()
-        for event in self.dead_lettered:  # an operator replays the dead-letter queue (README)
+        for event in self.dead_lettered:  # an operator replays the dead-letter queue (docs/operations.md)
             self.invoke(event)
             self.check_deletions()
         for _ in range(24 * 8):

@@ -20,6 +20,7 @@ from unittest import mock
 
 import boto3
 import pytest
+from botocore import retryhandler
 from botocore.retries import bucket, standard
 
 from emulator.environment import EmulatedEnvironment
@@ -102,7 +103,9 @@ class Sleeps:
 
 @pytest.fixture
 def sleeps() -> Iterator[Sleeps]:
-    """Record and skip retry sleeps: the exponential backoff and the adaptive rate limiter's waits.
+    """Record and skip retry sleeps: the exponential backoff (of the function's own clients, in
+    adaptive mode, and of the clients its assumed roles share, which keep no retry state between
+    calls: `guardrail.adapters.clients`) and the adaptive rate limiter's waits.
 
     Everything else about the clients' retry configuration (mode, attempts, which errors retry,
     the adaptive limiter engaging on throttling) runs for real.
@@ -110,6 +113,7 @@ def sleeps() -> Iterator[Sleeps]:
     asked = Sleeps()
     original_delay = standard.ExponentialBackoff.delay_amount
     original_wait = bucket.TokenBucket._sleep_amount  # type: ignore[attr-defined]
+    original_legacy = retryhandler.RetryHandler.__call__
 
     def delay(backoff: standard.ExponentialBackoff, context: Any) -> float:
         asked.backoff.append(original_delay(backoff, context))
@@ -122,9 +126,17 @@ def sleeps() -> Iterator[Sleeps]:
             token_bucket._current_capacity = amount  # type: ignore[attr-defined]  # as if it had waited
         return 0.0
 
+    def legacy(handler: retryhandler.RetryHandler, *args: Any, **kwargs: Any) -> float | None:
+        wanted: float | None = original_legacy(handler, *args, **kwargs)
+        if wanted is None:  # no retry
+            return None
+        asked.backoff.append(wanted)
+        return 0.0
+
     with (
         mock.patch.object(standard.ExponentialBackoff, "delay_amount", delay),
         mock.patch.object(bucket.TokenBucket, "_sleep_amount", wait),
+        mock.patch.object(retryhandler.RetryHandler, "__call__", legacy),
     ):
         yield asked
 

@@ -30,6 +30,7 @@ from guardrail.core.decision import Finding, Verdict, decide
 from guardrail.core.facts import (
     AccountFacts,
     Actor,
+    Fact,
     Facts,
     InstanceFacts,
     MissingFact,
@@ -467,7 +468,9 @@ def beyond_aws_facts() -> Facts:
         the_facts,
         subject=huge_call.subject,
         trigger=huge_call,
-        missing=tuple(MissingFact(fact=f"fact-{i}", reason=EMOJI * 2_000) for i in range(2_000)),
+        missing=tuple(
+            MissingFact(fact=tuple(Fact)[i % len(Fact)], reason=EMOJI * 2_000) for i in range(2_000)
+        ),
     )
 
 

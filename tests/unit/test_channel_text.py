@@ -30,6 +30,7 @@ from guardrail.core.facts import (
     AccountFacts,
     Actor,
     ApplicationFacts,
+    Fact,
     Facts,
     MissingFact,
     OrganizationalUnit,
@@ -123,7 +124,9 @@ def hostile_alerts(draw: st.DrawFn) -> Alert:
         for i in range(draw(st.integers(0, 3)))
     )
     missing = (
-        (MissingFact(fact="service_control_policies", reason=draw(free_text)),) if draw(st.booleans()) else ()
+        (MissingFact(fact=Fact.SERVICE_CONTROL_POLICIES, reason=draw(free_text)),)
+        if draw(st.booleans())
+        else ()
     )
     the_facts: Facts = facts(
         call=the_call,
@@ -291,7 +294,7 @@ def test_neutral_reaches_every_string_keys_included() -> None:
 
 
 def test_missing_facts_become_a_finding_and_are_archived_once_read() -> None:
-    incomplete = facts(account_instances=None, missing=(MissingFact("account_instances", "throttled"),))
+    incomplete = facts(account_instances=None, missing=(MissingFact(Fact.ACCOUNT_INSTANCES, "throttled"),))
     policy = Policy(approved=Approvals(accounts=(SANDBOX,)))
     alert = build_alert(incomplete, decide(incomplete, policy, NOW), mode="dry-run")
     assert alert.body["verdict"] == "incomplete"

@@ -88,8 +88,10 @@ def test_an_instant_without_an_offset_is_taken_as_utc() -> None:
     assert utc_date(datetime(2026, 11, 20, 23, 30, tzinfo=UTC)) == date(2026, 11, 20)
 
 
-def test_the_readme_quotes_the_refusal_as_it_is_given() -> None:
-    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8").split())
+def test_the_policy_page_quotes_the_refusal_as_it_is_given() -> None:
+    page = " ".join(
+        (Path(__file__).resolve().parents[2] / "docs" / "policy.md").read_text(encoding="utf-8").split()
+    )
     with pytest.raises(ValueError, match="no offset") as raised:
         parse_day("2026-11-20T00:00:00")
-    assert f'"{raised.value}"' in readme
+    assert f'"{raised.value}"' in page

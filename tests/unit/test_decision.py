@@ -5,7 +5,7 @@ from msgspec.structs import replace
 
 from guardrail.core.catalogue import RULE_IDS, RULES_BY_ID
 from guardrail.core.decision import Action, Decision, Verdict, decide
-from guardrail.core.facts import Facts, MissingFact, Operation, Outcome
+from guardrail.core.facts import Fact, Facts, MissingFact, Operation, Outcome
 from guardrail.core.policy import Approvals, Exemption, Mode, Policy, RuleSettings, Severity
 from tests.builders import (
     INSTANCE_ARN,
@@ -169,7 +169,9 @@ def test_a_disabled_org_instance_rule_leaves_the_deletion_informational() -> Non
 
 def test_missing_facts_make_the_decision_incomplete_not_compliant() -> None:
     gap = facts(
-        instance=None, account_instances=None, missing=(MissingFact(fact="instance", reason="AccessDenied"),)
+        instance=None,
+        account_instances=None,
+        missing=(MissingFact(fact=Fact.INSTANCE, reason="AccessDenied"),),
     )
     decision = decide(gap, SANDBOX_APPROVED, NOW)
     assert decision.verdict is Verdict.INCOMPLETE
@@ -255,9 +257,9 @@ def test_remediation_of_a_proven_account_instance() -> None:
             "no instance was created",
         ),
         (
-            facts(missing=(MissingFact(fact="account_tags", reason="throttled"),)),
+            facts(missing=(MissingFact(fact=Fact.ACCOUNT, reason="throttled"),)),
             (),
-            "facts are missing (account_tags)",
+            "facts are missing (account)",
         ),
         (facts(instance=None, account_instances=()), INSTANCE_RULES, "the instance could not be described"),
         (
@@ -313,7 +315,7 @@ def test_the_management_accounts_own_instance_is_never_deleted() -> None:
 
 def test_remediation_waits_for_every_rule_to_be_determined() -> None:
     partial = facts(
-        account_instances=None, missing=(MissingFact(fact="account_instances", reason="AccessDenied"),)
+        account_instances=None, missing=(MissingFact(fact=Fact.ACCOUNT_INSTANCES, reason="AccessDenied"),)
     )
     decision = decide(partial, remediating(), NOW)
     assert decision.verdict is Verdict.VIOLATION  # findings stand, even with an unknown

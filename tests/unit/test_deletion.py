@@ -23,7 +23,7 @@ from guardrail.core.deletion import (
     firing_refused,
     settle,
 )
-from guardrail.core.facts import Facts, GraceEnded, MissingFact, Observation, Operation, Outcome
+from guardrail.core.facts import Fact, Facts, GraceEnded, MissingFact, Observation, Operation, Outcome
 from guardrail.core.policy import Severity
 from tests.builders import INSTANCE_ARN, NOW, PROD, call, facts, instance
 
@@ -165,7 +165,9 @@ def test_a_sweep_never_makes_a_deletion_due_on_the_spot() -> None:
 
 def test_missing_facts_keep_a_deletion_pending_and_postpone_it_at_its_deadline_never_dropping_it() -> None:
     kept = pending(NOW, account_not_approved=NOW)
-    partial = msgspec.structs.replace(on_firing(), missing=(MissingFact(fact="account", reason="throttled"),))
+    partial = msgspec.structs.replace(
+        on_firing(), missing=(MissingFact(fact=Fact.ACCOUNT, reason="throttled"),)
+    )
     withheld = Decision(
         Verdict.VIOLATION, Severity.HIGH, (), (), (), Action.ALERT, "withheld", withheld="facts"
     )
@@ -238,7 +240,7 @@ def test_an_instance_aws_says_is_gone_cancels_its_deletion() -> None:
     gone = msgspec.structs.replace(
         on_firing(),
         instance=None,
-        missing=(MissingFact(fact="instance", reason="not found", code="ResourceNotFoundException"),),
+        missing=(MissingFact(fact=Fact.INSTANCE, reason="not found", code="ResourceNotFoundException"),),
     )
     assert must(settle(kept, gone, IN_POLICY, NOW)).state is State.CANCELLED
 

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from guardrail.handlers.environment import ConfigurationError, DetectEnvironment, SweepWorkerEnvironment
+from guardrail.handlers.environment import (
+    Alerting,
+    ConfigurationError,
+    DetectEnvironment,
+    MemberReads,
+    SweepWorkerEnvironment,
+)
 
 
 def test_variables_read_back_into_an_equal_model() -> None:
     model = DetectEnvironment(
-        alert_topic_arn="arn:aws:sns:us-east-1:222222222222:alerts",
+        alerting=Alerting(alert_topic_arn="arn:aws:sns:us-east-1:222222222222:alerts"),
         dead_letter_queue_url="https://sqs/dlq",
         idempotency_table_name="claims",
         inventory_table_name="inventory",
-        member_role_name="Member",
-        instance_regions=("us-east-1", "eu-west-1"),
+        member_reads=MemberReads(member_role_name="Member", instance_regions=("us-east-1", "eu-west-1")),
     )
     variables = model.variables()
     assert variables["INSTANCE_REGIONS"] == "us-east-1,eu-west-1"

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from guardrail.core.decision import Action, Decision, Finding, UndeterminedRule, Verdict
-from guardrail.core.facts import Observation
+from guardrail.core.facts import Fact, Observation
 from guardrail.core.inventory import Change, InventoryRecord, change_of, fingerprint, gone, observed
 from guardrail.core.policy import Severity
 from tests.builders import INSTANCE_ARN, facts
@@ -44,7 +44,7 @@ def test_the_fingerprint_is_what_the_alert_says_not_the_facts_of_the_day() -> No
         Severity.MEDIUM,
         (),
         (),
-        (UndeterminedRule("scp-gap", "account"),),
+        (UndeterminedRule("scp-gap", Fact.ACCOUNT),),
         Action.ALERT,
         "x",
     )

@@ -25,6 +25,7 @@ from guardrail.core.facts import (
     Actor,
     ApiCall,
     ApplicationFacts,
+    Fact,
     Facts,
     InstanceFacts,
     InstanceStatus,
@@ -67,13 +68,13 @@ OU_TARGETS = ("Sandbox", "Workloads", "Workloads/Prod", "Sandbox/Prod", "r-ab12"
 RULE_LIST = sorted(RULE_IDS)
 START = datetime(2026, 10, 1, tzinfo=UTC)
 FACT_NAMES = (
-    "applications",
-    "organization",
-    "account",
-    "instance",
-    "account_instances",
-    "organization_instances",
-    "service_control_policies",
+    Fact.APPLICATIONS,
+    Fact.ORGANIZATION,
+    Fact.ACCOUNT,
+    Fact.INSTANCE,
+    Fact.ACCOUNT_INSTANCES,
+    Fact.ORGANIZATION_INSTANCES,
+    Fact.SERVICE_CONTROL_POLICIES,
 )
 
 REMEDIATE_ALL = {rule: RuleSettings(action="remediate") for rule in RULE_LIST}
@@ -205,8 +206,8 @@ def facts_for(draw: st.DrawFn, call: ApiCall) -> Facts:
     dropped = draw(
         st.one_of(st.just([]), st.lists(st.sampled_from(FACT_NAMES), min_size=1, max_size=3, unique=True))
     )
-    if fields["instance"] is None and "instance" not in dropped and draw(st.booleans()):
-        dropped.append("instance")  # the Lambda records an undescribed instance as missing
+    if fields["instance"] is None and Fact.INSTANCE not in dropped and draw(st.booleans()):
+        dropped.append(Fact.INSTANCE)  # the Lambda records an undescribed instance as missing
     for name in dropped:
         fields[name] = None
     fields["missing"] = tuple(MissingFact(fact=name, reason="AccessDenied") for name in dropped)

@@ -1,5 +1,6 @@
 """What the report needs, where it needs it: Jinja2 and MarkupSafe in the function's asset (pinned by
-hash, the versions tested), rich in the command only, Chromium in CI, the screenshot in the README."""
+hash, the versions tested), rich in the command only, Chromium in CI, the screenshot in the README
+and on the report page."""
 
 from __future__ import annotations
 
@@ -59,8 +60,10 @@ def test_ci_installs_the_distributions_chromium_only_when_missing_before_the_tes
     assert "playwright install" not in script
 
 
-def test_the_readme_shows_the_example_organizations_report() -> None:
+def test_the_readme_and_the_report_page_show_the_example_organizations_report() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "](docs/images/report.png)" in readme
+    page = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    assert "](images/report.png)" in page
     image = ROOT / "docs" / "images" / "report.png"
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -329,11 +329,13 @@ def test_scp_gap_reads_levels_from_the_accounts_parents() -> None:
     assert "the account's OUs are not known" in hit.reason
 
 
-# --- the README says what the reader writes ---------------------------------------------------------------
+# --- the policy page says what the reader writes ----------------------------------------------------------
 
 
-def test_the_readme_quotes_the_notes_the_reader_writes() -> None:
-    text = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8").split())
+def test_the_policy_page_quotes_the_notes_the_reader_writes() -> None:
+    text = " ".join(
+        (Path(__file__).resolve().parents[2] / "docs" / "policy.md").read_text(encoding="utf-8").split()
+    )
     section = text[text.index("**How SCPs are read**") : text.index("**Second instances**")]
     quoted = re.findall(r"`(p-\d+ statement [^`]*)`", section)
     regional = {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}

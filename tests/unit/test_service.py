@@ -13,7 +13,7 @@ import msgspec
 
 from guardrail.core.alert import Alert
 from guardrail.core.deletion import Attempt, PendingDeletion, RemediationResult
-from guardrail.core.facts import ApiCall, Facts, MissingFact, Subject, Trigger
+from guardrail.core.facts import ApiCall, Fact, Facts, MissingFact, Subject, Trigger
 from guardrail.core.policy import Approvals, Mode, Policy, RuleSettings
 from guardrail.deletion.lifecycle import Deletions
 from guardrail.pipeline.service import Guardrail
@@ -143,7 +143,7 @@ def test_fresh_facts_that_cannot_all_be_read_withhold_the_deletion() -> None:
         call=call(account_id=PROD),
         instance=instance(owner_account_id=PROD),
         account=prod_account(),
-        missing=(MissingFact(fact="organization_instances", reason="ThrottlingException: slow down"),),
+        missing=(MissingFact(fact=Fact.ORGANIZATION_INSTANCES, reason="ThrottlingException: slow down"),),
     )
     alert, _, remediator = handle(IN_PROD, partial)
 

@@ -236,3 +236,50 @@ def test_names_a_creator_chose_cannot_forge_a_line_of_the_summary() -> None:
     assert not any(line.startswith(("*Deleted?*", "[HIGH]")) for line in text.splitlines())
     assert "\u2028" not in text
     assert "Sandbox *Deleted?* skipped [HIGH]" in text  # shown, on the line it belongs to
+
+
+def test_the_published_summary_of_a_large_organization_fits_sns_and_says_what_it_cut() -> None:
+    """Accounts not readable, blind spots and Regions not checked grow with the organization and
+    its Regions: the message names the first of each and says how many there are; it fits SNS."""
+    from guardrail.core.alert import SNS_MESSAGE_LIMIT
+    from guardrail.sweep.coverage import BlindSpot, BlindSpotKind, Unchecked
+    from guardrail.sweep.summary import MESSAGE_LIST_LIMIT, CoverageReport, Unreadable
+
+    accounts = [f"{n:012d}" for n in range(500_000_000_000, 500_000_003_000)]
+    spots = tuple(
+        BlindSpot(account_id=a, region="eu-west-1", kind=BlindSpotKind.RULE_MISSING, detail="no rule " * 10)
+        for a in accounts
+    )
+    unchecked = tuple(
+        Unchecked(account_id=a, region=region, reason="ReadTimeout " * 8)
+        for a in accounts
+        for region in ("us-east-1", "eu-west-1")
+    )
+    large = msgspec.structs.replace(
+        summary(),
+        unreadable=tuple(Unreadable(a, f"Account {a}", "AccessDenied: " + "x" * 80) for a in accounts),
+        coverage=CoverageReport(
+            accounts_checked=len(accounts),
+            regions_checked=2 * len(accounts),
+            blind_spots=spots,
+            by_kind={"rule-missing": len(spots)},
+            unchecked=unchecked,
+        ),
+    )
+    alert = summary_alert(large, "runs/run-1/summary.json")
+    assert alert.size() <= SNS_MESSAGE_LIMIT
+    body = alert.body
+    assert len(body["unreadable"]) == len(body["coverage"]["blind_spots"]) == MESSAGE_LIST_LIMIT
+    assert body["unreadable"][0]["account_id"] == accounts[0]
+    cut = {note["field"]: note["items"] for note in body["truncated"]}
+    assert cut == {"unreadable": 3_000, "coverage.blind_spots": 3_000, "coverage.unchecked": 6_000}
+    assert body["coverage"]["by_kind"] == {"rule-missing": 3_000}  # the counts stay whole
+    assert "3000 unreadable" in alert.subject
+    email = alert.email()
+    assert "  ... and 2950 more: see the full summary" in email  # not readable, at 50 rows
+    assert "    ... and 5950 more: see the full summary" in email  # Regions not checked
+
+
+def test_a_small_summary_is_published_whole() -> None:
+    alert = summary_alert(summary(), "runs/run-1/summary.json")
+    assert alert.body["truncated"] == []

@@ -279,6 +279,22 @@ def workflow_updates(body: dict[str, Any]) -> list[WorkflowUpdate]:
     return updates
 
 
+def security_hub_calls(body: dict[str, Any], importer: Importer, now: str) -> dict[str, Any]:
+    """What the channel sends for an alert, as `--show securityhub` prints it: the findings to
+    import and the workflow updates, each in its call's request form."""
+    return {
+        "BatchImportFindings": {"Findings": findings(body, importer, now)},
+        "BatchUpdateFindings": [
+            {
+                "FindingIdentifiers": [{"Id": i, "ProductArn": importer.product_arn} for i in u.finding_ids],
+                "Workflow": {"Status": u.status},
+                "Note": {"Text": u.note, "UpdatedBy": UPDATED_BY},
+            }
+            for u in workflow_updates(body)
+        ],
+    }
+
+
 # BatchImportFindings takes at most 100 findings (and 6 MB) a call.
 _BATCH = 100
 UPDATED_BY = "identity-center-guardrail"

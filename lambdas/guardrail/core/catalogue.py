@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from guardrail.core.dates import parse_day, utc_date
-from guardrail.core.facts import InstanceFacts, Outcome
+from guardrail.core.facts import Fact, InstanceFacts, Outcome
 from guardrail.core.policy import Purpose, Severity
 from guardrail.core.regions import partition_of
 from guardrail.core.rules import (
@@ -88,7 +88,7 @@ def _management_account_attempt(e: Evaluation) -> Hit | None:
 def _organization_instance_deleted(e: Evaluation) -> Hit | None:
     about = about_organization_instance(e.facts)
     if about is None:
-        raise Undetermined("organization")
+        raise Undetermined(Fact.ORGANIZATION)
     if not about:
         return None
     subject = e.subject

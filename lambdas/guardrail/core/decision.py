@@ -14,7 +14,7 @@ from typing import Any
 
 from guardrail.core.catalogue import RULES
 from guardrail.core.dates import utc_date
-from guardrail.core.facts import Facts, InstanceStatus, Occasion, Subject
+from guardrail.core.facts import Fact, Facts, InstanceStatus, Occasion, Subject
 from guardrail.core.policy import Exemption, Mode, Policy, Severity
 from guardrail.core.rules import Evaluation, Undetermined, about_organization_instance
 from guardrail.core.triggers import traits
@@ -55,7 +55,7 @@ class Suppression:
 @dataclass(frozen=True)
 class UndeterminedRule:
     rule: str
-    missing_fact: str
+    missing_fact: Fact
 
 
 @dataclass(frozen=True)

@@ -230,10 +230,23 @@ class ServiceControlPolicy(_Frozen, frozen=True):
     name: str | None = None
 
 
+class Fact(StrEnum):
+    """The facts gathered about a subject, by name: each is a field of `Facts`, and what
+    `MissingFact` and a rule's `Undetermined` say is missing (the same strings in alerts and files)."""
+
+    ORGANIZATION = "organization"
+    ACCOUNT = "account"
+    INSTANCE = "instance"
+    ACCOUNT_INSTANCES = "account_instances"
+    APPLICATIONS = "applications"
+    ORGANIZATION_INSTANCES = "organization_instances"
+    SERVICE_CONTROL_POLICIES = "service_control_policies"
+
+
 class MissingFact(_Frozen, frozen=True):
     """A fact that could not be gathered, and why: decisions that need it become incomplete."""
 
-    fact: str
+    fact: Fact
     reason: str
     # The AWS error code that made it missing, when AWS answered with one: `ResourceNotFoundException`
     # for the instance means it is gone, not unknown.
@@ -241,7 +254,9 @@ class MissingFact(_Frozen, frozen=True):
 
 
 class Facts(_Frozen, frozen=True):
-    """Everything the decision core may read about one subject, looked at for one trigger."""
+    """Everything the decision core may read about one subject, looked at for one trigger.
+
+    Each field between `trigger` and `missing` is one `Fact`, under its name."""
 
     subject: Subject
     trigger: Trigger
@@ -263,7 +278,7 @@ class Facts(_Frozen, frozen=True):
     def instance_gone(self) -> bool:
         """Whether AWS said the subject's instance does not exist (rather than failing to say)."""
         return self.instance is None and any(
-            m.fact == "instance" and m.code == "ResourceNotFoundException" for m in self.missing
+            m.fact == Fact.INSTANCE and m.code == "ResourceNotFoundException" for m in self.missing
         )
 
     @property

@@ -23,6 +23,7 @@ from guardrail.core.facts import (
     AccountFacts,
     ApiCall,
     ApplicationFacts,
+    Fact,
     Facts,
     InstanceFacts,
     InstanceStatus,
@@ -38,7 +39,7 @@ from guardrail.core.triggers import occasions
 class Undetermined(Exception):
     """A rule cannot be evaluated because a fact it needs is missing."""
 
-    def __init__(self, fact: str) -> None:
+    def __init__(self, fact: Fact) -> None:
         super().__init__(fact)
         self.fact = fact
 
@@ -77,12 +78,12 @@ class Evaluation:
 
     def organization(self) -> OrganizationFacts:
         if self.facts.organization is None:
-            raise Undetermined("organization")
+            raise Undetermined(Fact.ORGANIZATION)
         return self.facts.organization
 
     def account(self) -> AccountFacts:
         if self.facts.account is None:
-            raise Undetermined("account")
+            raise Undetermined(Fact.ACCOUNT)
         return self.facts.account
 
     def instance(self) -> InstanceFacts:
@@ -90,27 +91,27 @@ class Evaluation:
         judged once it is: its tags cannot be read before, and what it will be is not known."""
         instance = self.facts.instance
         if instance is None or (instance.status is not None and instance.status != InstanceStatus.ACTIVE):
-            raise Undetermined("instance")
+            raise Undetermined(Fact.INSTANCE)
         return instance
 
     def account_instances(self) -> tuple[InstanceFacts, ...]:
         if self.facts.account_instances is None:
-            raise Undetermined("account_instances")
+            raise Undetermined(Fact.ACCOUNT_INSTANCES)
         return self.facts.account_instances
 
     def organization_instances(self) -> tuple[InstanceFacts, ...]:
         if self.facts.organization_instances is None:
-            raise Undetermined("organization_instances")
+            raise Undetermined(Fact.ORGANIZATION_INSTANCES)
         return self.facts.organization_instances
 
     def applications(self) -> tuple[ApplicationFacts, ...]:
         if self.facts.applications is None:
-            raise Undetermined("applications")
+            raise Undetermined(Fact.APPLICATIONS)
         return self.facts.applications
 
     def service_control_policies(self) -> tuple[ServiceControlPolicy, ...]:
         if self.facts.service_control_policies is None:
-            raise Undetermined("service_control_policies")
+            raise Undetermined(Fact.SERVICE_CONTROL_POLICIES)
         return self.facts.service_control_policies
 
     def approval(self) -> str | None:

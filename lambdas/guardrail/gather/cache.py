@@ -46,14 +46,16 @@ class TtlCache:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None and hit[0] > self._clock():
-                return hit[2]  # type: ignore[no-any-return]
+                cached: T = hit[2]  # the value `load` gave for this key
+                return cached
             pending = self._loading.get(key)
             owner = pending is None
             if pending is None:
                 pending = self._loading[key] = Future()
             ticket = next(self._tickets)
         if not owner:
-            return pending.result()  # type: ignore[no-any-return]
+            shared: T = pending.result()  # what the owner's `load` gave
+            return shared
         try:
             value = load()  # outside the lock: loads are network calls
         except BaseException as error:

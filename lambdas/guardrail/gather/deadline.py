@@ -1,4 +1,4 @@
-"""A fact not in by the deadline is missing, with the reason: the alert still goes out in time."""
+"""A read not in by the deadline is missing, with the reason: the alert still goes out in time."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
-from guardrail.core.facts import MissingFact
-
 T = TypeVar("T")
 
 
@@ -22,11 +20,14 @@ class Submit(Protocol):
 
 
 class Missing(Exception):
-    """Carries a missing fact out of a branch of the gathering."""
+    """A read that failed or was not in by the deadline, carried out of a branch of the gathering:
+    why, and the AWS error code when AWS answered with one. Whoever reads it for a fact records
+    that fact missing (`guardrail.gather.assembly.Found.read`)."""
 
-    def __init__(self, fact: str, reason: str, code: str | None = None) -> None:
+    def __init__(self, reason: str, code: str | None = None) -> None:
         super().__init__(reason)
-        self.fact = MissingFact(fact=fact, reason=reason, code=code)
+        self.reason = reason
+        self.code = code
 
 
 def reason(error: BaseException) -> str:
@@ -52,13 +53,13 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.0, self._end - self._clock())
 
-    def result(self, fact: str, future: Future[T]) -> T:
-        """The future's value, or `Missing` for `fact` when it failed or is not in by the deadline."""
+    def result(self, future: Future[T]) -> T:
+        """The future's value, or `Missing` when it failed or is not in by the deadline."""
         try:
             return future.result(timeout=self.remaining())
         except FutureTimeout:
-            raise Missing(fact, f"not gathered within {self._seconds:g} s") from None
-        except Missing as gap:
-            raise Missing(fact, gap.fact.reason, gap.fact.code) from None
+            raise Missing(f"not gathered within {self._seconds:g} s") from None
+        except Missing:
+            raise
         except Exception as error:  # any failure of a read is a missing fact, not a crash
-            raise Missing(fact, reason(error), error_code(error)) from error
+            raise Missing(reason(error), error_code(error)) from error

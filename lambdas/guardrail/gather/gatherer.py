@@ -19,24 +19,24 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.identity_center import InstanceReader
-from guardrail.core.facts import ApiCall, Facts, MissingFact, Subject, Trigger
-from guardrail.core.triggers import traits
+from guardrail.core.facts import ApiCall, ApplicationFacts, Fact, Facts, InstanceFacts, Subject, Trigger
+from guardrail.gather.assembly import Found, Wanted, assemble, cannot_assume
 from guardrail.gather.cache import FreshReads, Reads, TtlCache
 from guardrail.gather.deadline import Deadline, Missing
 from guardrail.gather.member import MemberSide
-from guardrail.gather.organization import Gathered, OrganizationSide
+from guardrail.gather.organization import OrganizationSide
 from guardrail.gather.sessions import Sessions
 
 T = TypeVar("T")
 
-# What each trigger needs (`guardrail.core.triggers`): one that judges an instance, or an attempt at
-# one, needs the SCPs, the organization instances and the member side; one that describes the
-# instance, its description, tags and applications. A delete or update needs only the organization
-# and the account (and a failed delete, the organization instances).
+# What each trigger needs (`guardrail.gather.assembly.Wanted`): one that judges an instance, or an
+# attempt at one, needs the SCPs, the organization instances and the member side; one that
+# describes the instance, its description, tags and applications. A delete or update needs only
+# the organization and the account (and a failed delete, the organization instances).
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class FactGatherer:
         of them on a cold start). A duplicate delivery wastes a few reads; a failed read is not
         cached, and `gather` makes it again.
         """
-        judged = traits(call.occasion).judges
+        judged = Wanted.of(call.subject, call).judged
         self.organization.prefetch(call.account_id, judged=judged)
         if judged:
             self.submit(lambda: self.member_clients(call.account_id))
@@ -138,56 +138,37 @@ class FactGatherer:
 
     def _gather(self, subject: Subject, trigger: Trigger, reads: Reads, deadline_seconds: float) -> Facts:
         deadline = Deadline(deadline_seconds, self._clock)
-        kind = traits(trigger.occasion)
-        judged = kind.judges
-        describes = kind.describes_instance and subject.instance_arn is not None
-        wanted = ["account_instances", *(["instance", "applications"] if describes else [])]
-        member = self._branches.submit(self._member_side, subject, describes, deadline) if judged else None
-        gathered = self.organization.read(
-            subject.account_id, deadline, reads, judged=judged, instances=kind.reads_organization_instances
-        )
-        if member is not None:
-            try:
-                gathered.update(deadline.result("account_instances", member))
-            except Missing as gap:
-                gathered.missing += [MissingFact(fact=f, reason=gap.fact.reason) for f in wanted]
-        if kind.describes_instance and not subject.instance_arn:
-            gathered.missing.append(MissingFact(fact="instance", reason="the event carries no instance ARN"))
-        return Facts(subject=subject, trigger=trigger, missing=tuple(gathered.missing), **gathered.found)
 
-    def _member_side(self, subject: Subject, describes: bool, deadline: Deadline) -> Gathered:
-        gathered = Gathered()
-        found, missing = gathered.found, gathered.missing
+        def organization(found: Found, wanted: Wanted) -> None:
+            self.organization.read(found, subject.account_id, deadline, reads, wanted)
+
+        def member(wanted: Wanted) -> Callable[[], Found]:
+            branch = self._branches.submit(self._member_side, subject, wanted, deadline)
+            return lambda: deadline.result(branch)
+
+        return assemble(subject, trigger, organization, member)
+
+    def _member_side(self, subject: Subject, wanted: Wanted, deadline: Deadline) -> Found:
         try:
-            clients = deadline.result(
-                "member_role", self.submit(lambda: self.member_clients(subject.account_id))
-            )
+            clients = deadline.result(self.submit(lambda: self.member_clients(subject.account_id)))
         except Missing as gap:
-            wanted = ["account_instances", *(["instance", "applications"] if describes else [])]
-            reason = f"cannot assume the member role: {gap.fact.reason}"
-            gathered.missing += [MissingFact(fact=f, reason=reason) for f in wanted]
-            return gathered
+            raise Missing(cannot_assume(gap.reason)) from None
         reader = InstanceReader(clients.client("sso-admin", subject.region), subject.region)
-        described: Future[Any] | None = None
-        if describes:
+        described: Future[tuple[InstanceFacts, Future[tuple[ApplicationFacts, ...]]]] | None = None
+        if wanted.describes:
             arn = subject.instance_arn
             assert arn is not None
             described = self._branches.submit(self.member.describe, reader, arn, deadline)
-        try:
-            found["account_instances"] = self.member.list_instances(clients, subject.region, deadline)
-        except Missing as gap:
-            missing.append(gap.fact)
+        found = Found()
+        found.account_instances = found.read(
+            Fact.ACCOUNT_INSTANCES, lambda: self.member.list_instances(clients, subject.region, deadline)
+        )
         if described is not None:
-            try:
-                found["instance"], applications = deadline.result("instance", described)
-            except Missing as gap:
-                missing += [
-                    gap.fact,
-                    MissingFact(fact="applications", reason="needs instance, which is missing"),
-                ]
-            else:
-                try:
-                    found["applications"] = deadline.result("applications", applications)
-                except Missing as gap:
-                    missing.append(gap.fact)
-        return gathered
+            pending = described
+
+            def instance() -> tuple[InstanceFacts, Callable[[], tuple[ApplicationFacts, ...]]]:
+                instance, applications = deadline.result(pending)
+                return instance, lambda: deadline.result(applications)
+
+            found.describe(instance)
+        return found

@@ -34,6 +34,14 @@ from guardrail.gather.deadline import Deadline, Missing, Submit
 SETTLE_MARGIN_SECONDS = 2.0
 
 
+def still_being_created(waited: float) -> str:
+    """Why an instance still being created after ``waited`` seconds is missing."""
+    return (
+        f"the instance was still being created ({InstanceStatus.CREATE_IN_PROGRESS.value}) after "
+        f"{waited:g} s of waiting; its tags cannot be read before it is ACTIVE"
+    )
+
+
 class MemberSide:
     def __init__(
         self,
@@ -57,9 +65,7 @@ class MemberSide:
         client = clients.client("sso-admin", near)
         if lists_all_regions(client):
             reader = InstanceReader(client, near)
-            return tuple(
-                deadline.result("account_instances", self._submit(lambda: reader.list(all_regions=True)))
-            )
+            return tuple(deadline.result(self._submit(lambda: reader.list(all_regions=True))))
         enabled = self._submit(lambda: enabled_regions(clients.client("account", ACCOUNT_REGION)))
 
         def listing_of(region: str) -> Future[list[InstanceFacts]]:
@@ -69,9 +75,9 @@ class MemberSide:
         usable: frozenset[str] | None
         regions_unknown = ""
         try:
-            usable = deadline.result("account_instances", enabled)
+            usable = deadline.result(enabled)
         except Missing as gap:
-            usable, regions_unknown = None, gap.fact.reason
+            usable, regions_unknown = None, gap.reason
         else:
             for region in sorted((usable & IDENTITY_CENTER_REGIONS) - listings.keys()):
                 listings[region] = listing_of(region)
@@ -79,24 +85,23 @@ class MemberSide:
         failures: dict[str, str] = {}
         for region, future in listings.items():
             try:
-                listed: list[InstanceFacts] = deadline.result("account_instances", future)
+                listed: list[InstanceFacts] = deadline.result(future)
                 instances.extend(listed)
             except Missing as gap:
-                failures[region] = gap.fact.reason
+                failures[region] = gap.reason
         unread = "; ".join(f"{r}: {why}" for r, why in failures.items() if usable is None or r in usable)
         if usable is None:
             read = set(listings) - set(failures)
             partition = {r for r in IDENTITY_CENTER_REGIONS if partition_of(r) == partition_of(near)}
             if unread or not partition <= read:
                 raise Missing(
-                    "account_instances",
                     f"listed only in {', '.join(sorted(read)) or 'no Region'}: the Regions the account has "
                     f"enabled could not be read (ListRegions: {regions_unknown})"
                     + (f"; not listed: {unread}" if unread else "")
                     + "; an instance in another Region would be missed",
                 )
         elif unread:
-            raise Missing("account_instances", unread)
+            raise Missing(unread)
         return tuple(instances)
 
     # -- one instance ---------------------------------------------------------------------------------
@@ -120,11 +125,11 @@ class MemberSide:
         """
         described = self._submit(lambda: reader.describe(instance_arn))
         tags, applications = self.details(reader, instance_arn)
-        instance = deadline.result("instance", described)
+        instance = deadline.result(described)
         if instance.status == InstanceStatus.CREATE_IN_PROGRESS:
             instance = self._settled(reader, instance_arn, deadline)
             tags, applications = self.details(reader, instance_arn)
-        return msgspec.structs.replace(instance, tags=deadline.result("instance", tags)), applications
+        return msgspec.structs.replace(instance, tags=deadline.result(tags)), applications
 
     def _settled(self, reader: InstanceReader, arn: str, deadline: Deadline) -> InstanceFacts:
         """The instance once it is no longer CREATE_IN_PROGRESS, described again after each wait
@@ -135,11 +140,7 @@ class MemberSide:
                 break
             self._sleep(delay)
             waited += delay
-            described = deadline.result("instance", self._submit(lambda: reader.describe(arn)))
+            described = deadline.result(self._submit(lambda: reader.describe(arn)))
             if described.status != InstanceStatus.CREATE_IN_PROGRESS:
                 return described
-        raise Missing(
-            "instance",
-            f"the instance was still being created ({InstanceStatus.CREATE_IN_PROGRESS.value}) after "
-            f"{waited:g} s of waiting; its tags cannot be read before it is ACTIVE",
-        )
+        raise Missing(still_being_created(waited))

@@ -10,36 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from guardrail.adapters.identity_center import InstanceReader
 from guardrail.adapters.organizations import OrganizationsReader
-from guardrail.core.facts import (
-    AccountFacts,
-    InstanceFacts,
-    MissingFact,
-    OrganizationalUnit,
-    ServiceControlPolicy,
-)
+from guardrail.core.facts import AccountFacts, Fact, InstanceFacts, OrganizationalUnit, ServiceControlPolicy
+from guardrail.gather.assembly import Found, Wanted
 from guardrail.gather.cache import FreshReads, Reads, TtlCache
 from guardrail.gather.deadline import Deadline, Missing, Submit, reason
 from guardrail.gather.sessions import Sessions
 
 T = TypeVar("T")
 ORGANIZATIONS_REGION = "us-east-1"
-
-
-@dataclass
-class Gathered:
-    """What one branch of a gathering found, by fact name, and what it could not."""
-
-    found: dict[str, Any] = field(default_factory=dict)
-    missing: list[MissingFact] = field(default_factory=list)
-
-    def update(self, other: Gathered) -> None:
-        self.found.update(other.found)
-        self.missing += other.missing
 
 
 class OrganizationSide:
@@ -117,15 +99,15 @@ class OrganizationSide:
         it. ``found`` is told each parent's id as soon as it is known, to start reading its SCPs.
         """
         names: list[tuple[str, Future[str]]] = []
-        parent_id, parent_type = deadline.result("account", self._parent_of(account_id, reads))
+        parent_id, parent_type = deadline.result(self._parent_of(account_id, reads))
         found(parent_id)
         while parent_type != "ROOT":
             unit_id = parent_id
             names.append((unit_id, self._unit_name(unit_id, reads)))
-            parent_id, parent_type = deadline.result("account", self._parent_of(unit_id, reads))
+            parent_id, parent_type = deadline.result(self._parent_of(unit_id, reads))
             found(parent_id)
         chain = [OrganizationalUnit(id=parent_id, name="Root")]
-        chain += [OrganizationalUnit(id=u, name=deadline.result("account", f)) for u, f in reversed(names)]
+        chain += [OrganizationalUnit(id=u, name=deadline.result(f)) for u, f in reversed(names)]
         return tuple(chain)
 
     def _account(
@@ -137,9 +119,9 @@ class OrganizationSide:
             parents = self._parents(account_id, deadline, found, reads)
             return AccountFacts(
                 account_id=account_id,
-                name=deadline.result("account", name),
+                name=deadline.result(name),
                 parents=parents,
-                tags=deadline.result("account", tags),
+                tags=deadline.result(tags),
             )
 
         try:
@@ -147,7 +129,7 @@ class OrganizationSide:
         except Missing:
             raise
         except Exception as error:
-            raise Missing("account", reason(error)) from error
+            raise Missing(reason(error)) from error
 
     def _read_again_what_was_cached(self, account_id: str, reads: Reads) -> None:
         """Start, all at once, the fresh reads of what the cache knew about the account.
@@ -183,22 +165,18 @@ class OrganizationSide:
         if judged:
             self._scps_of(account_id, self.cache)
 
-    def read(
-        self, account_id: str, deadline: Deadline, reads: Reads, *, judged: bool, instances: bool = False
-    ) -> Gathered:
-        """The organization and the account; when the subject is `judged` (an instance or an
-        attempt at one), also the SCPs in force on the account and the organization instances;
-        those alone with `instances` (a failed DeleteInstance: was it the organization instance?)."""
-        instances = instances or judged
-        gathered = Gathered()
-        found, missing = gathered.found, gathered.missing
+    def read(self, found: Found, account_id: str, deadline: Deadline, reads: Reads, wanted: Wanted) -> None:
+        """The organization and the account; when the subject is judged (an instance or an attempt
+        at one), also the SCPs in force on the account; and the organization instances when the
+        trigger `wanted` them (a failed DeleteInstance: was it the organization instance?)."""
+        judged = wanted.judged
         # Everything that needs only the account id starts now; the rest once the chain is known.
         organization = self._cached("org", lambda: self._org().organization(), reads)
         own_scps = self._scps_of(account_id, reads) if judged else None
         region = self._organization_instance_region
         org_instances = (
             self._cached(("org-instances", region), lambda: self._instances_seen_by_org(region), reads)
-            if instances and region
+            if wanted.organization_instances and region
             else None
         )
         if judged and isinstance(reads, FreshReads):
@@ -207,63 +185,22 @@ class OrganizationSide:
         def scps_of(target: str) -> object:
             return self._scps_of(target, reads)
 
-        try:
-            # The SCPs of each OU are read as soon as the OU is known.
-            found["account"] = self._account(
-                account_id, deadline, reads, scps_of if judged else lambda _: None
-            )
-        except Missing as gap:
-            missing.append(gap.fact)
-        try:
-            found["organization"] = deadline.result("organization", organization)
-        except Missing as gap:
-            missing.append(gap.fact)
-        if instances:
-            self._organization_instances(found, missing, org_instances, deadline)
-        if not judged:
-            return gathered
+        # The SCPs of each OU are read as soon as the OU is known.
+        found.account = found.read(
+            Fact.ACCOUNT,
+            lambda: self._account(account_id, deadline, reads, scps_of if judged else lambda _: None),
+        )
+        found.organization = found.read(Fact.ORGANIZATION, lambda: deadline.result(organization))
+        if wanted.organization_instances:
+            if org_instances is None:
+                found.lack(Fact.ORGANIZATION_INSTANCES, "no organization_instance_region is configured")
+            else:
+                listing = org_instances
+                found.organization_instances_listed(lambda: deadline.result(listing))
+        if judged:
 
-        if "account" in found:
-            try:
-                pending = [own_scps, *(self._scps_of(unit.id, reads) for unit in found["account"].parents)]
-                scps = [deadline.result("service_control_policies", f) for f in pending if f is not None]
-                found["service_control_policies"] = tuple(p for target in scps for p in target)
-            except Missing as gap:
-                missing.append(gap.fact)
-        else:
-            missing.append(
-                MissingFact(fact="service_control_policies", reason="needs account, which is missing")
-            )
+            def in_force(account: AccountFacts) -> tuple[ServiceControlPolicy, ...]:
+                pending = [own_scps, *(self._scps_of(unit.id, reads) for unit in account.parents)]
+                return tuple(p for f in pending if f is not None for p in deadline.result(f))
 
-        return gathered
-
-    def _organization_instances(
-        self,
-        found: dict[str, Any],
-        missing: list[MissingFact],
-        org_instances: Future[Any] | None,
-        deadline: Deadline,
-    ) -> None:
-        """The organization instances, as the management account lists them, or why they are missing."""
-        if org_instances is None:
-            missing.append(
-                MissingFact(
-                    fact="organization_instances", reason="no organization_instance_region is configured"
-                )
-            )
-        elif "organization" not in found:
-            missing.append(
-                MissingFact(fact="organization_instances", reason="needs organization, which is missing")
-            )
-        else:
-            try:
-                # The management account cannot hold an account instance: what it lists is the
-                # organization instance, with its owner, or without one in older responses.
-                management = found["organization"].management_account_id
-                found["organization_instances"] = tuple(
-                    i
-                    for i in deadline.result("organization_instances", org_instances)
-                    if i.owner_account_id in (None, management)
-                )
-            except Missing as gap:
-                missing.append(gap.fact)
+            found.service_control_policies_of(in_force)

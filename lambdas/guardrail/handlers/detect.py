@@ -24,7 +24,8 @@ from guardrail.adapters.clients import AwsClients
 from guardrail.adapters.dead_letters import SqsDeadLetters
 from guardrail.adapters.idempotency import OncePerEvent
 from guardrail.adapters.series import SeriesTable
-from guardrail.channels.delivery import build_deliverer
+from guardrail.channels.delivery import Deliverer
+from guardrail.channels.registry import build_deliverer
 from guardrail.core.facts import ApiCall
 from guardrail.core.policy import Policy
 from guardrail.core.policy_file import load_policy
@@ -35,7 +36,7 @@ from guardrail.deletion.remediator import InstanceRemediator
 from guardrail.deletion.schedules import DELETION_DUE, DeletionDue
 from guardrail.gather import FactGatherer, GatherSettings
 from guardrail.gather.sessions import Sessions
-from guardrail.handlers.environment import DetectEnvironment
+from guardrail.handlers.environment import DetectEnvironment, delivery_targets
 from guardrail.inventory.events import EventInventory
 from guardrail.inventory.table import InventoryTable
 from guardrail.pipeline.events import (
@@ -93,20 +94,21 @@ def build_runtime(
     budget = CallBudget(clients.session)
     environment = DetectEnvironment.from_environ(os.environ)
     # The policy ships next to the package; a relative path is taken from the function's code root.
-    policy = load_policy(Path(os.environ.get("LAMBDA_TASK_ROOT", ".")) / environment.policy_path)
+    policy = load_policy(Path(os.environ.get("LAMBDA_TASK_ROOT", ".")) / environment.policy.policy_path)
+    members, organization = environment.member_reads, environment.organization_reads
     settings = GatherSettings(
-        member_role_name=environment.member_role_name,
-        regions=environment.instance_regions,
-        organizations_role_arn=environment.organizations_role_arn,
-        organization_instance_region=environment.organization_instance_region,
-        partition=environment.partition,
+        member_role_name=members.member_role_name,
+        regions=members.instance_regions,
+        organizations_role_arn=organization.organizations_role_arn,
+        organization_instance_region=organization.organization_instance_region,
+        partition=members.partition,
     )
     gatherer = FactGatherer(clients, settings, sleep=sleep)
     deleting = Sessions(
         clients,
         member_role_name=None,
         organizations_role_arn=None,
-        partition=environment.partition,
+        partition=members.partition,
         deleter_role_name=environment.deleter_role_name,
     )
     guard = DeletionGuard(
@@ -116,18 +118,13 @@ def build_runtime(
     )
     guardrail = Guardrail(
         gatherer,
-        build_deliverer(
-            clients,
-            environment,
-            region=os.environ.get("AWS_REGION", "us-east-1"),
-            on_failure=_channel_failed,
-        ),
+        _deliverer(clients, environment),
         policy,
         clock,
         confirmer=gatherer,  # a deletion is confirmed on facts read fresh, the cache bypassed
         deletions=Deletions(
             policy,
-            deletion_schedules(clients, environment),
+            deletion_schedules(clients, environment.pending_deletions),
             # Deleting goes through the deleter role; the member role the gatherer reads with only reads.
             InstanceRemediator(deleting.deleter, guard, sleep=sleep, clock=clock),
         ),
@@ -165,9 +162,7 @@ def _test_events(
 
     @cache
     def build() -> OncePerEvent:
-        deliverer = build_deliverer(
-            clients, environment, region=os.environ.get("AWS_REGION", "us-east-1"), on_failure=_channel_failed
-        )
+        deliverer = _deliverer(clients, environment)
         judge = SyntheticEvents(gatherer, deliverer, policy, clock, audit=_audit)
         return OncePerEvent(
             judge.handle, environment.idempotency_table_name, client=clients.client("dynamodb")
@@ -177,6 +172,17 @@ def _test_events(
 
 
 runtime = cache(build_runtime)
+
+
+def _deliverer(clients: AwsClients, environment: DetectEnvironment) -> Deliverer:
+    """Every channel the environment names; deliveries recorded beside the claims."""
+    return build_deliverer(
+        clients,
+        delivery_targets(environment.alerting, environment.channels),
+        records_table=environment.idempotency_table_name,
+        region=os.environ.get("AWS_REGION", "us-east-1"),
+        on_failure=_channel_failed,
+    )
 
 
 def _audit(action: str, fields: dict[str, Any]) -> None:

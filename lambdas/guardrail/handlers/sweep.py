@@ -31,7 +31,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from guardrail.adapters.clients import AwsClients, CallCounter
 from guardrail.adapters.reports import ReportStore, run_key
 from guardrail.channels.alert_topic import SnsAlertPublisher
-from guardrail.channels.delivery import build_deliverer
+from guardrail.channels.registry import build_deliverer
 from guardrail.core.policy import Policy
 from guardrail.core.policy_file import load_policy
 from guardrail.core.strict import convert
@@ -42,6 +42,7 @@ from guardrail.handlers.environment import (
     SweepPlannerEnvironment,
     SweepSummaryEnvironment,
     SweepWorkerEnvironment,
+    delivery_targets,
 )
 from guardrail.inventory.table import InventoryTable
 from guardrail.sweep.blind_spots import compare, known_in, say
@@ -143,10 +144,10 @@ def plan(event: Any, clients: AwsClients | None = None) -> dict[str, Any]:
     sessions = Sessions(
         clients,
         member_role_name=None,
-        organizations_role_arn=env.organizations_role_arn,
+        organizations_role_arn=env.organization_reads.organizations_role_arn,
         partition=env.partition,
     )
-    the_plan = plan_sweep(sessions, env.organization_instance_region)
+    the_plan = plan_sweep(sessions, env.organization_reads.organization_instance_region)
     store = ReportStore(clients.client("s3"), env.reports_bucket)
     snapshot_key, items_key = (
         run_key(request.run_id, "snapshot.json"),
@@ -190,9 +191,13 @@ class WorkerRuntime:
 def build_worker(clients: AwsClients | None = None) -> WorkerRuntime:
     env = SweepWorkerEnvironment.from_environ(os.environ)
     clients = clients or AwsClients()
-    policy = _policy(env.policy_path)
+    policy = _policy(env.policy.policy_path)
+    members = env.member_reads
     sessions = Sessions(
-        clients, member_role_name=env.member_role_name, organizations_role_arn=None, partition=env.partition
+        clients,
+        member_role_name=members.member_role_name,
+        organizations_role_arn=None,
+        partition=members.partition,
     )
     pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="aws")
 
@@ -203,14 +208,15 @@ def build_worker(clients: AwsClients | None = None) -> WorkerRuntime:
         InventoryTable(clients.client("dynamodb"), env.inventory_table_name),
         build_deliverer(
             clients,
-            env,
+            delivery_targets(env.alerting, env.channels),
+            records_table=env.idempotency_table_name,
             region=os.environ.get("AWS_REGION", "us-east-1"),
             on_failure=_channel_failed,
         ),
         mode=policy.mode.value,
         reminder=timedelta(days=env.reminder_days),
         audit=_audit,
-        deletions=Deletions(policy, deletion_schedules(clients, env)),
+        deletions=Deletions(policy, deletion_schedules(clients, env.pending_deletions)),
     )
     names = ForwardingNames(
         rule_name=env.forwarding_rule_name,
@@ -219,11 +225,11 @@ def build_worker(clients: AwsClients | None = None) -> WorkerRuntime:
     )
     worker = SweepWorker(
         sessions,
-        MemberSide(submit, regions=env.instance_regions, settle_delays=(), sleep=lambda _: None),
+        MemberSide(submit, regions=members.instance_regions, settle_delays=(), sleep=lambda _: None),
         submit,
         near_region=os.environ.get("AWS_REGION", "us-east-1"),
         recorder=recorder,
-        coverage=CoverageChecker(names, env.instance_regions, submit) if names.checked else None,
+        coverage=CoverageChecker(names, members.instance_regions, submit) if names.checked else None,
     )
     return WorkerRuntime(
         clients,
@@ -297,7 +303,7 @@ def summarize_run(
     reports = [msgspec.json.decode(store.get(out["report_key"]), type=BatchReport) for out in results.outputs]
     accounts = [account for report in reports for account in report.accounts]
     snapshot = msgspec.json.decode(store.get(planned.snapshot_key), type=Snapshot)
-    publisher = SnsAlertPublisher(clients.client("sns"), env.alert_topic_arn)
+    publisher = SnsAlertPublisher(clients.client("sns"), env.alerting.alert_topic_arn)
     unswept = [item["account_id"] for batch in results.failed_inputs for item in batch.get("Items", [])]
     blind_spots = None
     if any(account.coverage is not None for account in accounts):
@@ -306,7 +312,7 @@ def summarize_run(
         planned.run_id,
         planned.counts,
         accounts,
-        _policy(env.policy_path),
+        _policy(env.policy.policy_path),
         started_at=planned.started_at,
         finished_at=now or datetime.now(UTC),
         ending_within_days=env.ending_within_days,

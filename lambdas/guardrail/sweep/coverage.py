@@ -298,10 +298,10 @@ class PendingCoverage:
         unchecked: list[Unchecked] = []
         if self._opt_in is not None:
             try:
-                opt_in: dict[str, _RegionReads] = self._deadline.result("enabled_regions", self._opt_in)
+                opt_in: dict[str, _RegionReads] = self._deadline.result(self._opt_in)
                 self._reads.update(opt_in)
             except Missing as gap:
-                reason = f"its opt-in Regions: cannot read the enabled Regions: {gap.fact.reason}"
+                reason = f"its opt-in Regions: cannot read the enabled Regions: {gap.reason}"
                 unchecked.append(Unchecked(account_id=self._account_id, region=None, reason=_clip(reason)))
         spots: list[BlindSpot] = []
         checked: list[str] = []
@@ -324,9 +324,9 @@ class PendingCoverage:
         if future is None:
             return None
         try:
-            return Read(value=self._deadline.result("forwarding", future))
+            return Read(value=self._deadline.result(future))
         except Missing as gap:
-            return Read(failure=gap.fact.reason)
+            return Read(failure=gap.reason)
 
 
 def _clip(text: str) -> str:

@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 
-from guardrail.core.alert import SCHEMA_VERSION, SUBJECT_LIMIT, Alert, fitted
+from guardrail.core.alert import SCHEMA_VERSION, SUBJECT_LIMIT, Alert, encode, fitted, utf8_size
 from guardrail.core.dates import parse_day, utc_date
 from guardrail.core.policy import Policy, Purpose
 from guardrail.core.render.links import s3_object_console
@@ -331,13 +332,37 @@ def _coverage(
     )
 
 
+# The most entries of each list (accounts not readable or not swept, blind spots, Regions not
+# checked, ...) the summary's message names: their numbers grow with the organization and its
+# Regions, while an SNS message takes 256 KB. The summary object (`summary_key`) and the report
+# hold them all; the counts beside each list are whole.
+MESSAGE_LIST_LIMIT = 25
+
+
+def _bounded(value: Any, field: str, notes: list[dict[str, Any]]) -> Any:
+    """`value` with every list in it cut to `MESSAGE_LIST_LIMIT` entries, each cut noted as the
+    alerts' size guard notes what it shortens (`{field, bytes, items}`)."""
+    if isinstance(value, dict):
+        return {key: _bounded(item, f"{field}.{key}" if field else key, notes) for key, item in value.items()}
+    if isinstance(value, list | tuple):  # msgspec's builtins keep a tuple a tuple
+        if len(value) > MESSAGE_LIST_LIMIT:
+            notes.append({"field": field, "bytes": utf8_size(encode(value)), "items": len(value)})
+            value = value[:MESSAGE_LIST_LIMIT]
+        return [_bounded(item, f"{field}[{index}]", notes) for index, item in enumerate(value)]
+    return value
+
+
 def summary_alert(summary: Summary, summary_key: str, *, report_failure: str | None = None) -> Alert:
     """The summary as one message on the alert topic: counts and posture; the full summary, with a
     row per instance and the organization's tree, is in the reports bucket at `summary_key` (it can
     outgrow SNS's limit), beside the report (`summary.report`), which the message links to; or,
-    when it could not be written, says so (`report_failure`)."""
+    when it could not be written, says so (`report_failure`). Its lists name their first entries
+    (`MESSAGE_LIST_LIMIT`), `truncated` says which were cut and from how many."""
     body = msgspec.to_builtins(msgspec.structs.replace(summary, rows=(), organization=None))
     del body["organization"]
+    notes: list[dict[str, Any]] = []
+    body = _bounded(body, "", notes)
+    body["truncated"] = notes
     body["schema_version"] = SCHEMA_VERSION
     body["alert_id"] = f"summary:{summary.run_id}"
     body["kind"] = "sweep-summary"
@@ -378,7 +403,8 @@ def summary_alert(summary: Summary, summary_key: str, *, report_failure: str | N
 
 
 def summary_text(summary: Summary, *, limit: int | None = None) -> str:
-    """The summary as a person reads it; with `limit`, at most that many instances (violations first).
+    """The summary as a person reads it; with `limit`, at most that many instances (violations first)
+    and entries of each list of accounts, the rest counted (the full summary names them all).
 
     Every string in it is made neutral first, as every channel's renderer does (names of accounts,
     OUs and instances are chosen by whoever creates them): no text a creator controls breaks a line.
@@ -386,7 +412,7 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
     summary = msgspec.convert(neutral(msgspec.to_builtins(summary), plain(EMAIL_TEXT)), Summary)
 
     def named(account_ids: Iterable[str]) -> str:
-        return ", ".join(" ".join(filter(None, (a, summary.account_name(a)))) for a in account_ids)
+        return _first([" ".join(filter(None, (a, summary.account_name(a)))) for a in account_ids], limit)
 
     lines = [
         f"sweep {summary.run_id}: {summary.accounts_listed} accounts listed, {summary.accounts_swept} swept, "
@@ -423,7 +449,9 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
         lines.append(f"... and {len(summary.rows) - limit} more instances: see the full summary")
     if summary.unreadable:
         lines += ["", "not readable (their instances are unknown, not absent):"]
-        lines += [f"  {u.account_id} {u.name or ''}: {u.reason}" for u in summary.unreadable]
+        lines += [f"  {u.account_id} {u.name or ''}: {u.reason}" for u in summary.unreadable[:limit]]
+        if limit is not None and len(summary.unreadable) > limit:
+            lines.append(f"  ... and {len(summary.unreadable) - limit} more: see the full summary")
     if summary.not_swept:
         lines += ["", "not swept:"]
         lines += [
@@ -455,7 +483,7 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
         ),
         f"  accounts suspended or closed, not swept: {len(posture.suspended_or_closed)}"
         + (
-            f" ({', '.join(f'{n.account_id} {n.name or "-"} {n.state}' for n in posture.suspended_or_closed)})"
+            f" ({_first([f'{n.account_id} {n.name or "-"} {n.state}' for n in posture.suspended_or_closed], limit)})"
             if posture.suspended_or_closed
             else ""
         ),
@@ -511,7 +539,16 @@ def _coverage_text(coverage: CoverageReport | None, limit: int | None) -> list[s
     if coverage.unchecked:
         lines.append(f"  not checked ({len(coverage.unchecked)}; neither healthy nor blind, unknown):")
         lines += [f"    {where(u)}: {u.reason}" for u in coverage.unchecked[:limit]]
+        if limit is not None and len(coverage.unchecked) > limit:
+            lines.append(f"    ... and {len(coverage.unchecked) - limit} more: see the full summary")
     return lines
+
+
+def _first(names: list[str], limit: int | None) -> str:
+    """`names` joined, at most `limit` of them and how many more."""
+    if limit is None or len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
 
 
 def _deletion(row: InstanceRow) -> str:

@@ -32,11 +32,12 @@ from guardrail.adapters.identity_center import InstanceReader
 from guardrail.core.catalogue import RULES_BY_ID
 from guardrail.core.decision import Action, Decision, Verdict, decide, exemption_for
 from guardrail.core.facts import (
+    AccountFacts,
     ApplicationFacts,
+    Fact,
     Facts,
     InstanceFacts,
     InstanceStatus,
-    MissingFact,
     Observation,
     Subject,
 )
@@ -44,6 +45,7 @@ from guardrail.core.inventory import Change
 from guardrail.core.ownership import is_own_instance
 from guardrail.core.policy import Policy
 from guardrail.core.rules import Evaluation
+from guardrail.gather.assembly import Found, OrganizationRead, Wanted, assemble, cannot_assume
 from guardrail.gather.deadline import Deadline, Missing, Submit
 from guardrail.gather.member import MemberSide
 from guardrail.gather.sessions import Sessions
@@ -116,6 +118,10 @@ class Run:
     snapshot: Snapshot
     policy: Policy
 
+    @property
+    def trigger(self) -> Observation:
+        return Observation(run_id=self.run_id, observed_at=self.observed_at)
+
 
 class Recorder(Protocol):
     """What the deployed sweep does with a decision: keep the inventory, alert when it is news."""
@@ -166,15 +172,15 @@ class SweepWorker:
         name = entry.name if entry else None
         posture = _posture(account_id, run)
         try:
-            clients = deadline.result("member_role", self._submit(lambda: self._sessions.member(account_id)))
+            clients = deadline.result(self._submit(lambda: self._sessions.member(account_id)))
         except Missing as gap:
             return AccountResult(
                 account_id=account_id,
                 name=name,
                 readable=False,
-                reason=_clip(f"cannot assume the member role: {gap.fact.reason}"),
+                reason=_clip(cannot_assume(gap.reason)),
                 posture=posture,
-                coverage=unassumable(account_id, gap.fact.reason) if self._coverage else None,
+                coverage=unassumable(account_id, gap.reason) if self._coverage else None,
             )
         # Started before the listing, so that its reads overlap the listing's.
         pending = self._coverage.start(account_id, clients, deadline) if self._coverage else None
@@ -185,7 +191,7 @@ class SweepWorker:
                 account_id=account_id,
                 name=name,
                 readable=False,
-                reason=_clip(f"cannot list its instances: {gap.fact.reason}"),
+                reason=_clip(f"cannot list its instances: {gap.reason}"),
                 posture=posture,
                 coverage=_finished(pending),
             )
@@ -237,9 +243,12 @@ class SweepWorker:
         else:
             change, deletion_due = None, decision.delete_after if decision.action in _DELETING else None
         judged = facts.instance or instance
-        return _row(
-            account_id,
-            judged,
+        return InstanceRow(
+            instance_arn=judged.instance_arn,
+            account_id=account_id,
+            region=judged.region,
+            name=judged.name,
+            status=judged.status,
             verdict=decision.verdict.value,
             severity=decision.severity.value,
             rules=tuple(f.rule for f in decision.findings),
@@ -268,59 +277,59 @@ def _facts(
     An instance that is not ACTIVE (being created or deleted, or failed) has no tags to read: it
     is recorded as it is listed and judged once it is ACTIVE (its state rules are undetermined)."""
     subject = Subject(account_id=account_id, region=instance.region, instance_arn=instance.instance_arn)
-    missing: list[MissingFact] = []
-    found: dict[str, object] = {"account_instances": listed}
-    if details is None:
-        found["instance"] = instance
-        reason = (
-            f"the instance is {instance.status}: its tags and applications cannot be read before it is "
-            "ACTIVE; a later sweep judges it"
-        )
-        missing += [
-            MissingFact(fact="instance", reason=reason),
-            MissingFact(fact="applications", reason=reason),
-        ]
-        return _with_organization(subject, found, missing, run)
-    tags, applications = details
-    try:
-        found["instance"] = msgspec.structs.replace(instance, tags=deadline.result("instance", tags))
-    except Missing as gap:
-        missing.append(gap.fact)
-    try:
-        found["applications"] = deadline.result("applications", applications)
-    except Missing as gap:
-        missing.append(gap.fact)
-    return _with_organization(subject, found, missing, run)
 
-
-def _with_organization(
-    subject: Subject, found: dict[str, object], missing: list[MissingFact], run: Run
-) -> Facts:
-    snapshot = run.snapshot
-    account = snapshot.account_facts(subject.account_id)
-    if account is None:
-        missing.append(
-            MissingFact(fact="account", reason="the account is not placed in the organization's tree")
-        )
-        missing.append(MissingFact(fact="service_control_policies", reason="needs account, which is missing"))
-    else:
-        found["account"] = account
-        found["service_control_policies"] = snapshot.policies_for(account)
-    if snapshot.organization_instances is None:
-        missing.append(
-            MissingFact(
-                fact="organization_instances", reason=snapshot.organization_instances_missing or "not read"
+    def member_side() -> Found:
+        found = Found(account_instances=listed)
+        if details is None:
+            found.instance = instance
+            found.lack_all(
+                (Fact.INSTANCE, Fact.APPLICATIONS),
+                f"the instance is {instance.status}: its tags and applications cannot be read before it "
+                "is ACTIVE; a later sweep judges it",
             )
+            return found
+        tags, applications = details
+        found.instance = found.read(
+            Fact.INSTANCE, lambda: msgspec.structs.replace(instance, tags=deadline.result(tags))
         )
-    else:
-        found["organization_instances"] = snapshot.organization_instances
-    return Facts(
-        subject=subject,
-        trigger=Observation(run_id=run.run_id, observed_at=run.observed_at),
-        organization=snapshot.organization,
-        missing=tuple(missing),
-        **found,  # type: ignore[arg-type]
+        found.applications = found.read(Fact.APPLICATIONS, lambda: deadline.result(applications))
+        return found
+
+    return assemble(
+        subject,
+        run.trigger,
+        organization_side(run.snapshot, _placed(run.snapshot, account_id)),
+        lambda _: member_side,
     )
+
+
+def _placed(snapshot: Snapshot, account_id: str) -> Callable[[], AccountFacts]:
+    def placed() -> AccountFacts:
+        account = snapshot.account_facts(account_id)
+        if account is None:
+            raise Missing("the account is not placed in the organization's tree")
+        return account
+
+    return placed
+
+
+def organization_side(snapshot: Snapshot, account: Callable[[], AccountFacts]) -> OrganizationRead:
+    """The organization side of the facts, read from a snapshot of the organization rather than
+    from AWS: ``account`` gives the account's facts, or `Missing` with the reason."""
+
+    def read(found: Found, wanted: Wanted) -> None:
+        found.account = found.read(Fact.ACCOUNT, account)
+        found.organization = snapshot.organization
+        if wanted.organization_instances:
+            listed = snapshot.organization_instances
+            if listed is None:
+                found.lack(Fact.ORGANIZATION_INSTANCES, snapshot.organization_instances_missing or "not read")
+            else:
+                found.organization_instances_listed(lambda: listed)
+        if wanted.judged:
+            found.service_control_policies_of(snapshot.policies_for)
+
+    return read
 
 
 def _posture(account_id: str, run: Run) -> Posture:
@@ -328,7 +337,7 @@ def _posture(account_id: str, run: Run) -> Posture:
     posture and the alerts never disagree."""
     policy = run.policy
     subject = Subject(account_id=account_id, region="")
-    facts = _with_organization(subject, {}, [], run)
+    facts = assemble(subject, run.trigger, organization_side(run.snapshot, _placed(run.snapshot, account_id)))
     evaluation = Evaluation(facts, policy, run.observed_at)
     if facts.account is None:
         return Posture()
@@ -340,17 +349,6 @@ def _posture(account_id: str, run: Run) -> Posture:
 
 def _finished(pending: PendingCoverage | None) -> AccountCoverage | None:
     return pending.result() if pending is not None else None
-
-
-def _row(account_id: str, instance: InstanceFacts, **fields: object) -> InstanceRow:
-    return InstanceRow(
-        instance_arn=instance.instance_arn,
-        account_id=account_id,
-        region=instance.region,
-        name=instance.name,
-        status=instance.status,
-        **fields,  # type: ignore[arg-type]
-    )
 
 
 def _lead_reason(decision: Decision, facts: Facts) -> str | None:
