@@ -241,9 +241,9 @@ def test_names_a_creator_chose_cannot_forge_a_line_of_the_summary() -> None:
 def test_the_published_summary_of_a_large_organization_fits_sns_and_says_what_it_cut() -> None:
     """Accounts not readable, blind spots and Regions not checked grow with the organization and
     its Regions: the message names the first of each and says how many there are; it fits SNS."""
-    from guardrail.core.alert import SNS_MESSAGE_LIMIT
+    from guardrail.core.alert import MESSAGE_LIST_LIMIT, SNS_MESSAGE_LIMIT
     from guardrail.sweep.coverage import BlindSpot, BlindSpotKind, Unchecked
-    from guardrail.sweep.summary import MESSAGE_LIST_LIMIT, CoverageReport, Unreadable
+    from guardrail.sweep.summary import CoverageReport, Unreadable
 
     accounts = [f"{n:012d}" for n in range(500_000_000_000, 500_000_003_000)]
     spots = tuple(
@@ -283,3 +283,31 @@ def test_the_published_summary_of_a_large_organization_fits_sns_and_says_what_it
 def test_a_small_summary_is_published_whole() -> None:
     alert = summary_alert(summary(), "runs/run-1/summary.json")
     assert alert.body["truncated"] == []
+
+
+def test_the_coverage_alert_of_many_new_blind_spots_fits_sns_and_counts_them_all() -> None:
+    """A run that finds thousands of accounts blind (a member role removed by a StackSet mistake)
+    still publishes its one coverage alert: the first blind spots, each with its fix, and how many."""
+    from guardrail.core.alert import MESSAGE_LIST_LIMIT, SNS_MESSAGE_LIMIT
+    from guardrail.sweep.blind_spots import coverage_alert
+    from guardrail.sweep.coverage import BlindSpot, BlindSpotKind
+
+    new = tuple(
+        BlindSpot(
+            account_id=f"{n:012d}",
+            region=None,
+            kind=BlindSpotKind.ROLE_NOT_ASSUMABLE,
+            detail="AccessDenied: " + "x" * 200,
+            fix="deploy the member role " * 5,
+        )
+        for n in range(500_000_000_000, 500_000_002_000)
+    )
+    alert = coverage_alert(new, (), "run-1")
+    assert alert.size() <= SNS_MESSAGE_LIMIT
+    assert alert.body["new_count"] == 2_000
+    assert len(alert.body["new"]) == MESSAGE_LIST_LIMIT
+    assert alert.body["truncated"] == [
+        {"field": "new", "bytes": alert.body["truncated"][0]["bytes"], "items": 2_000}
+    ]
+    assert "  ... and 1950 more: see the run's summary" in alert.email()
+    assert alert.subject.startswith("[COVERAGE] 2000 new blind spots")

@@ -385,6 +385,32 @@ def build_alert(
     )
 
 
+# The most entries of each list a run's message names (accounts not readable or not swept, blind
+# spots, Regions not checked, ...): their numbers grow with the organization and its Regions, while
+# an SNS message takes 256 KB. The run's summary object and its report hold them all.
+MESSAGE_LIST_LIMIT = 25
+
+
+def bounded(body: dict[str, Any], limit: int) -> dict[str, Any]:
+    """`body` with every list in it cut to `limit` entries, and `truncated` noting each cut as the
+    size guard notes what it shortens (`{field, bytes, items}`): a count beside a list stays whole."""
+    notes: list[dict[str, Any]] = []
+
+    def cut(value: Any, field: str) -> Any:
+        if isinstance(value, dict):
+            return {key: cut(item, f"{field}.{key}" if field else key) for key, item in value.items()}
+        if isinstance(value, list | tuple):  # msgspec's builtins keep a tuple a tuple
+            if len(value) > limit:
+                notes.append({"field": field, "bytes": utf8_size(encode(value)), "items": len(value)})
+                value = value[:limit]
+            return [cut(item, f"{field}[{index}]") for index, item in enumerate(value)]
+        return value
+
+    shortened: dict[str, Any] = cut(body, "")
+    shortened["truncated"] = [*body.get("truncated", ()), *notes]
+    return shortened
+
+
 def fitted(alert: Alert) -> Alert:
     """The alert, its body shortened (see `fit`) until the whole SNS message fits: the JSON body
     escaped inside the per-protocol message, and the email text rendered from it."""

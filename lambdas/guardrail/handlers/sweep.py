@@ -59,6 +59,12 @@ metrics = Metrics()
 tracer = Tracer()
 T = TypeVar("T")
 
+# The worker's reads in flight: 8 accounts at once (`sweep.worker.CONCURRENT_ACCOUNTS`), each up to
+# 16, since the coverage check reads two chains of calls in every Region an account has enabled
+# (its forwarding rule, its dead-letter queue). Each in its own account and Region, far from their
+# quotas; with fewer, an account's reads wait for threads, not for AWS (benchmarks/RESULTS.md).
+AWS_CALLS_IN_FLIGHT = 128
+
 
 class PlanRequest(msgspec.Struct, frozen=True):
     run_id: str
@@ -199,7 +205,7 @@ def build_worker(clients: AwsClients | None = None) -> WorkerRuntime:
         organizations_role_arn=None,
         partition=members.partition,
     )
-    pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="aws")
+    pool = ThreadPoolExecutor(max_workers=AWS_CALLS_IN_FLIGHT, thread_name_prefix="aws")
 
     def submit(work: Any) -> Future[Any]:
         return pool.submit(work)

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import msgspec
 
-from guardrail.core.alert import SCHEMA_VERSION, SUBJECT_LIMIT, Alert, fitted
+from guardrail.core.alert import MESSAGE_LIST_LIMIT, SCHEMA_VERSION, SUBJECT_LIMIT, Alert, bounded, fitted
 from guardrail.sweep.coverage import BlindSpot, BlindSpotKind, where
 from guardrail.sweep.worker import AccountResult
 
@@ -104,6 +104,15 @@ def _looked_at(spot: BlindSpot, result: AccountResult | None, unswept: set[str])
     return "gone"
 
 
+# The most blind spots of each list the message's text names; the run's summary names them all.
+TEXT_LIST_LIMIT = 50
+
+
+def _more(count: int) -> list[str]:
+    extra = count - TEXT_LIST_LIMIT
+    return [f"  ... and {extra} more: see the run's summary"] if extra > 0 else []
+
+
 def coverage_alert(new: tuple[BlindSpot, ...], resolved: tuple[BlindSpot, ...], run_id: str) -> Alert:
     """One message for the run: the new blind spots, each with its fix, and those resolved."""
     if new:
@@ -120,15 +129,20 @@ def coverage_alert(new: tuple[BlindSpot, ...], resolved: tuple[BlindSpot, ...], 
         "run_id": run_id,
         "new": msgspec.to_builtins(new),
         "resolved": msgspec.to_builtins(resolved),
+        "new_count": len(new),
+        "resolved_count": len(resolved),
     }
+    body = bounded(body, MESSAGE_LIST_LIMIT)
     lines = [f"Sweep {run_id}: where instance events cannot reach the guardrail.", ""]
     if new:
         lines.append("New blind spots (an account instance created there would raise no alert):")
-        for spot in new:
+        for spot in new[:TEXT_LIST_LIMIT]:
             lines += [f"  {where(spot)}: {spot.detail}", f"    fix: {spot.fix}"]
+        lines += _more(len(new))
     if resolved:
         lines += ["", "Resolved:"] if new else ["Resolved:"]
-        lines += [f"  {where(spot)}: {spot.kind}" for spot in resolved]
+        lines += [f"  {where(spot)}: {spot.kind}" for spot in resolved[:TEXT_LIST_LIMIT]]
+        lines += _more(len(resolved))
     attributes: dict[str, str | list[str]] = {
         "trigger": "sweep",
         "verdict": "blind-spot" if new else "resolved",

@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import msgspec
 
-from guardrail.core.alert import SCHEMA_VERSION, SUBJECT_LIMIT, Alert, encode, fitted, utf8_size
+from guardrail.core.alert import MESSAGE_LIST_LIMIT, SCHEMA_VERSION, SUBJECT_LIMIT, Alert, bounded, fitted
 from guardrail.core.dates import parse_day, utc_date
 from guardrail.core.policy import Policy, Purpose
 from guardrail.core.render.links import s3_object_console
@@ -332,37 +331,15 @@ def _coverage(
     )
 
 
-# The most entries of each list (accounts not readable or not swept, blind spots, Regions not
-# checked, ...) the summary's message names: their numbers grow with the organization and its
-# Regions, while an SNS message takes 256 KB. The summary object (`summary_key`) and the report
-# hold them all; the counts beside each list are whole.
-MESSAGE_LIST_LIMIT = 25
-
-
-def _bounded(value: Any, field: str, notes: list[dict[str, Any]]) -> Any:
-    """`value` with every list in it cut to `MESSAGE_LIST_LIMIT` entries, each cut noted as the
-    alerts' size guard notes what it shortens (`{field, bytes, items}`)."""
-    if isinstance(value, dict):
-        return {key: _bounded(item, f"{field}.{key}" if field else key, notes) for key, item in value.items()}
-    if isinstance(value, list | tuple):  # msgspec's builtins keep a tuple a tuple
-        if len(value) > MESSAGE_LIST_LIMIT:
-            notes.append({"field": field, "bytes": utf8_size(encode(value)), "items": len(value)})
-            value = value[:MESSAGE_LIST_LIMIT]
-        return [_bounded(item, f"{field}[{index}]", notes) for index, item in enumerate(value)]
-    return value
-
-
 def summary_alert(summary: Summary, summary_key: str, *, report_failure: str | None = None) -> Alert:
     """The summary as one message on the alert topic: counts and posture; the full summary, with a
     row per instance and the organization's tree, is in the reports bucket at `summary_key` (it can
     outgrow SNS's limit), beside the report (`summary.report`), which the message links to; or,
     when it could not be written, says so (`report_failure`). Its lists name their first entries
-    (`MESSAGE_LIST_LIMIT`), `truncated` says which were cut and from how many."""
+    (`bounded`), `truncated` says which were cut and from how many."""
     body = msgspec.to_builtins(msgspec.structs.replace(summary, rows=(), organization=None))
     del body["organization"]
-    notes: list[dict[str, Any]] = []
-    body = _bounded(body, "", notes)
-    body["truncated"] = notes
+    body = bounded(body, MESSAGE_LIST_LIMIT)
     body["schema_version"] = SCHEMA_VERSION
     body["alert_id"] = f"summary:{summary.run_id}"
     body["kind"] = "sweep-summary"
