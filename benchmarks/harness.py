@@ -18,11 +18,12 @@ from unittest import mock
 import boto3
 
 from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
+from emulator.function_environment import handler_environment
 from emulator.wire import AwsWire, WireCall
 from guardrail.adapters.clients import AwsClients
 from guardrail.core.policy import policy_data
 from guardrail.core.policy_file import load_policy
-from guardrail_cli.replay import LambdaContextStub, handler_environment
+from guardrail_cli.replay import LambdaContextStub
 
 if TYPE_CHECKING:
     from guardrail.handlers.detect import Runtime

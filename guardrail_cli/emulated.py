@@ -26,8 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from emulator.function_environment import handler_environment as handler_environment
-from emulator.function_environment import sweep_environment as sweep_environment
+from emulator.function_environment import handler_environment
 from guardrail.core.policy import Policy, policy_data
 from guardrail_cli.report import Outcome
 

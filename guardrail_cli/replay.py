@@ -22,7 +22,7 @@ from typing import Any, Protocol, TextIO
 
 from guardrail.channels.securityhub import Importer
 from guardrail.core.policy import Severity
-from guardrail_cli.emulated import LambdaContextStub, handler_environment
+from guardrail_cli.emulated import LambdaContextStub
 from guardrail_cli.logs import Event, LogReader, Problem
 from guardrail_cli.report import (
     EXIT_INTERRUPTED,
@@ -37,7 +37,7 @@ from guardrail_cli.report import (
 )
 
 # Tests and benchmarks drive the handler with these, as the emulated replay does.
-__all__ = ["LambdaContextStub", "Runner", "handler_environment", "in_time_order", "replay"]
+__all__ = ["LambdaContextStub", "Runner", "in_time_order", "replay"]
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
 

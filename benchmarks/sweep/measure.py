@@ -50,10 +50,10 @@ from benchmarks.sweep.settings import (
 )
 from emulator.environment import EmulatedEnvironment
 from emulator.forwarding import FORWARDING_DEAD_LETTER_QUEUE_NAME, FORWARDING_RULE_NAME, central_bus_arn
+from emulator.function_environment import sweep_environment
 from emulator.wire import AwsWire, Throttle, longest_chain
 from guardrail.core.policy import policy_data
 from guardrail.core.policy_file import load_policy
-from guardrail_cli.emulated import sweep_environment
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from unittest import mock
 import pytest
 
 from emulator.environment import EmulatedEnvironment
+from emulator.function_environment import handler_environment
 from guardrail.core.policy import policy_data
 from guardrail.core.policy_file import load_policy
 from guardrail.handlers import detect
-from guardrail_cli.replay import LambdaContextStub, handler_environment
+from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, sample
 from tests.iam.catalogue import UPDATE_COMMAND, Catalogue
 from tests.iam.check import PAGE, permissions_deployment, render, verdict

@@ -11,10 +11,11 @@ from unittest import mock
 import pytest
 
 from emulator.environment import EmulatedEnvironment
+from emulator.function_environment import handler_environment
 from guardrail.core.policy import Policy, policy_data
 from guardrail.core.policy_file import load_policy
 from guardrail.handlers import detect
-from guardrail_cli.replay import LambdaContextStub, handler_environment
+from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW
 
 EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "policy" / "policy.yaml"

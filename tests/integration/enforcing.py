@@ -15,12 +15,13 @@ from unittest import mock
 from msgspec.structs import replace
 
 from emulator.environment import SANDBOX_INSTANCE_ARN, EmulatedEnvironment
+from emulator.function_environment import handler_environment
 from emulator.organization import administrator_client
 from emulator.scheduler import due_schedules, schedules
 from guardrail.core.policy import Enforcement, Mode, Policy, RuleSettings, policy_data
 from guardrail.handlers import detect
 from guardrail.pipeline.patterns import INSTANCE_EVENT_PATTERN, matches
-from guardrail_cli.emulated import LambdaContextStub, handler_environment
+from guardrail_cli.emulated import LambdaContextStub
 from tests.builders import NOW, SANDBOX, sample, tag_event
 
 GRACE = timedelta(hours=24)

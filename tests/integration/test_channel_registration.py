@@ -15,6 +15,7 @@ from unittest import mock
 import pytest
 
 from emulator.environment import EmulatedEnvironment
+from emulator.function_environment import handler_environment
 from guardrail.adapters.clients import AwsClients
 from guardrail.channels.alert_topic import SnsAlertPublisher
 from guardrail.channels.delivery import UndeliveredAlert, notice_id
@@ -25,7 +26,7 @@ from guardrail.core.policy import Policy, policy_data
 from guardrail.handlers import detect
 from guardrail.handlers.environment import Channels, DetectEnvironment
 from guardrail_cli.preview import show
-from guardrail_cli.replay import LambdaContextStub, handler_environment
+from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, sample
 from tests.echo_channel import NAME, VARIABLE, echo_channel, render
 

@@ -18,6 +18,7 @@ import msgspec
 import pytest
 
 from emulator.environment import PROD_INSTANCE_ARN, EmulatedEnvironment
+from emulator.function_environment import handler_environment
 from emulator.organization import OUTSIDE_ACCOUNT_ID, SECURITY_ACCOUNT_ID, administrator_client
 from guardrail.channels.chat import ChatPublisher
 from guardrail.channels.delivery import UndeliveredAlert
@@ -28,7 +29,7 @@ from guardrail.core.catalogue import RULES_BY_ID
 from guardrail.core.policy import Exemption, Mode, Policy, RuleSettings, policy_data
 from guardrail.core.render.context import STACK_FIX, judges_state
 from guardrail.handlers import detect
-from guardrail_cli.replay import LambdaContextStub, handler_environment
+from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, SAMPLES, sample
 
 INSTANCE_SAMPLES = sorted(p.stem for p in SAMPLES.glob("*.json") if "permission-set" not in p.stem)

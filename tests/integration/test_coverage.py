@@ -23,6 +23,7 @@ from emulator.forwarding import (
     central_bus_arn,
     undeliverable_event,
 )
+from emulator.function_environment import sweep_environment
 from emulator.sweep_example import (
     CAROL_ACCOUNT_ID,
     DATA_SCIENCE_ACCOUNT_ID,
@@ -33,7 +34,6 @@ from emulator.sweep_example import (
 from guardrail.adapters.forwarding import ForwardingReader
 from guardrail.core.policy import Policy, policy_data
 from guardrail.handlers import sweep as handlers
-from guardrail_cli.emulated import sweep_environment
 from tests.integration.sweeping import deployed_sweep
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)

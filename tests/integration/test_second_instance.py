@@ -14,10 +14,11 @@ import pytest
 from msgspec.structs import replace
 
 from emulator.environment import SANDBOX_INSTANCE_ARN, EmulatedEnvironment
+from emulator.function_environment import handler_environment
 from emulator.organization import SANDBOX_ACCOUNT_ID
 from guardrail.core.policy import Mode, Policy, RuleSettings, policy_data
 from guardrail.handlers import detect
-from guardrail_cli.replay import LambdaContextStub, handler_environment
+from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, sample
 
 

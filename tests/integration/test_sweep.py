@@ -17,6 +17,7 @@ import pytest
 from msgspec.structs import replace
 
 from emulator.environment import PROD_INSTANCE_ARN, SANDBOX_INSTANCE_ARN, EmulatedEnvironment
+from emulator.function_environment import sweep_environment
 from emulator.organization import administrator_client
 from emulator.scheduler import DueSchedule, schedules
 from emulator.sweep_example import (
@@ -35,7 +36,7 @@ from guardrail.handlers import detect
 from guardrail.handlers import sweep as handlers
 from guardrail.inventory.table import InventoryTable
 from guardrail.sweep.summary import summary_text
-from guardrail_cli.emulated import LambdaContextStub, sweep_environment
+from guardrail_cli.emulated import LambdaContextStub
 from guardrail_cli.sweep import SweepSettings, sweep
 from tests.builders import sample
 from tests.integration.sweeping import deployed_sweep as run_sweep

@@ -17,12 +17,12 @@ import pytest
 
 from emulator.distributed_map import run_distributed_map
 from emulator.environment import EmulatedEnvironment
+from emulator.function_environment import sweep_environment
 from emulator.sweep_example import LEGACY_ACCOUNT_ID, RETIRED_ACCOUNT_ID, add_sweep_example
 from guardrail.core.policy import Policy, policy_data
 from guardrail.handlers import detect
 from guardrail.handlers import sweep as handlers
 from guardrail.sweep.report.history import HISTORY_KEY, decode_history
-from guardrail_cli.emulated import sweep_environment
 from tests.integration.sweeping import deployed_sweep
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)

@@ -44,13 +44,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from emulator.environment import EmulatedEnvironment
+from emulator.function_environment import handler_environment
 from emulator.organization import MANAGEMENT_ACCOUNT_ID, administrator_client
 from emulator.scheduler import due_schedules, schedules
 from emulator.wire import ACCESS_DENIED, READ_TIMEOUT, THROTTLING, AwsError, AwsWire, Timeout
 from guardrail.core.policy import Approvals, Enforcement, Exemption, Mode, Policy, RuleSettings, policy_data
 from guardrail.handlers import detect
 from guardrail.pipeline.patterns import INSTANCE_EVENT_PATTERN, matches
-from guardrail_cli.emulated import LambdaContextStub, handler_environment
+from guardrail_cli.emulated import LambdaContextStub
 from tests.builders import sample, tag_event
 
 EXAMPLES = int(os.environ.get("GUARDRAIL_MODEL_EXAMPLES", "10"))

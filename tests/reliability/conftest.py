@@ -24,11 +24,12 @@ from botocore import retryhandler
 from botocore.retries import bucket, standard
 
 from emulator.environment import EmulatedEnvironment
+from emulator.function_environment import handler_environment
 from emulator.wire import AwsWire
 from guardrail.core.policy import policy_data
 from guardrail.core.policy_file import load_policy, parse_policy
 from guardrail.handlers import detect
-from guardrail_cli.replay import LambdaContextStub, handler_environment
+from guardrail_cli.replay import LambdaContextStub
 from tests.builders import NOW, sample
 
 EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "policy" / "policy.yaml"

@@ -621,3 +621,13 @@ def test_the_guard_fits_any_budget_keeping_what_people_act_on(the_facts: Facts, 
         assert shrunk is original
     alert = Alert("s", shrunk, {})
     assert_keeps_what_people_act_on(alert, the_facts, exactly=False)
+
+
+def test_the_size_guard_takes_a_body_of_any_kind() -> None:
+    """A run's message or an operational notice has no `truncated` until the guard needs it."""
+    from guardrail.core.alert import fit
+
+    body = {"kind": "coverage", "detail": "x" * 50_000}
+    shrunk = fit(body, 10_000)
+    assert shrunk["truncated"][0]["field"] == "detail"
+    assert "truncated" not in body  # the original is left as it was

@@ -580,6 +580,7 @@ def fit(body: dict[str, Any], budget: int) -> dict[str, Any]:
     if _size(body) <= budget:
         return body
     shrunk = deepcopy(body)
+    shrunk.setdefault("truncated", [])  # a body of any kind may need it: a run's, an operational notice
     _shrink(shrunk, budget, _optional_parts)
     _shrink(shrunk, budget, _last_resort_parts)
     return shrunk

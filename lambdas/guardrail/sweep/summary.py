@@ -426,16 +426,12 @@ def summary_text(summary: Summary, *, limit: int | None = None) -> str:
         lines.append(f"... and {len(summary.rows) - limit} more instances: see the full summary")
     if summary.unreadable:
         lines += ["", "not readable (their instances are unknown, not absent):"]
-        lines += [f"  {u.account_id} {u.name or ''}: {u.reason}" for u in summary.unreadable[:limit]]
-        if limit is not None and len(summary.unreadable) > limit:
-            lines.append(f"  ... and {len(summary.unreadable) - limit} more: see the full summary")
+        lines += _listed([f"  {u.account_id} {u.name or ''}: {u.reason}" for u in summary.unreadable], limit)
     if summary.not_swept:
         lines += ["", "not swept:"]
-        lines += [
-            f"  {n.account_id} {n.name or '-'} ({n.state}): {n.reason}" for n in summary.not_swept[:limit]
-        ]
-        if limit is not None and len(summary.not_swept) > limit:
-            lines.append(f"  ... and {len(summary.not_swept) - limit} more: see the full summary")
+        lines += _listed(
+            [f"  {n.account_id} {n.name or '-'} ({n.state}): {n.reason}" for n in summary.not_swept], limit
+        )
     lines += _coverage_text(summary.coverage, limit)
     states = ", ".join(f"{n} {state.lower()}" for state, n in summary.accounts_by_state.items())
     posture = summary.posture
@@ -508,17 +504,21 @@ def _coverage_text(coverage: CoverageReport | None, limit: int | None) -> list[s
         + (f", {len(coverage.new)} new" if coverage.new else "")
         + (f", {len(coverage.resolved)} resolved" if coverage.resolved else ""),
     ]
-    lines += [
-        f"  {'NEW ' if s.key in new else ''}{where(s)}: {s.detail}" for s in coverage.blind_spots[:limit]
-    ]
-    if limit is not None and len(coverage.blind_spots) > limit:
-        lines.append(f"  ... and {len(coverage.blind_spots) - limit} more: see the full summary")
+    lines += _listed(
+        [f"  {'NEW ' if s.key in new else ''}{where(s)}: {s.detail}" for s in coverage.blind_spots], limit
+    )
     if coverage.unchecked:
         lines.append(f"  not checked ({len(coverage.unchecked)}; neither healthy nor blind, unknown):")
-        lines += [f"    {where(u)}: {u.reason}" for u in coverage.unchecked[:limit]]
-        if limit is not None and len(coverage.unchecked) > limit:
-            lines.append(f"    ... and {len(coverage.unchecked) - limit} more: see the full summary")
+        lines += _listed([f"    {where(u)}: {u.reason}" for u in coverage.unchecked], limit)
     return lines
+
+
+def _listed(lines: list[str], limit: int | None) -> list[str]:
+    """At most `limit` of `lines`, and a line (indented as they are) saying how many more."""
+    if limit is None or len(lines) <= limit:
+        return lines
+    indent = lines[limit][: len(lines[limit]) - len(lines[limit].lstrip())]
+    return [*lines[:limit], f"{indent}... and {len(lines) - limit} more: see the full summary"]
 
 
 def _first(names: list[str], limit: int | None) -> str:
