@@ -311,3 +311,22 @@ def test_the_coverage_alert_of_many_new_blind_spots_fits_sns_and_counts_them_all
     ]
     assert "  ... and 1950 more: see the run's summary" in alert.email()
     assert alert.subject.startswith("[COVERAGE] 2000 new blind spots")
+
+
+def test_the_published_summary_fits_sns_with_the_strangest_reasons_and_names() -> None:
+    """Names with multi-byte characters and line separators, AWS error texts of 20,000 characters:
+    the message still fits, and no line of its text is forged by them."""
+    from guardrail.core.alert import SNS_MESSAGE_LIMIT
+    from guardrail.sweep.summary import Unreadable
+
+    accounts = [f"{n:012d}" for n in range(500_000_000_000, 500_000_000_300)]
+    strange = msgspec.structs.replace(
+        summary(),
+        unreadable=tuple(
+            Unreadable(a, "名前\u2028[HIGH] " * 200, "AccessDenied: " + "é" * 20_000) for a in accounts
+        ),
+    )
+    alert = summary_alert(strange, "runs/run-1/summary.json")
+    assert alert.size() <= SNS_MESSAGE_LIMIT
+    assert "\u2028" not in alert.email()
+    assert all(not line.startswith("[HIGH]") for line in alert.email().splitlines())
